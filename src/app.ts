@@ -1,0 +1,102 @@
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from './platform/config.js';
+import type { Database } from './platform/db/client.js';
+import type { Secrets } from './platform/secrets.js';
+import { fieldCrypto } from './platform/crypto/fields.js';
+import { credentials as makeCredentials } from './platform/auth/credentials.js';
+import { authGuard } from './platform/auth/guard.js';
+import { identityRoutes } from './platform/auth/routes.js';
+import { auditRoutes } from './platform/audit/routes.js';
+import { eventJobs, type Subscriber } from './platform/events/events.js';
+import { eventRoutes } from './platform/events/routes.js';
+import { healthRoutes } from './platform/http/health.js';
+import { idempotencyPlugin, purgeIdempotencyKeys } from './platform/http/idempotency.js';
+import { httpPlugin } from './platform/http/plugin.js';
+import { mergeJobs, type JobsSetup } from './platform/jobs/jobs.js';
+import { createMetrics } from './platform/metrics.js';
+import { uuidv7 } from './platform/ids.js';
+import { customersModule } from './modules/customers/index.js';
+
+export interface Platform {
+  config: Config;
+  database: Database;
+  secrets: Secrets;
+}
+
+export const openapiInfo = {
+  title: 'Telco CRM/BSS API',
+  version: '0.1.0',
+  description: 'Customer core, access control and platform services of an open-source telecom CRM/BSS. '
+    + 'Errors are RFC 9457 problem+json documents with a stable `code`. Money is in minor units; times are UTC.',
+};
+
+// Secrets, tokens and personal identifiers never reach the log.
+export const redactPaths = [
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]',
+  '*.password', '*.secret', '*.accessToken', '*.token', '*.number', '*.dateOfBirth', '*.documentNumber',
+];
+
+export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  return config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL, redact: { paths: redactPaths, censor: '[redacted]' } };
+}
+
+/** The whole HTTP application with every module, and the jobs its workers run. */
+export async function buildApp(p: Platform) {
+  const { config, database, secrets } = p;
+  const { db } = database;
+  const crypto = fieldCrypto(secrets.dataEncryptionKeys, secrets.dataHashKey);
+  const credentials = makeCredentials(db, secrets.authSecret, { tokenTtlSeconds: config.JWT_TTL_SECONDS, cacheSeconds: config.AUTH_CACHE_SECONDS });
+  const metrics = createMetrics(database.sql);
+
+  const app = Fastify({
+    logger: loggerOptions(config),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => uuidv7(),
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(httpPlugin);
+  await app.register(helmet, { global: true });
+  if (config.RATE_LIMIT_MAX > 0) {
+    await app.register(rateLimit, {
+      max: config.RATE_LIMIT_MAX,
+      timeWindow: '1 minute',
+      errorResponseBuilder: (_req, ctx) => Object.assign(new Error(`Rate limit exceeded; retry in ${ctx.after}`), { statusCode: 429 }),
+    });
+  }
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: openapiInfo,
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (tcrm_...) or an access token from POST /v1/auth/login' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(authGuard, { credentials });
+  await app.register(idempotencyPlugin, { db });
+  await app.register(metrics.plugin);
+
+  await app.register(healthRoutes, { sql: database.sql });
+  await app.register(identityRoutes, { db, credentials });
+  await app.register(auditRoutes, { db });
+  await app.register(eventRoutes, { db });
+  await app.register(customersModule, { db, crypto });
+
+  const subscribers: Subscriber[] = [];
+  const jobs: JobsSetup = mergeJobs(
+    eventJobs(db, subscribers),
+    { tasks: { 'platform.purge_idempotency_keys': () => purgeIdempotencyKeys(db) }, cron: [{ pattern: '17 * * * *', task: 'platform.purge_idempotency_keys' }] },
+  );
+  return { app, jobs, credentials, metrics };
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

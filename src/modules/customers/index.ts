@@ -1,0 +1,15 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { customerPartRoutes } from './parts-routes.js';
+import { customerRoutes } from './routes.js';
+import type { CustomerDeps } from './service.js';
+
+/** The customer core: parties, contact points, documents, consents and billing accounts. */
+export const customersModule: FastifyPluginAsync<CustomerDeps> = async (app, deps) => {
+  await app.register(customerRoutes, deps);
+  await app.register(customerPartRoutes, deps);
+};
+
+export type { CustomerDeps } from './service.js';
+export { getCustomer } from './service.js';
+export { findBillingAccount } from './parts.js';
+export type { CustomerView } from './schemas.js';

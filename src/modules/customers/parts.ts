@@ -1,0 +1,110 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { z } from 'zod';
+import { audit } from '../../platform/audit/audit.js';
+import { customerScope } from '../../platform/auth/permissions.js';
+import type { Ctx } from '../../platform/context.js';
+import type { Tx } from '../../platform/db/client.js';
+import { emit } from '../../platform/events/events.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { customerErrors } from './errors.js';
+import type { addressInput, billingAccountInput, consentInput, contactPointInput, identityDocumentInput, updateBillingAccountBody } from './schemas.js';
+import { type CustomerDeps, lockVisibleCustomer, scopeWhere, sealDocument } from './service.js';
+import { addresses, billingAccounts, consentHistory, consents, contactPoints, customers, identityDocuments } from './tables.js';
+
+/** Every change to a customer's parts: lock the visible customer, write, emit, audit — one transaction. */
+async function change<T>(deps: CustomerDeps, ctx: Ctx, customerId: string, event: string, fn: (tx: Tx) => Promise<T & { id: string }>) {
+  return deps.db.transaction(async (tx) => {
+    await lockVisibleCustomer(tx, ctx, customerId, { writable: true });
+    const result = await fn(tx);
+    await emit(tx, event, { customerId, id: result.id }, { aggregateId: customerId, requestId: ctx.requestId });
+    await audit(tx, ctx, { action: event, entityType: 'customer', entityId: customerId, details: { partId: result.id } });
+    await tx.update(customers).set({ updatedAt: sql`now()` }).where(eq(customers.id, customerId));
+    return result;
+  });
+}
+
+export const addContactPoint = (deps: CustomerDeps, ctx: Ctx, customerId: string, input: z.output<typeof contactPointInput>) =>
+  change(deps, ctx, customerId, 'customer.contact_point.added', async (tx) => {
+    if (input.isPrimary) {
+      await tx.update(contactPoints).set({ isPrimary: false }).where(and(eq(contactPoints.customerId, customerId), eq(contactPoints.kind, input.kind)));
+    }
+    const [row] = await tx.insert(contactPoints).values({ id: uuidv7(), customerId, ...input }).returning();
+    return row!;
+  });
+
+export const removeContactPoint = (deps: CustomerDeps, ctx: Ctx, customerId: string, id: string) =>
+  change(deps, ctx, customerId, 'customer.contact_point.removed', async (tx) => {
+    const [row] = await tx.delete(contactPoints).where(and(eq(contactPoints.id, id), eq(contactPoints.customerId, customerId))).returning({ id: contactPoints.id });
+    if (!row) throw customerErrors.contact_point_not_found();
+    return row;
+  });
+
+export const addAddress = (deps: CustomerDeps, ctx: Ctx, customerId: string, input: z.output<typeof addressInput>) =>
+  change(deps, ctx, customerId, 'customer.address.added', async (tx) => {
+    const [row] = await tx.insert(addresses).values({ id: uuidv7(), customerId, ...input }).returning();
+    return row!;
+  });
+
+export const removeAddress = (deps: CustomerDeps, ctx: Ctx, customerId: string, id: string) =>
+  change(deps, ctx, customerId, 'customer.address.removed', async (tx) => {
+    const [row] = await tx.delete(addresses).where(and(eq(addresses.id, id), eq(addresses.customerId, customerId))).returning({ id: addresses.id });
+    if (!row) throw customerErrors.address_not_found();
+    return row;
+  });
+
+export const addIdentityDocument = (deps: CustomerDeps, ctx: Ctx, customerId: string, input: z.output<typeof identityDocumentInput>) =>
+  change(deps, ctx, customerId, 'customer.identity_document.added', async (tx) => {
+    const [row] = await tx.insert(identityDocuments).values({
+      id: uuidv7(), customerId, kind: input.kind, issuingCountry: input.issuingCountry, expiresOn: input.expiresOn, ...sealDocument(deps.crypto, input.number),
+    }).returning();
+    const { numberEnc: _e, numberHash: _h, numberLast4, ...rest } = row!;
+    return { ...rest, numberMasked: `****${numberLast4}` };
+  });
+
+export const removeIdentityDocument = (deps: CustomerDeps, ctx: Ctx, customerId: string, id: string) =>
+  change(deps, ctx, customerId, 'customer.identity_document.removed', async (tx) => {
+    const [row] = await tx.delete(identityDocuments).where(and(eq(identityDocuments.id, id), eq(identityDocuments.customerId, customerId))).returning({ id: identityDocuments.id });
+    if (!row) throw customerErrors.identity_document_not_found();
+    return row;
+  });
+
+export async function setConsent(deps: CustomerDeps, ctx: Ctx, customerId: string, channel: 'sms' | 'email' | 'push' | 'voice', input: z.output<typeof consentInput>) {
+  if (channel === 'voice') throw customerErrors.telemarketing_not_allowed();
+  return deps.db.transaction(async (tx) => {
+    await lockVisibleCustomer(tx, ctx, customerId, { writable: true });
+    const [row] = await tx.insert(consents).values({ customerId, channel, ...input })
+      .onConflictDoUpdate({ target: [consents.customerId, consents.channel], set: { granted: input.granted, source: input.source, recordedAt: sql`now()` } })
+      .returning();
+    await tx.insert(consentHistory).values({ id: uuidv7(), customerId, channel, ...input, actor: `${ctx.principal.kind}:${ctx.principal.id}` });
+    await emit(tx, 'customer.consent.changed', { customerId, channel, granted: input.granted }, { aggregateId: customerId, requestId: ctx.requestId });
+    await audit(tx, ctx, { action: 'customer.consent.changed', entityType: 'customer', entityId: customerId, details: { channel, granted: input.granted } });
+    return row!;
+  });
+}
+
+export const createBillingAccount = (deps: CustomerDeps, ctx: Ctx, customerId: string, input: z.output<typeof billingAccountInput>) => {
+  if ((input.type === 'postpaid') !== (input.billCycleDay !== undefined)) {
+    throw customerErrors.billing_cycle_mismatch();
+  }
+  return change(deps, ctx, customerId, 'billing_account.created', async (tx) => {
+    const [row] = await tx.insert(billingAccounts).values({ id: uuidv7(), customerId, ...input }).returning();
+    return row!;
+  });
+};
+
+export const updateBillingAccount = (deps: CustomerDeps, ctx: Ctx, customerId: string, id: string, patch: z.output<typeof updateBillingAccountBody>) =>
+  change(deps, ctx, customerId, 'billing_account.updated', async (tx) => {
+    const [current] = await tx.select().from(billingAccounts).where(and(eq(billingAccounts.id, id), eq(billingAccounts.customerId, customerId)));
+    if (!current) throw customerErrors.billing_account_not_found();
+    if (patch.billCycleDay !== undefined && current.type !== 'postpaid') throw customerErrors.billing_cycle_mismatch();
+    const [row] = await tx.update(billingAccounts).set({ ...patch, updatedAt: sql`now()` }).where(eq(billingAccounts.id, id)).returning();
+    return row!;
+  });
+
+/** For other modules (billing, orders): a billing account the caller may see, or undefined. */
+export async function findBillingAccount(db: Tx, ctx: Ctx, id: string) {
+  const [row] = await db.select({ account: billingAccounts }).from(billingAccounts)
+    .innerJoin(customers, eq(customers.id, billingAccounts.customerId))
+    .where(and(eq(billingAccounts.id, id), scopeWhere(customerScope(ctx.principal))));
+  return row?.account;
+}

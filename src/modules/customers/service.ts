@@ -1,0 +1,171 @@
+import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { audit } from '../../platform/audit/audit.js';
+import { customerScope, type CustomerScope } from '../../platform/auth/permissions.js';
+import type { Ctx } from '../../platform/context.js';
+import type { Db, Tx } from '../../platform/db/client.js';
+import type { FieldCrypto } from '../../platform/crypto/fields.js';
+import { emit } from '../../platform/events/events.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { customerErrors } from './errors.js';
+import type { CreateCustomer, CustomerView, UpdateCustomer } from './schemas.js';
+import { addresses, consentHistory, consents, contactPoints, customers, identityDocuments } from './tables.js';
+
+export interface CustomerDeps {
+  db: Db;
+  crypto: FieldCrypto;
+}
+
+type CustomerRow = typeof customers.$inferSelect;
+
+/** The WHERE clause that keeps a principal inside its own customers (partner: acquired; customer: self). */
+export function scopeWhere(scope: CustomerScope): SQL | undefined {
+  if ('partnerId' in scope) return eq(customers.partnerId, scope.partnerId);
+  if ('customerId' in scope) return eq(customers.id, scope.customerId);
+  return undefined;
+}
+
+export function displayName(c: Pick<CustomerRow, 'type' | 'givenName' | 'familyName' | 'companyName' | 'status'>) {
+  if (c.status === 'erased') return 'Erased customer';
+  return c.type === 'business' ? (c.companyName ?? '') : [c.givenName, c.familyName].filter(Boolean).join(' ');
+}
+
+export const summaryOf = (c: CustomerRow) => ({
+  id: c.id, type: c.type, segment: c.segment, status: c.status, displayName: displayName(c),
+  preferredLanguage: c.preferredLanguage, partnerId: c.partnerId, createdAt: c.createdAt,
+});
+
+/** Locks and returns a customer the caller may see, or answers 404: the guard for every sub-resource. */
+export async function lockVisibleCustomer(tx: Tx, ctx: Ctx, id: string, opts: { writable?: boolean } = {}) {
+  const [row] = await tx.select().from(customers).where(and(eq(customers.id, id), scopeWhere(customerScope(ctx.principal)))).for('update');
+  if (!row) throw customerErrors.customer_not_found();
+  if (opts.writable && row.status === 'erased') throw customerErrors.customer_erased();
+  return row;
+}
+
+export const normaliseDocumentNumber = (n: string) => n.replace(/[\s-]/g, '').toUpperCase();
+
+export function sealDocument(crypto: FieldCrypto, number: string) {
+  const normal = normaliseDocumentNumber(number);
+  return { numberEnc: crypto.encrypt(normal), numberHash: crypto.lookupHash(normal), numberLast4: normal.slice(-4) };
+}
+
+function nameRule(c: { type: string; givenName?: string | null; familyName?: string | null; companyName?: string | null }) {
+  const ok = c.type === 'business' ? !!c.companyName : !!(c.givenName && c.familyName);
+  if (!ok) throw customerErrors.customer_name_required();
+}
+
+export async function createCustomer(deps: CustomerDeps, ctx: Ctx, input: CreateCustomer): Promise<CustomerView> {
+  nameRule(input);
+  const p = ctx.principal;
+  // A partner's customers always belong to that partner, whatever the body says.
+  const partnerId = p.kind === 'partner' ? p.partnerId : (input.partnerId ?? null);
+  return deps.db.transaction(async (tx) => {
+    const id = uuidv7();
+    await tx.insert(customers).values({
+      id, type: input.type, segment: input.segment, givenName: input.givenName, familyName: input.familyName,
+      companyName: input.companyName, preferredLanguage: input.preferredLanguage, timeZone: input.timeZone, partnerId,
+      dateOfBirthEnc: input.dateOfBirth ? deps.crypto.encrypt(input.dateOfBirth) : null,
+    });
+    if (input.contactPoints.length) await tx.insert(contactPoints).values(input.contactPoints.map((c) => ({ id: uuidv7(), customerId: id, ...c })));
+    if (input.addresses.length) await tx.insert(addresses).values(input.addresses.map((a) => ({ id: uuidv7(), customerId: id, ...a })));
+    if (input.identityDocuments.length) {
+      await tx.insert(identityDocuments).values(input.identityDocuments.map((d) => ({
+        id: uuidv7(), customerId: id, kind: d.kind, issuingCountry: d.issuingCountry, expiresOn: d.expiresOn, ...sealDocument(deps.crypto, d.number),
+      })));
+    }
+    if (input.consents.length) {
+      const actor = `${p.kind}:${p.id}`;
+      await tx.insert(consents).values(input.consents.map((c) => ({ customerId: id, ...c })));
+      await tx.insert(consentHistory).values(input.consents.map((c) => ({ id: uuidv7(), customerId: id, actor, ...c })));
+    }
+    await emit(tx, 'customer.created', { customerId: id, type: input.type, segment: input.segment, partnerId }, { aggregateId: id, requestId: ctx.requestId });
+    await audit(tx, ctx, { action: 'customer.created', entityType: 'customer', entityId: id });
+    return (await loadView(tx, deps.crypto, id, { all: true }))!;
+  });
+}
+
+/** One round trip for the whole customer record with its parts. */
+export async function loadView(db: Tx, crypto: FieldCrypto, id: string, scope: CustomerScope): Promise<CustomerView | undefined> {
+  const scopeSql = 'partnerId' in scope ? sql`and c.partner_id = ${scope.partnerId}` : 'customerId' in scope ? sql`and c.id = ${scope.customerId}` : sql``;
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    select c.*,
+      coalesce((select json_agg(json_build_object('id', p.id, 'kind', p.kind, 'value', p.value, 'isPrimary', p.is_primary, 'createdAt', p.created_at) order by p.id)
+        from customers.contact_points p where p.customer_id = c.id), '[]') as contact_points,
+      coalesce((select json_agg(json_build_object('id', a.id, 'kind', a.kind, 'line1', a.line1, 'line2', a.line2, 'city', a.city, 'postcode', a.postcode,
+          'region', a.region, 'country', a.country, 'createdAt', a.created_at) order by a.id)
+        from customers.addresses a where a.customer_id = c.id), '[]') as addresses,
+      coalesce((select json_agg(json_build_object('id', d.id, 'kind', d.kind, 'numberMasked', '****' || d.number_last4, 'issuingCountry', d.issuing_country,
+          'expiresOn', d.expires_on, 'createdAt', d.created_at) order by d.id)
+        from customers.identity_documents d where d.customer_id = c.id), '[]') as identity_documents,
+      coalesce((select json_agg(json_build_object('channel', k.channel, 'granted', k.granted, 'source', k.source, 'recordedAt', k.recorded_at) order by k.channel)
+        from customers.consents k where k.customer_id = c.id), '[]') as consents,
+      coalesce((select json_agg(json_build_object('id', b.id, 'customerId', b.customer_id, 'name', b.name, 'type', b.type, 'currency', b.currency,
+          'billCycleDay', b.bill_cycle_day, 'status', b.status, 'createdAt', b.created_at, 'updatedAt', b.updated_at) order by b.id)
+        from customers.billing_accounts b where b.customer_id = c.id), '[]') as billing_accounts
+    from customers.customers c where c.id = ${id} ${scopeSql}`);
+  const r = rows[0];
+  if (!r) return undefined;
+  const dates = <T extends Record<string, unknown>>(items: T[], ...keys: string[]) =>
+    items.map((i) => ({ ...i, ...Object.fromEntries(keys.map((k) => [k, i[k] ? new Date(i[k] as string) : i[k]])) }));
+  const row = {
+    id: r.id, type: r.type, segment: r.segment, status: r.status, givenName: r.given_name, familyName: r.family_name,
+    companyName: r.company_name, preferredLanguage: r.preferred_language, timeZone: r.time_zone, partnerId: r.partner_id,
+    createdAt: new Date(r.created_at as string), updatedAt: new Date(r.updated_at as string), erasedAt: r.erased_at ? new Date(r.erased_at as string) : null,
+  } as CustomerRow;
+  return {
+    ...summaryOf(row),
+    givenName: row.givenName, familyName: row.familyName, companyName: row.companyName, timeZone: row.timeZone,
+    dateOfBirth: r.date_of_birth_enc ? crypto.decrypt(r.date_of_birth_enc as string) : null,
+    updatedAt: row.updatedAt, erasedAt: row.erasedAt,
+    contactPoints: dates(r.contact_points as never[], 'createdAt'),
+    addresses: dates(r.addresses as never[], 'createdAt'),
+    identityDocuments: dates(r.identity_documents as never[], 'createdAt'),
+    consents: dates(r.consents as never[], 'recordedAt'),
+    billingAccounts: dates(r.billing_accounts as never[], 'createdAt', 'updatedAt'),
+  };
+}
+
+/** A staff or partner read of personal data leaves an audit row; a customer reading itself does not. */
+export async function getCustomer(deps: CustomerDeps, ctx: Ctx, id: string) {
+  const view = await loadView(deps.db, deps.crypto, id, customerScope(ctx.principal));
+  if (!view) throw customerErrors.customer_not_found();
+  if (ctx.principal.kind !== 'customer') await audit(deps.db, ctx, { action: 'customer.read', entityType: 'customer', entityId: id });
+  return view;
+}
+
+export async function updateCustomer(deps: CustomerDeps, ctx: Ctx, id: string, patch: UpdateCustomer) {
+  const staffOnly = (['segment', 'status', 'partnerId'] as const).filter((f) => f in patch);
+  if (ctx.principal.kind !== 'staff' && staffOnly.length) throw customerErrors.field_not_editable(`Only staff may change ${staffOnly.join(', ')}`);
+  return deps.db.transaction(async (tx) => {
+    const current = await lockVisibleCustomer(tx, ctx, id, { writable: true });
+    const { dateOfBirth, ...plain } = patch;
+    nameRule({ ...current, ...plain });
+    const set: Partial<typeof customers.$inferInsert> = { ...plain, updatedAt: sql`now()` as unknown as Date };
+    if (dateOfBirth !== undefined) set.dateOfBirthEnc = dateOfBirth === null ? null : deps.crypto.encrypt(dateOfBirth);
+    await tx.update(customers).set(set).where(eq(customers.id, id));
+    const fields = Object.keys(patch);
+    await emit(tx, 'customer.updated', { customerId: id, fields }, { aggregateId: id, requestId: ctx.requestId });
+    await audit(tx, ctx, { action: 'customer.updated', entityType: 'customer', entityId: id, details: { fields } });
+    return (await loadView(tx, deps.crypto, id, { all: true }))!;
+  });
+}
+
+export interface ListCustomers {
+  limit: number;
+  after?: string;
+  segment?: CustomerRow['segment'];
+  status?: CustomerRow['status'];
+  type?: CustomerRow['type'];
+  partnerId?: string;
+}
+
+export async function listCustomers(deps: CustomerDeps, ctx: Ctx, q: ListCustomers) {
+  const where: (SQL | undefined)[] = [scopeWhere(customerScope(ctx.principal))];
+  if (q.after) where.push(lt(customers.id, q.after));
+  if (q.segment) where.push(eq(customers.segment, q.segment));
+  if (q.status) where.push(eq(customers.status, q.status));
+  if (q.type) where.push(eq(customers.type, q.type));
+  if (q.partnerId) where.push(eq(customers.partnerId, q.partnerId));
+  const rows = await deps.db.select().from(customers).where(and(...where)).orderBy(desc(customers.id)).limit(q.limit + 1);
+  return rows.map(summaryOf);
+}

@@ -1,0 +1,85 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { and, eq, isNull, or, gt, sql } from 'drizzle-orm';
+import { SignJWT, jwtVerify } from 'jose';
+import type { Db } from '../db/client.js';
+import { apiKeys } from './tables.js';
+import { staffRoles, type Permission, type Principal, type StaffRole } from './permissions.js';
+
+export const KEY_PREFIX = 'tcrm_';
+
+export function newApiKeySecret(): string {
+  return KEY_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export interface Credentials {
+  hashKey(secret: string): string;
+  issueStaffToken(user: { id: string; role: StaffRole }): Promise<{ token: string; expiresIn: number }>;
+  /** The principal behind a bearer token, or undefined when it is unknown, revoked or expired. */
+  resolve(bearer: string): Promise<Principal | undefined>;
+  forget(keyHash?: string): void;
+}
+
+type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export function principalOfKey(row: ApiKeyRow): Principal {
+  switch (row.principalKind) {
+    case 'staff': return { kind: 'staff', id: row.staffUserId ?? `key:${row.id}`, role: row.role!, via: 'api_key' };
+    case 'partner': return { kind: 'partner', id: `key:${row.id}`, partnerId: row.partnerId!, via: 'api_key' };
+    case 'customer': return { kind: 'customer', id: `key:${row.id}`, customerId: row.customerId!, via: 'api_key' };
+    case 'integration': return { kind: 'integration', id: `key:${row.id}`, capabilities: row.capabilities as Permission[], via: 'api_key' };
+  }
+}
+
+export function credentials(db: Db, authSecret: string, opts: { tokenTtlSeconds: number; cacheSeconds: number }): Credentials {
+  const jwtKey = createHmac('sha256', authSecret).update('jwt-signing').digest();
+  const hashKey = (secret: string) => createHmac('sha256', authSecret).update(secret).digest('base64url');
+  // A short-lived cache keeps key lookups off the hot path; revocation reaches other instances
+  // within cacheSeconds (and this one at once).
+  const cache = new Map<string, { principal: Principal | undefined; until: number }>();
+
+  async function fromApiKey(secret: string) {
+    const keyHash = hashKey(secret);
+    const hit = cache.get(keyHash);
+    if (hit && hit.until > Date.now()) return hit.principal;
+    // One round trip: find a live key and mark it used.
+    const [row] = await db.update(apiKeys).set({ lastUsedAt: sql`now()` })
+      .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, sql`now()`))))
+      .returning();
+    const principal = row ? principalOfKey(row) : undefined;
+    if (opts.cacheSeconds > 0) {
+      if (cache.size > 10_000) cache.clear();
+      cache.set(keyHash, { principal, until: Date.now() + opts.cacheSeconds * 1000 });
+    }
+    return principal;
+  }
+
+  async function fromToken(token: string): Promise<Principal | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, jwtKey, { issuer: 'telco-crm', algorithms: ['HS256'] });
+      if (payload.kind === 'staff' && typeof payload.sub === 'string' && staffRoles.includes(payload.role as StaffRole)) {
+        return { kind: 'staff', id: payload.sub, role: payload.role as StaffRole, via: 'token' };
+      }
+    } catch {
+      // expired, forged or malformed: the caller answers 401
+    }
+    return undefined;
+  }
+
+  return {
+    hashKey,
+    async issueStaffToken(user) {
+      const token = await new SignJWT({ kind: 'staff', role: user.role })
+        .setProtectedHeader({ alg: 'HS256' }).setSubject(user.id).setIssuer('telco-crm')
+        .setIssuedAt().setExpirationTime(`${opts.tokenTtlSeconds}s`).sign(jwtKey);
+      return { token, expiresIn: opts.tokenTtlSeconds };
+    },
+    resolve(bearer) {
+      if (bearer.startsWith(KEY_PREFIX) || bearer.split('.').length !== 3) return fromApiKey(bearer);
+      return fromToken(bearer);
+    },
+    forget(keyHash) {
+      if (keyHash) cache.delete(keyHash);
+      else cache.clear();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * Every route names one permission; a principal holds permissions through its role (staff),
+ * its kind (partner, customer) or its capabilities (integration keys). Anything not listed is denied.
+ */
+export const permissions = [
+  'customers:read',
+  'customers:write',
+  'customers:consent',
+  'customers:export',
+  'customers:erase',
+  'audit:read',
+  'staff:manage',
+  'api_keys:manage',
+  'events:read',
+] as const;
+export type Permission = (typeof permissions)[number];
+
+export const staffRoles = ['admin', 'supervisor', 'csr', 'marketing'] as const;
+export type StaffRole = (typeof staffRoles)[number];
+
+export type Principal =
+  | { kind: 'staff'; id: string; role: StaffRole; via: 'api_key' | 'token' }
+  | { kind: 'partner'; id: string; partnerId: string; via: 'api_key' | 'token' }
+  | { kind: 'customer'; id: string; customerId: string; via: 'api_key' | 'token' }
+  | { kind: 'integration'; id: string; capabilities: Permission[]; via: 'api_key' };
+
+const staff: Record<StaffRole, readonly Permission[]> = {
+  admin: permissions,
+  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read'],
+  csr: ['customers:read', 'customers:write', 'customers:consent'],
+  marketing: [],
+};
+// Partners and customers reach only their own records: the scope does that, not these lists.
+const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent'];
+const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export'];
+
+export function can(p: Principal, permission: Permission): boolean {
+  switch (p.kind) {
+    case 'staff': return staff[p.role].includes(permission);
+    case 'partner': return partner.includes(permission);
+    case 'customer': return customer.includes(permission);
+    case 'integration': return p.capabilities.includes(permission);
+  }
+}
+
+/** Who the principal is, for audit rows and idempotency keys. */
+export const actorOf = (p: Principal) => ({ kind: p.kind, id: p.id });
+
+/** What part of the customer base a principal may see; services turn it into a WHERE clause. */
+export type CustomerScope = { all: true } | { partnerId: string } | { customerId: string };
+export function customerScope(p: Principal): CustomerScope {
+  if (p.kind === 'partner') return { partnerId: p.partnerId };
+  if (p.kind === 'customer') return { customerId: p.customerId };
+  return { all: true };
+}

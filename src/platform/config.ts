@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const keyEntry = /^[A-Za-z0-9_-]+:[A-Za-z0-9+/=_-]{43,}$/;
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  ADMIN_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+  // Secrets: required in production; elsewhere generated once and kept in the database.
+  AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // "keyId:base64(32 bytes)[,keyId:base64...]": the first encrypts, all decrypt (rotation).
+  DATA_ENCRYPTION_KEYS: z.string()
+    .refine((v) => v.split(',').every((k) => keyEntry.test(k.trim())), 'expected "keyId:base64key[,keyId:base64key...]"')
+    .optional(),
+  DATA_HASH_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
+  AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(6000),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  RUN_WORKER: bool.default(true),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(8000),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+/** Reads the environment once; a bad value stops start-up naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const config = parsed.data;
+  if (config.NODE_ENV === 'production') {
+    const missing = (['AUTH_SECRET', 'DATA_ENCRYPTION_KEYS', 'DATA_HASH_KEY'] as const).filter((k) => !config[k]);
+    if (missing.length) throw new ConfigError(`Invalid configuration:\n${missing.map((k) => `  ${k}: required when NODE_ENV=production`).join('\n')}`);
+  }
+  return config;
+}

@@ -1,0 +1,19 @@
+import { index, jsonb, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { platform } from '../db/tables.js';
+
+/** The outbox: every domain event, written in the transaction that caused it. */
+export const events = platform.table('events', {
+  id: uuid().primaryKey(),
+  type: text().notNull(),
+  aggregateId: text(),
+  payload: jsonb().$type<Record<string, unknown>>().notNull(),
+  occurredAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  requestId: text(),
+}, (t) => [index('events_type_idx').on(t.type, t.id)]);
+
+/** One row per (event, subscriber) handled: the dispatcher skips a redelivery, so effects happen once. */
+export const eventDeliveries = platform.table('event_deliveries', {
+  eventId: uuid().notNull(),
+  subscriber: text().notNull(),
+  deliveredAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.eventId, t.subscriber] })]);

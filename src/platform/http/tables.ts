@@ -1,0 +1,13 @@
+import { index, integer, jsonb, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { platform } from '../db/tables.js';
+
+export const idempotencyKeys = platform.table('idempotency_keys', {
+  principal: text().notNull(),
+  key: text().notNull(),
+  requestHash: text().notNull(),
+  state: text({ enum: ['in_flight', 'done'] }).notNull(),
+  responseStatus: integer(),
+  responseBody: jsonb(),
+  responseHeaders: jsonb().$type<Record<string, string>>(),
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.principal, t.key] }), index('idempotency_keys_created_at_idx').on(t.createdAt)]);

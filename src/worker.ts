@@ -1,0 +1,24 @@
+import pino from 'pino';
+import { buildApp } from './app.js';
+import { loadConfig } from './platform/config.js';
+import { connect } from './platform/db/client.js';
+import { embeddedUrl } from './platform/db/open.js';
+import { startWorker } from './platform/jobs/jobs.js';
+import { loadSecrets } from './platform/secrets.js';
+
+// A worker-only process: scale jobs apart from the API. Without DATABASE_URL it joins the
+// embedded Postgres that `npm start` runs under DATA_DIR.
+const config = loadConfig();
+const log = pino({ level: config.LOG_LEVEL });
+const database = connect(config.DATABASE_URL ?? embeddedUrl(config), config.DB_POOL_MAX);
+const secrets = await loadSecrets(database.db, config);
+const { jobs } = await buildApp({ config, database, secrets });
+const runner = await startWorker({ connectionString: database.url, jobs, concurrency: config.WORKER_CONCURRENCY, log });
+log.info('worker started');
+const stop = async () => {
+  await runner.stop();
+  await database.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

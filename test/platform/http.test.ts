@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anon, testApp, type TestApp } from '../support/app.js';
+
+let t: TestApp;
+beforeAll(async () => { t = await testApp(); });
+afterAll(async () => { await t.close(); });
+
+describe('health and readiness', () => {
+  it('answers /healthz and /readyz without credentials', async () => {
+    await anon(t).get('/healthz').expect(200, { status: 'ok' });
+    const ready = await anon(t).get('/readyz').expect(200);
+    expect(ready.body.status).toBe('ready');
+    expect(ready.body.migrations).toBeGreaterThan(0);
+  });
+
+  it('gives every response a request id, and echoes a caller-chosen one', async () => {
+    const res = await anon(t).get('/healthz').set('x-request-id', 'trace-abc-123');
+    expect(res.headers['x-request-id']).toBe('trace-abc-123');
+  });
+});
+
+describe('problem+json errors', () => {
+  it('refuses broken JSON with a 400 problem', async () => {
+    const res = await t.http.post('/v1/customers').set('content-type', 'application/json').send('{"broken json');
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body.code).toBe('malformed_body');
+  });
+
+  it('lists the invalid fields of a body', async () => {
+    const res = await t.http.post('/v1/customers').send({ type: 'martian', givenName: 42 });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('validation_failed');
+    const paths = res.body.errors.map((e: { path: string }) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['body.type', 'body.givenName']));
+  });
+
+  it('answers 404 problem for an unknown route and for an unknown id', async () => {
+    const route = await t.http.get('/v1/nowhere').expect(404);
+    expect(route.body.code).toBe('route_not_found');
+    const id = await t.http.get('/v1/customers/00000000-0000-4000-8000-000000000000').expect(404);
+    expect(id.body.code).toBe('customer_not_found');
+    expect(id.headers['content-type']).toMatch(/problem\+json/);
+  });
+
+  it('refuses a malformed id or huge strings with 400, never 500', async () => {
+    await t.http.get('/v1/customers/not-an-id').expect(400);
+    const huge = await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'x'.repeat(100_000), familyName: 'y' });
+    expect(huge.status).toBe(400);
+  });
+
+  it('refuses a body over the limit with 413', async () => {
+    const res = await t.http.post('/v1/customers').set('content-type', 'application/json').send(JSON.stringify({ pad: 'x'.repeat(2_000_000) }));
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('payload_too_large');
+  });
+
+  it('refuses an unsupported content type with 415', async () => {
+    const res = await t.http.post('/v1/customers').set('content-type', 'text/csv').send('a,b');
+    expect(res.status).toBe(415);
+    expect(res.body.code).toBe('unsupported_media_type');
+  });
+});
+
+describe('security headers and metrics', () => {
+  it('sets helmet headers', async () => {
+    const res = await anon(t).get('/healthz');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('exposes Prometheus metrics for requests, jobs, outbox and pool', async () => {
+    await t.http.get('/v1/customers').expect(200);
+    const res = await anon(t).get('/metrics').expect(200);
+    expect(res.text).toMatch(/http_requests_total\{method="GET",route="\/v1\/customers",status="200"\} \d+/);
+    expect(res.text).toContain('http_request_duration_seconds_bucket');
+    expect(res.text).toContain('jobs_queue_depth{state="ready"}');
+    expect(res.text).toContain('outbox_lag_seconds');
+    expect(res.text).toContain('db_connections');
+  });
+});

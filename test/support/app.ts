@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import supertest from 'supertest';
+import { runOnce } from 'graphile-worker';
+import { inject } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/platform/config.js';
+import { connect, type Database } from '../../src/platform/db/client.js';
+import { ensureBootstrapAdminKey } from '../../src/platform/auth/service.js';
+import { loadSecrets } from '../../src/platform/secrets.js';
+import { workerLogger } from '../../src/platform/jobs/jobs.js';
+import pino from 'pino';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghij';
+
+const dbUrl = (name: string) => {
+  const u = new URL(inject('serverUrl'));
+  u.pathname = `/${name}`;
+  return u.toString();
+};
+
+/** A fresh database cloned from the migrated template: a test file's own world. */
+export async function freshDatabase(): Promise<string> {
+  const template = inject('templateDb');
+  const name = `crm_t_${template.split('_').pop()}_${randomBytes(5).toString('hex')}`;
+  const admin = postgres(inject('serverUrl'), { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name} template ${template}`);
+  } finally {
+    await admin.end();
+  }
+  return dbUrl(name);
+}
+
+export interface TestApp {
+  http: supertest.Agent;
+  database: Database;
+  app: Awaited<ReturnType<typeof buildApp>>;
+  /** Runs every job that is due, as a worker would, then returns. */
+  runJobs(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function testApp(opts: { url?: string; env?: Record<string, string> } = {}): Promise<TestApp> {
+  const url = opts.url ?? (await freshDatabase());
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: url, RATE_LIMIT_MAX: '0', ...opts.env });
+  const database = connect(url, 5);
+  const secrets = await loadSecrets(database.db, config);
+  const app = await buildApp({ config, database, secrets });
+  await ensureBootstrapAdminKey(database.db, app.credentials, ADMIN_KEY);
+  await app.app.ready();
+  const logger = workerLogger(pino({ level: 'silent' }));
+  return {
+    app,
+    database,
+    http: supertest.agent(app.app.server).set('authorization', `Bearer ${ADMIN_KEY}`),
+    runJobs: () => runOnce({ connectionString: url, taskList: app.jobs.tasks, logger }),
+    async close() {
+      await app.app.close();
+      await database.close();
+    },
+  };
+}
+
+/** Makes an API key for a principal and returns its bearer header. */
+export async function keyFor(t: TestApp, body: Record<string, unknown>): Promise<string> {
+  const res = await t.http.post('/v1/api-keys').send({ name: 'test', ...body }).expect(201);
+  return `Bearer ${res.body.secret as string}`;
+}
+
+export const anon = (t: TestApp) => supertest(t.app.app.server);
