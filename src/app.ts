@@ -59,6 +59,8 @@ export async function buildApp(p: Platform) {
     requestIdHeader: 'x-request-id',
     genReqId: () => uuidv7(),
     return503OnClosing: true,
+    // Long path parameters reach the route and get a 400 problem from its schema, not a bare 414.
+    routerOptions: { maxParamLength: 8192 },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

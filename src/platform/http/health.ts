@@ -11,15 +11,15 @@ const expectedMigrations = journal.entries.length;
 
 export const healthRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { sql }) => {
   app.get('/healthz', {
-    config: { auth: 'public', rateLimit: false },
-    schema: { operationId: 'health', tags: ['operations'], summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }), ...problems(404) } },
+    config: { auth: 'public' },
+    schema: { operationId: 'health', tags: ['operations'], summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }), ...problems(429) } },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
-    config: { auth: 'public', rateLimit: false },
+    config: { auth: 'public' },
     schema: {
       operationId: 'ready', tags: ['operations'], summary: 'The database answers and every migration is applied',
-      response: { 200: z.object({ status: z.literal('ready'), migrations: z.number().int() }), ...problems(503) },
+      response: { 200: z.object({ status: z.literal('ready'), migrations: z.number().int() }), ...problems(429, 503) },
     },
   }, async (_req, reply) => {
     try {

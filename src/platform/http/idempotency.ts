@@ -56,10 +56,11 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db 
     const [prior] = await db.select().from(idempotencyKeys)
       .where(and(eq(idempotencyKeys.principal, principal), eq(idempotencyKeys.key, key)));
     if (!prior) throw httpErrors.idempotency_request_in_flight(); // expired and re-claimed between our two statements
-    if (prior.requestHash !== hash) throw httpErrors.idempotency_key_reused();
     if (prior.state === 'in_flight') throw httpErrors.idempotency_request_in_flight();
+    if (prior.requestHash !== hash) throw httpErrors.idempotency_key_reused();
+    // The stored body is already the serialised response: bypass the route's schema serializer.
     reply.status(prior.responseStatus!).headers({ ...prior.responseHeaders, 'idempotent-replayed': 'true' });
-    return reply.send(prior.responseBody);
+    return reply.serializer((body) => JSON.stringify(body)).send(prior.responseBody);
   });
 
   app.addHook('onSend', async (req, reply, payload) => {

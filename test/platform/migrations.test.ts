@@ -1,0 +1,37 @@
+import postgres from 'postgres';
+import { describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { connect } from '../../src/platform/db/client.js';
+import { migrateDatabase } from '../../src/platform/db/migrate.js';
+import { anon, testApp } from '../support/app.js';
+
+describe('migrations', () => {
+  it('build the whole schema from an empty database, concurrently and repeatably', async () => {
+    const name = `crm_t_${inject('templateDb').split('_').pop()}_empty`;
+    const admin = postgres(inject('serverUrl'), { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    const u = new URL(inject('serverUrl'));
+    u.pathname = `/${name}`;
+    const one = connect(u.toString(), 3);
+    const two = connect(u.toString(), 3);
+    // Two instances starting together: the advisory lock makes one wait for the other.
+    await Promise.all([migrateDatabase(one), migrateDatabase(two)]);
+    await migrateDatabase(one);
+    const schemas = await one.sql`select schema_name from information_schema.schemata where schema_name in ('platform', 'customers', 'graphile_worker') order by 1`;
+    expect(schemas.map((s) => s.schema_name)).toEqual(['customers', 'graphile_worker', 'platform']);
+    await one.close();
+    await two.close();
+    const t = await testApp({ url: u.toString() });
+    await anon(t).get('/readyz').expect(200);
+    await t.close();
+  });
+
+  it('keep the audit log append-only', async () => {
+    const t = await testApp();
+    await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Audit', familyName: 'Trail' }).expect(201);
+    await expect(t.database.sql`update platform.audit_log set action = 'forged'`).rejects.toThrow(/append-only/);
+    await expect(t.database.sql`delete from platform.audit_log`).rejects.toThrow(/append-only/);
+    await t.close();
+  });
+});
