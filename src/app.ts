@@ -17,6 +17,7 @@ import { eventRoutes } from './platform/events/routes.js';
 import { healthRoutes } from './platform/http/health.js';
 import { idempotencyPlugin, purgeIdempotencyKeys } from './platform/http/idempotency.js';
 import { httpPlugin } from './platform/http/plugin.js';
+import { inflightPlugin } from './platform/http/inflight.js';
 import { mergeJobs, type JobsSetup } from './platform/jobs/jobs.js';
 import { createMetrics } from './platform/metrics.js';
 import { uuidv7 } from './platform/ids.js';
@@ -84,7 +85,8 @@ export async function buildApp(p: Platform) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   await app.register(authGuard, { credentials });
-  await app.register(idempotencyPlugin, { db });
+  await app.register(idempotencyPlugin, { db, crypto });
+  await app.register(inflightPlugin);
   await app.register(metrics.plugin);
 
   await app.register(healthRoutes, { sql: database.sql });

@@ -36,12 +36,14 @@ async function shutdown(signal: string) {
   }, config.SHUTDOWN_TIMEOUT_MS);
   force.unref();
   await app?.close();
+  await app?.handlersDrained(config.SHUTDOWN_TIMEOUT_MS / 2);
   await runner?.stop();
   await database.close();
   await embedded?.stop();
   log.info('stopped');
   process.exit(0);
 }
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 

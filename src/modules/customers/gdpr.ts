@@ -3,6 +3,7 @@ import { audit } from '../../platform/audit/audit.js';
 import { customerScope } from '../../platform/auth/permissions.js';
 import type { Ctx } from '../../platform/context.js';
 import { emit } from '../../platform/events/events.js';
+import { blankIdempotentResponses } from '../../platform/http/idempotency.js';
 import { customerErrors } from './errors.js';
 import { type CustomerDeps, loadView, lockVisibleCustomer } from './service.js';
 import { addresses, consentHistory, contactPoints, customers, identityDocuments } from './tables.js';
@@ -44,6 +45,7 @@ export async function eraseCustomer(deps: CustomerDeps, ctx: Ctx, id: string) {
       status: 'erased', givenName: null, familyName: null, companyName: null,
       dateOfBirthEnc: null, erasedAt: sql`now()`, updatedAt: sql`now()`,
     }).where(eq(customers.id, id)).returning();
+    await blankIdempotentResponses(tx, deps.crypto, id);
     await emit(tx, 'customer.erased', { customerId: id }, { aggregateId: id, requestId: ctx.requestId });
     await audit(tx, ctx, { action: 'customer.erased', entityType: 'customer', entityId: id });
     return { id, status: 'erased' as const, erasedAt: row!.erasedAt! };

@@ -16,6 +16,10 @@ const timeZone = z.string().max(64).refine((tz) => {
 }, 'an IANA time zone such as "Europe/Paris"');
 const country = z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, e.g. "FR"');
 const isoDate = z.iso.date();
+const pastDate = isoDate.refine((d) => d <= new Date().toISOString().slice(0, 10), 'must not be in the future');
+/** Spaces and dashes are formatting, not part of the number: stored and compared without them. */
+export const documentNumber = z.string().max(64).transform((n) => n.replace(/[\s-]/g, '').toUpperCase())
+  .pipe(z.string().min(3, 'at least 3 characters besides spaces and dashes').regex(/^[A-Z0-9./]+$/, 'letters, digits, "." and "/"'));
 
 export const contactPointInput = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('phone'), value: e164, isPrimary: z.boolean().default(false) }).strict(),
@@ -29,7 +33,7 @@ export const addressInput = z.object({
 }).strict();
 export const identityDocumentInput = z.object({
   kind: z.enum(['national_id', 'passport', 'driving_licence', 'residence_permit', 'company_registration']),
-  number: z.string().trim().min(3).max(64),
+  number: documentNumber,
   issuingCountry: country,
   expiresOn: isoDate.optional(),
 }).strict();
@@ -52,13 +56,21 @@ export const createCustomerBody = z.object({
   givenName: name.optional(), familyName: name.optional(), companyName: name.optional(),
   preferredLanguage: language.default('en'),
   timeZone: timeZone.default('UTC'),
-  dateOfBirth: isoDate.optional(),
+  dateOfBirth: pastDate.optional(),
   partnerId: z.uuid().optional().describe('Acquiring partner; set automatically for partner callers'),
   contactPoints: z.array(contactPointInput).max(20).default([]),
   addresses: z.array(addressInput).max(20).default([]),
   identityDocuments: z.array(identityDocumentInput).max(10).default([]),
   consents: z.array(consentInput.extend({ channel: z.enum(consentChannels) })).max(3).default([]),
-}).strict();
+}).strict().superRefine((c, ctx) => {
+  const channels = c.consents.map((k) => k.channel);
+  if (new Set(channels).size !== channels.length) ctx.addIssue({ code: 'custom', path: ['consents'], message: 'one entry per channel' });
+  for (const kind of ['phone', 'email'] as const) {
+    if (c.contactPoints.filter((p) => p.kind === kind && p.isPrimary).length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['contactPoints'], message: `at most one primary ${kind}` });
+    }
+  }
+});
 export type CreateCustomer = z.infer<typeof createCustomerBody>;
 
 /** JSON merge patch (RFC 7396): null removes an optional value; absent leaves it alone. */
@@ -67,7 +79,7 @@ export const updateCustomerBody = z.object({
   status: z.enum(['active', 'suspended', 'closed']),
   givenName: name.nullable(), familyName: name.nullable(), companyName: name.nullable(),
   preferredLanguage: language, timeZone,
-  dateOfBirth: isoDate.nullable(),
+  dateOfBirth: pastDate.nullable(),
   partnerId: z.uuid().nullable(),
 }).partial().strict();
 export type UpdateCustomer = z.infer<typeof updateCustomerBody>;
@@ -90,13 +102,13 @@ export const searchCustomersQuery = z.object({
   msisdn: e164.optional(),
   email: z.email().max(254).optional(),
   name: z.string().trim().min(2).max(100).optional(),
-  documentNumber: z.string().trim().min(3).max(64).optional(),
+  documentNumber: documentNumber.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
 const stamp = z.date();
 export const contactPoint = z.object({ id: z.uuid(), kind: z.enum(['phone', 'email']), value: z.string(), isPrimary: z.boolean(), createdAt: stamp });
-export const address = addressInput.extend({ id: z.uuid(), line2: z.string().nullable(), postcode: z.string().nullable(), region: z.string().nullable(), createdAt: stamp });
+export const address = z.object(addressInput.shape).extend({ id: z.uuid(), line2: z.string().nullable(), postcode: z.string().nullable(), region: z.string().nullable(), createdAt: stamp });
 export const identityDocument = z.object({
   id: z.uuid(), kind: z.string(), numberMasked: z.string().describe('Only the last four characters are shown'),
   issuingCountry: z.string(), expiresOn: z.string().nullable(), createdAt: stamp,

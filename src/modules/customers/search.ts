@@ -3,7 +3,7 @@ import { audit } from '../../platform/audit/audit.js';
 import { customerScope } from '../../platform/auth/permissions.js';
 import type { Ctx } from '../../platform/context.js';
 import { customerErrors } from './errors.js';
-import { type CustomerDeps, normaliseDocumentNumber, scopeWhere, summaryOf } from './service.js';
+import { type CustomerDeps, scopeWhere, summaryOf } from './service.js';
 import { contactPoints, customers, identityDocuments } from './tables.js';
 
 export interface CustomerSearch {
@@ -31,7 +31,7 @@ export async function searchCustomers(deps: CustomerDeps, ctx: Ctx, q: CustomerS
     const value = by === 'email' ? q.email!.toLowerCase() : q.msisdn!;
     match = inArray(customers.id, db.select({ id: contactPoints.customerId }).from(contactPoints).where(and(eq(contactPoints.kind, kind), eq(contactPoints.value, value))));
   } else if (by === 'documentNumber') {
-    const hash = deps.crypto.lookupHash(normaliseDocumentNumber(q.documentNumber!));
+    const hash = deps.crypto.lookupHash(q.documentNumber!);
     match = inArray(customers.id, db.select({ id: identityDocuments.customerId }).from(identityDocuments).where(eq(identityDocuments.numberHash, hash)));
   } else {
     match = ilike(customers.nameSearch, `%${escapeLike(q.name!.toLowerCase())}%`);

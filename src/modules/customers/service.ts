@@ -42,11 +42,9 @@ export async function lockVisibleCustomer(tx: Tx, ctx: Ctx, id: string, opts: { 
   return row;
 }
 
-export const normaliseDocumentNumber = (n: string) => n.replace(/[\s-]/g, '').toUpperCase();
-
+/** `number` is already normalised by the schema; a short number shows less of itself when masked. */
 export function sealDocument(crypto: FieldCrypto, number: string) {
-  const normal = normaliseDocumentNumber(number);
-  return { numberEnc: crypto.encrypt(normal), numberHash: crypto.lookupHash(normal), numberLast4: normal.slice(-4) };
+  return { numberEnc: crypto.encrypt(number), numberHash: crypto.lookupHash(number), numberLast4: number.slice(number.length >= 8 ? -4 : -2) };
 }
 
 function nameRule(c: { type: string; givenName?: string | null; familyName?: string | null; companyName?: string | null }) {

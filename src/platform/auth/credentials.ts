@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { and, eq, isNull, or, gt, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Db } from '../db/client.js';
 import { apiKeys } from './tables.js';
@@ -21,7 +21,7 @@ export interface Credentials {
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 
-export function principalOfKey(row: ApiKeyRow): Principal {
+export function principalOfKey(row: Pick<ApiKeyRow, 'id' | 'principalKind' | 'role' | 'staffUserId' | 'partnerId' | 'customerId' | 'capabilities'>): Principal {
   switch (row.principalKind) {
     case 'staff': return { kind: 'staff', id: row.staffUserId ?? `key:${row.id}`, role: row.role!, via: 'api_key' };
     case 'partner': return { kind: 'partner', id: `key:${row.id}`, partnerId: row.partnerId!, via: 'api_key' };
@@ -35,20 +35,33 @@ export function credentials(db: Db, authSecret: string, opts: { tokenTtlSeconds:
   const hashKey = (secret: string) => createHmac('sha256', authSecret).update(secret).digest('base64url');
   // A short-lived cache keeps key lookups off the hot path; revocation reaches other instances
   // within cacheSeconds (and this one at once).
-  const cache = new Map<string, { principal: Principal | undefined; until: number }>();
+  const cache = new Map<string, { principal: Promise<Principal | undefined>; until: number }>();
 
-  async function fromApiKey(secret: string) {
+  async function lookUp(keyHash: string): Promise<Principal | undefined> {
+    // One round trip: find a live key, and record its use at most once a minute (a hot key
+    // must not turn every request into a write on the same row).
+    const rows = await db.execute<ApiKeyRow>(sql`
+      with k as (
+        select * from ${apiKeys} where ${apiKeys.keyHash} = ${keyHash} and ${apiKeys.revokedAt} is null
+          and (${apiKeys.expiresAt} is null or ${apiKeys.expiresAt} > now())),
+      touched as (
+        update ${apiKeys} set last_used_at = now() where ${apiKeys.id} = (select id from k)
+          and (${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < now() - interval '1 minute'))
+      select id, principal_kind as "principalKind", role, staff_user_id as "staffUserId", partner_id as "partnerId",
+        customer_id as "customerId", capabilities from k`);
+    return rows[0] ? principalOfKey(rows[0]) : undefined;
+  }
+
+  function fromApiKey(secret: string) {
     const keyHash = hashKey(secret);
     const hit = cache.get(keyHash);
     if (hit && hit.until > Date.now()) return hit.principal;
-    // One round trip: find a live key and mark it used.
-    const [row] = await db.update(apiKeys).set({ lastUsedAt: sql`now()` })
-      .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, sql`now()`))))
-      .returning();
-    const principal = row ? principalOfKey(row) : undefined;
+    // Concurrent misses share one lookup instead of stampeding the database.
+    const principal = lookUp(keyHash);
     if (opts.cacheSeconds > 0) {
       if (cache.size > 10_000) cache.clear();
       cache.set(keyHash, { principal, until: Date.now() + opts.cacheSeconds * 1000 });
+      principal.catch(() => cache.delete(keyHash));
     }
     return principal;
   }

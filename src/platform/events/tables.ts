@@ -1,4 +1,5 @@
-import { index, jsonb, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, index, jsonb, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { platform } from '../db/tables.js';
 
 /** The outbox: every domain event, written in the transaction that caused it. */
@@ -9,7 +10,12 @@ export const events = platform.table('events', {
   payload: jsonb().$type<Record<string, unknown>>().notNull(),
   occurredAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   requestId: text(),
-}, (t) => [index('events_type_idx').on(t.type, t.id)]);
+  /**
+   * The writing transaction's id. Feed readers page by (txid, id) and see only transactions older
+   * than every one still running, so an event that commits late can never fall behind a cursor.
+   */
+  txid: bigint({ mode: 'number' }).notNull().default(sql`pg_current_xact_id()::text::bigint`),
+}, (t) => [index('events_feed_idx').on(t.txid, t.id), index('events_type_idx').on(t.type, t.txid, t.id)]);
 
 /** One row per (event, subscriber) handled: the dispatcher skips a redelivery, so effects happen once. */
 export const eventDeliveries = platform.table('event_deliveries', {

@@ -3,8 +3,9 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '../db/client.js';
-import { httpErrors } from './errors.js';
+import type { FieldCrypto } from '../crypto/fields.js';
+import type { Db, Tx } from '../db/client.js';
+import { httpErrors, problem } from './errors.js';
 import { idempotencyKeys } from './tables.js';
 
 declare module 'fastify' {
@@ -33,8 +34,8 @@ function requestHash(req: FastifyRequest) {
  * A key whose request died mid-flight stays "in flight" (409) until it expires rather than risk
  * running a money-moving request twice.
  */
-export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db }) => {
-  const { db } = opts;
+export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db; crypto: FieldCrypto }) => {
+  const { db, crypto } = opts;
   app.decorateRequest('idempotency', null);
 
   app.addHook('preHandler', async (req, reply) => {
@@ -46,7 +47,7 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db 
     const claimed = await db.insert(idempotencyKeys).values({ principal, key, requestHash: hash, state: 'in_flight' })
       .onConflictDoUpdate({
         target: [idempotencyKeys.principal, idempotencyKeys.key],
-        set: { requestHash: hash, state: 'in_flight', responseStatus: null, responseBody: null, responseHeaders: null, createdAt: sql`now()` },
+        set: { requestHash: hash, state: 'in_flight', responseStatus: null, responseSealed: null, responseHeaders: null, resourceId: null, createdAt: sql`now()` },
         setWhere: sql`${idempotencyKeys.createdAt} < now() - ${KEEP}`,
       }).returning({ key: idempotencyKeys.key });
     if (claimed.length) {
@@ -60,7 +61,8 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db 
     if (prior.requestHash !== hash) throw httpErrors.idempotency_key_reused();
     // The stored body is already the serialised response: bypass the route's schema serializer.
     reply.status(prior.responseStatus!).headers({ ...prior.responseHeaders, 'idempotent-replayed': 'true' });
-    return reply.serializer((body) => JSON.stringify(body)).send(prior.responseBody);
+    const body = prior.responseSealed ? crypto.decrypt(prior.responseSealed) : '';
+    return reply.serializer((b) => b as string).send(body);
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
@@ -78,16 +80,31 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db 
       const v = reply.getHeader(h);
       if (typeof v === 'string') headers[h] = v;
     }
-    let body: unknown = null;
+    const text = typeof payload === 'string' ? payload : '';
+    let resourceId: string | null = null;
     try {
-      body = typeof payload === 'string' && payload ? JSON.parse(payload) : null;
+      const id = (JSON.parse(text) as { id?: unknown }).id;
+      if (typeof id === 'string') resourceId = id;
     } catch {
-      body = payload;
+      // not JSON: nothing to link
     }
-    await db.update(idempotencyKeys).set({ state: 'done', responseStatus: reply.statusCode, responseBody: body, responseHeaders: headers }).where(where);
+    await db.update(idempotencyKeys)
+      .set({ state: 'done', responseStatus: reply.statusCode, responseSealed: crypto.encrypt(text), responseHeaders: headers, resourceId })
+      .where(where);
     return payload;
   });
 }, { name: 'platform-idempotency', dependencies: ['platform-auth'] });
+
+/**
+ * For erasure: stored responses that describe the resource are replaced by a 410 problem, so a
+ * retried request neither replays the erased data nor runs again.
+ */
+export async function blankIdempotentResponses(tx: Tx, crypto: FieldCrypto, resourceId: string) {
+  const gone = JSON.stringify(problem(410, 'resource_erased', 'The resource this request created has since been erased'));
+  await tx.update(idempotencyKeys)
+    .set({ responseStatus: 410, responseSealed: crypto.encrypt(gone), responseHeaders: { 'content-type': 'application/problem+json' } })
+    .where(eq(idempotencyKeys.resourceId, resourceId));
+}
 
 /** Cron task body: forget keys older than the replay window. */
 export async function purgeIdempotencyKeys(db: Db) {

@@ -7,7 +7,14 @@ export const idempotencyKeys = platform.table('idempotency_keys', {
   requestHash: text().notNull(),
   state: text({ enum: ['in_flight', 'done'] }).notNull(),
   responseStatus: integer(),
-  responseBody: jsonb(),
+  /** The first response, sealed with the field-encryption key: it may carry personal data. */
+  responseSealed: text(),
   responseHeaders: jsonb().$type<Record<string, string>>(),
+  /** The `id` of the resource the response describes, so erasure can blank the stored copy. */
+  resourceId: text(),
   createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-}, (t) => [primaryKey({ columns: [t.principal, t.key] }), index('idempotency_keys_created_at_idx').on(t.createdAt)]);
+}, (t) => [
+  primaryKey({ columns: [t.principal, t.key] }),
+  index('idempotency_keys_created_at_idx').on(t.createdAt),
+  index('idempotency_keys_resource_idx').on(t.resourceId),
+]);
