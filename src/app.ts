@@ -21,6 +21,7 @@ import { inflightPlugin } from './platform/http/inflight.js';
 import { mergeJobs, type JobsSetup } from './platform/jobs/jobs.js';
 import { createMetrics } from './platform/metrics.js';
 import { uuidv7 } from './platform/ids.js';
+import { logOptions } from './platform/log.js';
 import { customersModule } from './modules/customers/index.js';
 
 export interface Platform {
@@ -36,14 +37,8 @@ export const openapiInfo = {
     + 'Errors are RFC 9457 problem+json documents with a stable `code`. Money is in minor units; times are UTC.',
 };
 
-// Secrets, tokens and personal identifiers never reach the log.
-export const redactPaths = [
-  'req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]',
-  '*.password', '*.secret', '*.accessToken', '*.token', '*.number', '*.dateOfBirth', '*.documentNumber',
-];
-
 export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
-  return config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL, redact: { paths: redactPaths, censor: '[redacted]' } };
+  return config.LOG_LEVEL === 'silent' ? false : logOptions(config.LOG_LEVEL);
 }
 
 /** The whole HTTP application with every module, and the jobs its workers run. */
@@ -93,7 +88,7 @@ export async function buildApp(p: Platform) {
   await app.register(identityRoutes, { db, credentials });
   await app.register(auditRoutes, { db });
   await app.register(eventRoutes, { db });
-  await app.register(customersModule, { db, crypto });
+  await app.register(customersModule, { db, readAuditDb: database.relaxed, crypto });
 
   const subscribers: Subscriber[] = [];
   const jobs: JobsSetup = mergeJobs(

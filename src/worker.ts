@@ -4,12 +4,13 @@ import { loadConfig } from './platform/config.js';
 import { connect } from './platform/db/client.js';
 import { embeddedUrl } from './platform/db/open.js';
 import { startWorker } from './platform/jobs/jobs.js';
+import { logOptions } from './platform/log.js';
 import { loadSecrets } from './platform/secrets.js';
 
 // A worker-only process: scale jobs apart from the API. Without DATABASE_URL it joins the
 // embedded Postgres that `npm start` runs under DATA_DIR.
 const config = loadConfig();
-const log = pino({ level: config.LOG_LEVEL });
+const log = pino(logOptions(config.LOG_LEVEL));
 const database = connect(config.DATABASE_URL ?? embeddedUrl(config), config.DB_POOL_MAX);
 const secrets = await loadSecrets(database.db, config);
 const { jobs } = await buildApp({ config, database, secrets });

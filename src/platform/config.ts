@@ -11,7 +11,7 @@ const schema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
-  DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
   ADMIN_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   // Secrets: required in production; elsewhere generated once and kept in the database.
   AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),

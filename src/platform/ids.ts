@@ -2,21 +2,34 @@ import { randomBytes } from 'node:crypto';
 
 let lastMs = 0;
 let seq = 0;
+// One CSPRNG call per 256 ids: uuidv7 runs several times per request.
+let pool = Buffer.alloc(0);
+let offset = 0;
+function random16(): Buffer {
+  if (offset + 16 > pool.length) {
+    pool = randomBytes(4096);
+    offset = 0;
+  }
+  offset += 16;
+  return Buffer.from(pool.subarray(offset - 16, offset));
+}
 
 /**
  * UUID v7 (RFC 9562): time-ordered, so keyset pagination by id is also by creation time. Within
  * one millisecond a 12-bit counter (RFC 9562 method 1) keeps ids from this process in order.
  */
 export function uuidv7(now = Date.now()): string {
-  if (now <= lastMs) {
-    seq = (seq + 1) & 0xfff;
-    if (seq === 0) lastMs++;
-    now = lastMs;
-  } else {
+  const b = random16();
+  if (now > lastMs) {
     lastMs = now;
-    seq = randomBytes(2).readUInt16BE(0) & 0x7ff; // start low so the counter has room to grow
+    seq = b.readUInt16BE(6) & 0x7ff; // start low and random, so the counter has room to grow
+  } else if (seq === 0xfff) {
+    lastMs++; // counter exhausted: borrow the next millisecond
+    seq = b.readUInt16BE(6) & 0x7ff;
+  } else {
+    seq++;
   }
-  const b = randomBytes(16);
+  now = lastMs;
   b.writeUIntBE(now, 0, 6);
   b[6] = 0x70 | (seq >> 8);
   b[7] = seq & 0xff;

@@ -40,7 +40,7 @@ export async function searchCustomers(deps: CustomerDeps, ctx: Ctx, q: CustomerS
     .where(and(match, scopeWhere(customerScope(ctx.principal)), sql`${customers.status} <> 'erased'`))
     .orderBy(desc(customers.id)).limit(q.limit);
   if (ctx.principal.kind !== 'customer') {
-    await audit(db, ctx, { action: 'customer.searched', entityType: 'customer', entityId: '*', details: { by, results: rows.map((r) => r.id) } });
+    await audit(deps.readAuditDb, ctx, { action: 'customer.searched', entityType: 'customer', entityId: '*', details: { by, results: rows.map((r) => r.id) } });
   }
   return rows.map(summaryOf);
 }

@@ -1,5 +1,5 @@
 import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
-import { audit } from '../../platform/audit/audit.js';
+import { audit, withReadAudit } from '../../platform/audit/audit.js';
 import { customerScope, type CustomerScope } from '../../platform/auth/permissions.js';
 import type { Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
@@ -12,6 +12,8 @@ import { addresses, consentHistory, consents, contactPoints, customers, identity
 
 export interface CustomerDeps {
   db: Db;
+  /** Database.relaxed: where read audits go (see platform/db/client.ts). */
+  readAuditDb: Db;
   crypto: FieldCrypto;
 }
 
@@ -82,10 +84,10 @@ export async function createCustomer(deps: CustomerDeps, ctx: Ctx, input: Create
   });
 }
 
-/** One round trip for the whole customer record with its parts. */
-export async function loadView(db: Tx, crypto: FieldCrypto, id: string, scope: CustomerScope): Promise<CustomerView | undefined> {
+/** The whole customer record with its parts, as one statement. */
+function viewQuery(id: string, scope: CustomerScope): SQL {
   const scopeSql = 'partnerId' in scope ? sql`and c.partner_id = ${scope.partnerId}` : 'customerId' in scope ? sql`and c.id = ${scope.customerId}` : sql``;
-  const rows = await db.execute<Record<string, unknown>>(sql`
+  return sql`
     select c.*,
       coalesce((select json_agg(json_build_object('id', p.id, 'kind', p.kind, 'value', p.value, 'isPrimary', p.is_primary, 'createdAt', p.created_at) order by p.id)
         from customers.contact_points p where p.customer_id = c.id), '[]') as contact_points,
@@ -100,9 +102,15 @@ export async function loadView(db: Tx, crypto: FieldCrypto, id: string, scope: C
       coalesce((select json_agg(json_build_object('id', b.id, 'customerId', b.customer_id, 'name', b.name, 'type', b.type, 'currency', b.currency,
           'billCycleDay', b.bill_cycle_day, 'status', b.status, 'createdAt', b.created_at, 'updatedAt', b.updated_at) order by b.id)
         from customers.billing_accounts b where b.customer_id = c.id), '[]') as billing_accounts
-    from customers.customers c where c.id = ${id} ${scopeSql}`);
-  const r = rows[0];
-  if (!r) return undefined;
+    from customers.customers c where c.id = ${id} ${scopeSql}`;
+}
+
+export async function loadView(db: Tx, crypto: FieldCrypto, id: string, scope: CustomerScope): Promise<CustomerView | undefined> {
+  const rows = await db.execute<Record<string, unknown>>(viewQuery(id, scope));
+  return rows[0] && toView(rows[0], crypto);
+}
+
+function toView(r: Record<string, unknown>, crypto: FieldCrypto): CustomerView {
   const dates = <T extends Record<string, unknown>>(items: T[], ...keys: string[]) =>
     items.map((i) => ({ ...i, ...Object.fromEntries(keys.map((k) => [k, i[k] ? new Date(i[k] as string) : i[k]])) }));
   const row = {
@@ -125,10 +133,12 @@ export async function loadView(db: Tx, crypto: FieldCrypto, id: string, scope: C
 
 /** A staff or partner read of personal data leaves an audit row; a customer reading itself does not. */
 export async function getCustomer(deps: CustomerDeps, ctx: Ctx, id: string) {
-  const view = await loadView(deps.db, deps.crypto, id, customerScope(ctx.principal));
-  if (!view) throw customerErrors.customer_not_found();
-  if (ctx.principal.kind !== 'customer') await audit(deps.db, ctx, { action: 'customer.read', entityType: 'customer', entityId: id });
-  return view;
+  const query = viewQuery(id, customerScope(ctx.principal));
+  const rows = ctx.principal.kind === 'customer'
+    ? await deps.db.execute<Record<string, unknown>>(query)
+    : await deps.readAuditDb.execute<Record<string, unknown>>(withReadAudit(ctx, { action: 'customer.read', entityType: 'customer', entityId: id }, query));
+  if (!rows[0]) throw customerErrors.customer_not_found();
+  return toView(rows[0], deps.crypto);
 }
 
 export async function updateCustomer(deps: CustomerDeps, ctx: Ctx, id: string, patch: UpdateCustomer) {

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../db/client.js';
 import type { Ctx } from '../context.js';
 import { uuidv7 } from '../ids.js';
@@ -25,6 +25,19 @@ export async function audit(tx: Tx, ctx: Ctx, ...entries: AuditEntry[]) {
     requestId: ctx.requestId,
     details: e.details ?? {},
   })));
+}
+
+/**
+ * Wraps a read so that the same statement appends its audit row when it found something (a
+ * data-modifying CTE): reads of personal data stay one round trip.
+ */
+export function withReadAudit(ctx: Ctx, e: AuditEntry, query: SQL): SQL {
+  return sql`with found as (${query}),
+    audit_row as (
+      insert into ${auditLog} (id, actor_kind, actor_id, action, entity_type, entity_id, request_id, details)
+      select ${uuidv7()}, ${ctx.principal.kind}, ${ctx.principal.id}, ${e.action}, ${e.entityType}, ${e.entityId}, ${ctx.requestId}, ${JSON.stringify(e.details ?? {})}::jsonb
+      where exists (select 1 from found))
+    select * from found`;
 }
 
 export interface AuditQuery {

@@ -73,14 +73,37 @@ async function waitFor(check: () => boolean, ms: number, what: string) {
   }
 }
 
+/** True only when pid is a postgres running on exactly this data directory (pids get reused). */
+function isOurPostmaster(pid: number, pgData: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return path.basename(argv[0] ?? '') === 'postgres' && argv[argv.indexOf('-D') + 1] === pgData;
+  } catch {
+    return false; // no such process, or no /proc to be sure: never signal a stranger
+  }
+}
+
 /** Stops a postmaster left running by a crashed process (SIGKILL of Node), so the next start is clean. */
 async function stopLeftover(pgData: string) {
   const pidFile = path.join(pgData, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!pid || !alive(pid)) return; // a stale pid file: Postgres itself handles it
+  // A stale pid file (no such postmaster) is for Postgres itself to clear on start.
+  if (!Number.isInteger(pid) || pid <= 0 || !isOurPostmaster(pid, pgData)) return;
   process.kill(pid, 'SIGINT'); // fast shutdown: committed data is safe in the WAL
   await waitFor(() => !alive(pid), 15_000, `leftover Postgres (pid ${pid}) to stop`);
+}
+
+/** Fast shutdown; if that hangs, immediate shutdown (crash-safe: recovery replays the WAL). */
+async function stopPostmaster(pid: number) {
+  if (!alive(pid)) return;
+  process.kill(pid, 'SIGINT');
+  try {
+    await waitFor(() => !alive(pid), 5_000, 'embedded Postgres to stop');
+  } catch {
+    process.kill(pid, 'SIGQUIT');
+    await waitFor(() => !alive(pid), 2_000, 'embedded Postgres to quit');
+  }
 }
 
 export interface EmbeddedOptions {
@@ -148,11 +171,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/postgres`,
     dataDir,
     stop() {
-      stopped ??= (async () => {
-        if (!alive(pid)) return;
-        process.kill(pid, 'SIGINT');
-        await waitFor(() => !alive(pid), 15_000, 'embedded Postgres to stop');
-      })();
+      stopped ??= stopPostmaster(pid);
       return stopped;
     },
   };

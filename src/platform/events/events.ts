@@ -25,8 +25,11 @@ export interface Subscriber {
  */
 export async function emit(tx: Tx, type: string, payload: Record<string, unknown>, meta: { aggregateId?: string; requestId?: string } = {}) {
   const id = uuidv7();
-  await tx.insert(events).values({ id, type, payload, aggregateId: meta.aggregateId ?? null, requestId: meta.requestId ?? null });
-  await enqueue(tx, 'platform.dispatch_event', { eventId: id, type }, { jobKey: `dispatch:${id}` });
+  // One round trip for both writes: emit sits on every write path.
+  await tx.execute(sql`with e as (
+      insert into ${events} (id, type, payload, aggregate_id, request_id)
+      values (${id}, ${type}, ${JSON.stringify(payload)}::jsonb, ${meta.aggregateId ?? null}, ${meta.requestId ?? null}))
+    select graphile_worker.add_job('platform.dispatch_event', ${JSON.stringify({ eventId: id, type })}::json, job_key => ${`dispatch:${id}`}, max_attempts => 10)`);
   return id;
 }
 
