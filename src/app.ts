@@ -95,7 +95,7 @@ export async function buildApp(p: Platform) {
     eventJobs(db, subscribers),
     { tasks: { 'platform.purge_idempotency_keys': () => purgeIdempotencyKeys(db) }, cron: [{ pattern: '17 * * * *', task: 'platform.purge_idempotency_keys' }] },
   );
-  return { app, jobs, credentials, metrics };
+  return { app, jobs, subscribers, credentials, metrics };
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -6,6 +6,7 @@ import type { Database } from './platform/db/client.js';
 import type { EmbeddedPostgres } from './platform/db/embedded.js';
 import { migrateDatabase } from './platform/db/migrate.js';
 import { openDatabase } from './platform/db/open.js';
+import { startOutboxRelay } from './platform/events/events.js';
 import { startWorker } from './platform/jobs/jobs.js';
 import { logOptions } from './platform/log.js';
 import { loadSecrets } from './platform/secrets.js';
@@ -27,6 +28,7 @@ const log = pino(logOptions(config.LOG_LEVEL));
 let database: Database | undefined;
 let embedded: EmbeddedPostgres | undefined;
 let runner: Runner | undefined;
+let relay: ReturnType<typeof startOutboxRelay> | undefined;
 let app: Awaited<ReturnType<typeof buildApp>>['app'] | undefined;
 let stopping = false;
 
@@ -48,6 +50,7 @@ async function start() {
   if (config.RUN_WORKER) {
     runner = await startWorker({ connectionString: database.url, jobs: built.jobs, concurrency: config.WORKER_CONCURRENCY, log });
     runner.events.on('job:failed', ({ job }) => built.metrics.jobFailed(job.task_identifier));
+    relay = startOutboxRelay(database.db, built.subscribers, log);
   }
   if (stopping) return;
   await app.listen({ port: config.PORT, host: config.HOST });
@@ -58,6 +61,7 @@ async function start() {
 async function closeAll() {
   await app?.close();
   await app?.handlersDrained(config.SHUTDOWN_TIMEOUT_MS / 2);
+  await relay?.stop();
   await runner?.stop();
   await database?.close();
   await embedded?.stop();

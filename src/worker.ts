@@ -2,7 +2,8 @@ import pino from 'pino';
 import { buildApp } from './app.js';
 import { loadConfig } from './platform/config.js';
 import { connect } from './platform/db/client.js';
-import { embeddedUrl } from './platform/db/open.js';
+import { runningEmbeddedUrl } from './platform/db/open.js';
+import { startOutboxRelay } from './platform/events/events.js';
 import { startWorker } from './platform/jobs/jobs.js';
 import { logOptions } from './platform/log.js';
 import { loadSecrets } from './platform/secrets.js';
@@ -11,12 +12,14 @@ import { loadSecrets } from './platform/secrets.js';
 // embedded Postgres that `npm start` runs under DATA_DIR.
 const config = loadConfig();
 const log = pino(logOptions(config.LOG_LEVEL));
-const database = connect(config.DATABASE_URL ?? embeddedUrl(config), config.DB_POOL_MAX);
+const database = connect(config.DATABASE_URL ?? runningEmbeddedUrl(config), config.DB_POOL_MAX);
 const secrets = await loadSecrets(database.db, config);
-const { jobs } = await buildApp({ config, database, secrets });
+const { jobs, subscribers } = await buildApp({ config, database, secrets });
 const runner = await startWorker({ connectionString: database.url, jobs, concurrency: config.WORKER_CONCURRENCY, log });
+const relay = startOutboxRelay(database.db, subscribers, log);
 log.info('worker started');
 const stop = async () => {
+  await relay.stop();
   await runner.stop();
   await database.close();
   process.exit(0);

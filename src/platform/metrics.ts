@@ -31,8 +31,9 @@ export function createMetrics(sql: Sql) {
   new Gauge({
     name: 'outbox_lag_seconds', help: 'Age of the oldest domain event not yet delivered to its subscribers', registers: [registry],
     async collect() {
-      const [r] = await sql`select coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as lag
-        from graphile_worker.jobs where task_identifier in ('platform.dispatch_event', 'platform.deliver_event')`;
+      const [r] = await sql`select coalesce(extract(epoch from now() - least(
+          (select min(occurred_at) from platform.events where dispatched_at is null),
+          (select min(created_at) from graphile_worker.jobs where task_identifier = 'platform.deliver_event'))), 0)::float8 as lag`;
       this.set(Number(r?.lag ?? 0));
     },
   });

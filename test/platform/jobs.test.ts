@@ -1,8 +1,8 @@
-import { runOnce } from 'graphile-worker';
+import { run, runOnce } from 'graphile-worker';
 import pino from 'pino';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emit, eventJobs, type DomainEvent } from '../../src/platform/events/events.js';
+import { emit, eventJobs, relayOutbox, startOutboxRelay, type DomainEvent, type Subscriber } from '../../src/platform/events/events.js';
 import { enqueue, mergeJobs, workerLogger } from '../../src/platform/jobs/jobs.js';
 import { testApp, type TestApp } from '../support/app.js';
 
@@ -44,15 +44,18 @@ describe('enqueue inside the business transaction', () => {
 describe('domain events', () => {
   it('delivers an emitted event to each subscriber once, even when delivered twice', async () => {
     const seen: DomainEvent[] = [];
-    const jobs = mergeJobs(eventJobs(t.database.db, [
+    const subscribers: Subscriber[] = [
       { name: 'test.audit-copy', types: ['thing.happened'], handle: async (tx, e) => { seen.push(e); await tx.execute(sql`insert into public.job_effects (note) values (${`copy:${e.id}`})`); } },
       { name: 'test.ignorer', types: ['other.thing'], handle: async () => { throw new Error('must not be called'); } },
-    ]));
+    ];
+    const jobs = mergeJobs(eventJobs(t.database.db, subscribers));
     const id = await t.database.db.transaction((tx) => emit(tx, 'thing.happened', { n: 1 }, { aggregateId: 'agg-1' }));
     await t.database.db.transaction(async (tx) => {
       await emit(tx, 'thing.happened', { n: 2 });
       throw new Error('rolled back');
     }).catch(() => {});
+    expect(await relayOutbox(t.database.db, subscribers)).toBe(1);
+    expect(await relayOutbox(t.database.db, subscribers)).toBe(0); // dispatched once
     await runOnce({ connectionString: t.database.url, taskList: jobs.tasks, logger });
     expect(seen.map((e) => e.payload)).toEqual([{ n: 1 }]);
     expect(seen[0]).toMatchObject({ id, type: 'thing.happened', aggregateId: 'agg-1' });
@@ -65,15 +68,17 @@ describe('domain events', () => {
 
   it('retries a failing subscriber without its effects leaking', async () => {
     let calls = 0;
-    const jobs = mergeJobs(eventJobs(t.database.db, [{
+    const subscribers: Subscriber[] = [{
       name: 'test.flaky', types: ['flaky.event'],
       handle: async (tx) => {
         calls++;
         await tx.execute(sql`insert into public.job_effects (note) values ('flaky')`);
         if (calls === 1) throw new Error('downstream down');
       },
-    }]));
+    }];
+    const jobs = mergeJobs(eventJobs(t.database.db, subscribers));
     await t.database.db.transaction((tx) => emit(tx, 'flaky.event', {}));
+    await relayOutbox(t.database.db, subscribers);
     await runOnce({ connectionString: t.database.url, taskList: jobs.tasks, logger });
     expect(calls).toBe(1);
     // graphile-worker backs off after a failure; make the retry due now.
@@ -81,5 +86,33 @@ describe('domain events', () => {
     await runOnce({ connectionString: t.database.url, taskList: jobs.tasks, logger });
     expect(calls).toBe(2);
     expect((await effects()).filter((n) => n === 'flaky')).toHaveLength(1);
+  });
+});
+
+describe('outbox relay', () => {
+  it('hands each event to exactly one of several concurrent relays', async () => {
+    const subscribers: Subscriber[] = [{ name: 'test.count', types: ['burst.event'], handle: async () => {} }];
+    await Promise.all(Array.from({ length: 300 }, (_, n) => t.database.db.transaction((tx) => emit(tx, 'burst.event', { n }))));
+    const relayed = await Promise.all(Array.from({ length: 4 }, async () => {
+      let total = 0;
+      for (let n = await relayOutbox(t.database.db, subscribers); n > 0; n = await relayOutbox(t.database.db, subscribers)) total += n;
+      return total;
+    }));
+    expect(relayed.reduce((a, b) => a + b, 0)).toBe(300);
+    const [jobs] = await t.database.sql`select count(*)::int as n, count(distinct key)::int as d from graphile_worker.jobs where task_identifier = 'platform.deliver_event' and key like 'deliver:%:test.count'`;
+    expect(jobs).toEqual({ n: 300, d: 300 });
+  });
+
+  it('runs as a loop beside a worker: an event reaches its subscriber without anyone polling by hand', async () => {
+    const got: string[] = [];
+    const subscribers: Subscriber[] = [{ name: 'test.live', types: ['live.event'], handle: async (_tx, e) => { got.push(e.id); } }];
+    const relay = startOutboxRelay(t.database.db, subscribers, pino({ level: 'silent' }), 20);
+    const worker = await run({ connectionString: t.database.url, concurrency: 2, noHandleSignals: true, pollInterval: 100, logger, taskList: eventJobs(t.database.db, subscribers).tasks! });
+    const id = await t.database.db.transaction((tx) => emit(tx, 'live.event', {}));
+    const deadline = Date.now() + 10_000;
+    while (!got.includes(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await relay.stop();
+    await worker.stop();
+    expect(got).toEqual([id]);
   });
 });

@@ -1,14 +1,13 @@
-import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { connect } from '../../src/platform/db/client.js';
+import { adminSql, connect } from '../../src/platform/db/client.js';
 import { migrateDatabase } from '../../src/platform/db/migrate.js';
 import { anon, testApp } from '../support/app.js';
 
 describe('migrations', () => {
   it('build the whole schema from an empty database, concurrently and repeatably', async () => {
     const name = `crm_t_${inject('templateDb').split('_').pop()}_empty`;
-    const admin = postgres(inject('serverUrl'), { max: 1, onnotice: () => {} });
+    const admin = adminSql(inject('serverUrl'));
     await admin.unsafe(`create database ${name}`);
     await admin.end();
     const u = new URL(inject('serverUrl'));

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import supertest from 'supertest';
 import { runOnce } from 'graphile-worker';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/platform/config.js';
-import { connect, type Database } from '../../src/platform/db/client.js';
+import { adminSql, connect, type Database } from '../../src/platform/db/client.js';
 import { ensureBootstrapAdminKey } from '../../src/platform/auth/service.js';
 import { loadSecrets } from '../../src/platform/secrets.js';
 import { workerLogger } from '../../src/platform/jobs/jobs.js';
+import { relayOutbox } from '../../src/platform/events/events.js';
 import pino from 'pino';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghij';
@@ -23,7 +23,7 @@ const dbUrl = (name: string) => {
 export async function freshDatabase(): Promise<string> {
   const template = inject('templateDb');
   const name = `crm_t_${template.split('_').pop()}_${randomBytes(5).toString('hex')}`;
-  const admin = postgres(inject('serverUrl'), { max: 1, onnotice: () => {} });
+  const admin = adminSql(inject('serverUrl'));
   try {
     await admin.unsafe(`create database ${name} template ${template}`);
   } finally {
@@ -36,7 +36,7 @@ export interface TestApp {
   http: supertest.Agent;
   database: Database;
   app: Awaited<ReturnType<typeof buildApp>>;
-  /** Runs every job that is due, as a worker would, then returns. */
+  /** Relays the outbox and runs every job that is due, as a worker would, then returns. */
   runJobs(): Promise<void>;
   close(): Promise<void>;
 }
@@ -54,7 +54,10 @@ export async function testApp(opts: { url?: string; env?: Record<string, string>
     app,
     database,
     http: supertest.agent(app.app.server).set('authorization', `Bearer ${ADMIN_KEY}`),
-    runJobs: () => runOnce({ connectionString: url, taskList: app.jobs.tasks, logger }),
+    async runJobs() {
+      while ((await relayOutbox(database.db, app.subscribers)) > 0);
+      await runOnce({ connectionString: url, taskList: app.jobs.tasks, logger });
+    },
     async close() {
       await app.app.close();
       await database.close();

@@ -2,9 +2,8 @@ import { mkdtempSync, chmodSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { connect } from '../../src/platform/db/client.js';
+import { adminSql, connect } from '../../src/platform/db/client.js';
 import { startEmbeddedPostgres } from '../../src/platform/db/embedded.js';
 import { migrateDatabase } from '../../src/platform/db/migrate.js';
 
@@ -49,7 +48,7 @@ export default async function setup(project: TestProject) {
     };
   }
   const templateDb = `crm_tmpl_${process.pid}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const admin = adminSql(serverUrl);
   await admin.unsafe(`drop database if exists ${templateDb}`);
   await admin.unsafe(`create database ${templateDb}`);
   const template = connect(withDb(serverUrl, templateDb), 3);

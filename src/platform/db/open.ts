@@ -1,14 +1,11 @@
-import path from 'node:path';
-import { readFileSync } from 'node:fs';
-import postgres from 'postgres';
 import type { Config } from '../config.js';
-import { connect, type Database } from './client.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+import { adminSql, connect, type Database } from './client.js';
+import { embeddedUrl, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 
 export const EMBEDDED_DB_NAME = 'telco_crm';
 
 async function ensureDatabase(serverUrl: string, name: string) {
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const admin = adminSql(serverUrl);
   try {
     const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
     if (!exists) await admin.unsafe(`create database "${name}"`);
@@ -27,11 +24,8 @@ export async function openDatabase(config: Config, log: (line: string) => void):
     await embedded.stop();
     throw err;
   }
-  return { database: connect(embedded.url.replace(/\/postgres$/, `/${EMBEDDED_DB_NAME}`), config.DB_POOL_MAX), embedded };
+  return { database: connect(embeddedUrl(config.DATA_DIR, config.EMBEDDED_PG_PORT, EMBEDDED_DB_NAME), config.DB_POOL_MAX), embedded };
 }
 
-/** The URL of an embedded Postgres that another process (npm start) is running, for `npm run worker`. */
-export function embeddedUrl(config: Config): string {
-  const password = readFileSync(path.join(path.resolve(config.DATA_DIR), 'pg-password'), 'utf8').trim();
-  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${config.EMBEDDED_PG_PORT}/${EMBEDDED_DB_NAME}`;
-}
+/** The embedded Postgres that another process (npm start) runs under DATA_DIR, for `npm run worker`. */
+export const runningEmbeddedUrl = (config: Config) => embeddedUrl(config.DATA_DIR, config.EMBEDDED_PG_PORT, EMBEDDED_DB_NAME);

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
 import type { Db, Tx } from '../db/client.js';
 import { uuidv7 } from '../ids.js';
-import { enqueue, type JobsSetup } from '../jobs/jobs.js';
+import type { JobsSetup } from '../jobs/jobs.js';
 import { eventDeliveries, events } from './tables.js';
 
 export interface DomainEvent<P = Record<string, unknown>> {
@@ -20,17 +21,71 @@ export interface Subscriber {
 }
 
 /**
- * Records the event in the outbox inside the business transaction and schedules its fan-out, so
- * an event exists if and only if the change that caused it committed.
+ * Records the event in the outbox inside the business transaction, so an event exists if and only
+ * if the change that caused it committed. The relay fans it out afterwards: the business
+ * transaction pays for one insert, not for a job (whose NOTIFY would serialise every commit).
  */
 export async function emit(tx: Tx, type: string, payload: Record<string, unknown>, meta: { aggregateId?: string; requestId?: string } = {}) {
   const id = uuidv7();
-  // One round trip for both writes: emit sits on every write path.
-  await tx.execute(sql`with e as (
-      insert into ${events} (id, type, payload, aggregate_id, request_id)
-      values (${id}, ${type}, ${JSON.stringify(payload)}::jsonb, ${meta.aggregateId ?? null}, ${meta.requestId ?? null}))
-    select graphile_worker.add_job('platform.dispatch_event', ${JSON.stringify({ eventId: id, type })}::json, job_key => ${`dispatch:${id}`}, max_attempts => 10)`);
+  await tx.insert(events).values({ id, type, payload, aggregateId: meta.aggregateId ?? null, requestId: meta.requestId ?? null });
   return id;
+}
+
+const RELAY_BATCH = 500;
+
+/**
+ * One pass of the outbox relay: claims undispatched events (SKIP LOCKED, so relays on several
+ * instances share the work), marks them dispatched and adds one delivery job per interested
+ * subscriber, all in one transaction. Returns how many events it handled.
+ */
+export async function relayOutbox(db: Db, subscribers: Subscriber[]): Promise<number> {
+  return db.transaction(async (tx) => {
+    const claimed = await tx.execute<{ id: string; type: string }>(sql`
+      with batch as (
+        select id from ${events} where dispatched_at is null
+        order by txid, id limit ${RELAY_BATCH} for update skip locked)
+      update ${events} e set dispatched_at = now() from batch where e.id = batch.id
+      returning e.id, e.type`);
+    const deliveries = claimed.flatMap((e) => subscribers
+      .filter((s) => s.types.includes(e.type) || s.types.includes('*'))
+      .map((s) => ({ event_id: e.id, subscriber: s.name })));
+    if (deliveries.length) {
+      await tx.execute(sql`select graphile_worker.add_job('platform.deliver_event',
+          json_build_object('eventId', d.event_id, 'subscriber', d.subscriber),
+          job_key => 'deliver:' || d.event_id || ':' || d.subscriber, max_attempts => 25)
+        from json_to_recordset(${JSON.stringify(deliveries)}::json) as d(event_id text, subscriber text)`);
+    }
+    return claimed.length;
+  });
+}
+
+/** Runs the relay until stopped: back to back while there is a backlog, every `idleMs` otherwise. */
+export function startOutboxRelay(db: Db, subscribers: Subscriber[], log: Logger, idleMs = 200) {
+  let running = true;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (running) {
+      let handled = 0;
+      try {
+        handled = await relayOutbox(db, subscribers);
+      } catch (err) {
+        log.error({ err }, 'outbox relay pass failed');
+      }
+      if (handled < RELAY_BATCH && running) {
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, idleMs);
+        });
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+  };
 }
 
 async function loadEvent(db: Db, id: string): Promise<DomainEvent | undefined> {
@@ -38,19 +93,11 @@ async function loadEvent(db: Db, id: string): Promise<DomainEvent | undefined> {
   return row && { id: row.id, type: row.type, aggregateId: row.aggregateId, payload: row.payload, occurredAt: row.occurredAt.toISOString() };
 }
 
-/** The dispatch and delivery tasks: one delivery job per (event, subscriber), retried on its own. */
+/** The delivery task: one job per (event, subscriber), retried on its own. */
 export function eventJobs(db: Db, subscribers: Subscriber[]): Partial<JobsSetup> {
   const byName = new Map(subscribers.map((s) => [s.name, s]));
   return {
     tasks: {
-      'platform.dispatch_event': async (payload) => {
-        const { eventId, type } = payload as { eventId: string; type: string };
-        const targets = subscribers.filter((s) => s.types.includes(type) || s.types.includes('*'));
-        if (!targets.length) return;
-        await db.transaction(async (tx) => {
-          for (const s of targets) await enqueue(tx, 'platform.deliver_event', { eventId, subscriber: s.name }, { jobKey: `deliver:${eventId}:${s.name}` });
-        });
-      },
       'platform.deliver_event': async (payload) => {
         const { eventId, subscriber } = payload as { eventId: string; subscriber: string };
         const target = byName.get(subscriber);

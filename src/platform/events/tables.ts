@@ -15,7 +15,13 @@ export const events = platform.table('events', {
    * than every one still running, so an event that commits late can never fall behind a cursor.
    */
   txid: bigint({ mode: 'number' }).notNull().default(sql`pg_current_xact_id()::text::bigint`),
-}, (t) => [index('events_feed_idx').on(t.txid, t.id), index('events_type_idx').on(t.type, t.txid, t.id)]);
+  /** Set by the outbox relay once the event's deliveries are enqueued. */
+  dispatchedAt: timestamp({ withTimezone: true }),
+}, (t) => [
+  index('events_feed_idx').on(t.txid, t.id),
+  index('events_type_idx').on(t.type, t.txid, t.id),
+  index('events_undispatched_idx').on(t.txid, t.id).where(sql`dispatched_at is null`),
+]);
 
 /** One row per (event, subscriber) handled: the dispatcher skips a redelivery, so effects happen once. */
 export const eventDeliveries = platform.table('event_deliveries', {

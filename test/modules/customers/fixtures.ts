@@ -56,16 +56,25 @@ export interface Customer {
   billingAccounts: { id: string; type: string; billCycleDay: number | null; status: string }[];
 }
 
-/** Every event of a type, following the feed's cursor to the end. */
+/**
+ * Every event of a type, following the feed's cursor to the end. The feed holds events back while
+ * any older transaction in the cluster (another test file's, too) is open, so read until it has
+ * caught up with what this database holds.
+ */
 export async function eventsOf(t: TestApp, type: string) {
-  const all: { id: string; type: string; aggregateId: string | null; payload: Record<string, unknown> }[] = [];
-  let cursor: string | null = null;
-  do {
-    const res: Response = await t.http.get('/v1/events').query({ type, limit: 200, ...(cursor ? { cursor } : {}) }).expect(200);
-    all.push(...res.body.items);
-    cursor = res.body.nextCursor;
-  } while (cursor);
-  return all;
+  const [{ n }] = await t.database.sql`select count(*)::int as n from platform.events where type = ${type}` as unknown as [{ n: number }];
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const all: { id: string; type: string; aggregateId: string | null; payload: Record<string, unknown> }[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: Response = await t.http.get('/v1/events').query({ type, limit: 200, ...(cursor ? { cursor } : {}) }).expect(200);
+      all.push(...res.body.items);
+      cursor = res.body.nextCursor;
+    } while (cursor && all.length < n);
+    if (all.length >= n || Date.now() > deadline) return all;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** "METHOD path -> status body", for assertion messages. */

@@ -1,0 +1,2 @@
+ALTER TABLE "platform"."events" ADD COLUMN "dispatched_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "events_undispatched_idx" ON "platform"."events" USING btree ("txid","id") WHERE dispatched_at is null;

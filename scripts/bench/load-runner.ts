@@ -1,0 +1,30 @@
+/*
+ * Runs autocannon in its own process so that the load generator's CPU work never shares an event
+ * loop with the server; the parent reads one JSON line (LoadResult) from stdout.
+ */
+import autocannon from 'autocannon';
+import type { LoadResult, LoadSpec } from './types.js';
+
+const spec = JSON.parse(process.env.BENCH_LOAD ?? '') as LoadSpec;
+
+// Static requests (not setupRequest) so autocannon builds each buffer once, not on every request.
+const result = await autocannon({
+  url: spec.url,
+  connections: spec.connections,
+  duration: spec.duration,
+  headers: spec.headers,
+  requests: spec.paths.map((path) => ({ method: spec.method, path, body: spec.body, headers: spec.headers })),
+});
+
+const out: LoadResult = {
+  completed: result.requests.total,
+  ok: result['2xx'],
+  non2xx: result.non2xx,
+  errors: result.errors,
+  timeouts: result.timeouts,
+  durationSec: result.duration,
+  p50Ms: result.latency.p50,
+  p99Ms: result.latency.p99,
+  statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count])),
+};
+process.stdout.write(JSON.stringify(out) + '\n');
