@@ -62,6 +62,16 @@ describe('problem+json errors', () => {
   });
 });
 
+describe('API documentation', () => {
+  it('serves the OpenAPI 3.1 document and a browsable UI without credentials', async () => {
+    const doc = await anon(t).get('/docs/json').expect(200);
+    expect(doc.body.openapi).toBe('3.1.0');
+    expect(doc.body.paths['/v1/customers'].post.operationId).toBe('createCustomer');
+    const ui = await anon(t).get('/docs/').expect(200);
+    expect(ui.headers['content-type']).toMatch(/text\/html/);
+  });
+});
+
 describe('security headers and metrics', () => {
   it('sets helmet headers', async () => {
     const res = await anon(t).get('/healthz');
