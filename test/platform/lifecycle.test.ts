@@ -5,7 +5,7 @@
  * during shutdown, and a bad configuration refused up front.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -316,6 +316,25 @@ describe('server process lifecycle (embedded Postgres)', () => {
 
     process.kill(again.pid, 'SIGTERM');
     await expectCleanStop(again, postmaster);
+  }, 60_000);
+
+  it('never signals a stranger whose pid a stale postmaster.pid names', async () => {
+    // After a reboot the old postmaster's pid may belong to anything; we run as root.
+    const stranger = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
+      expect(existsSync(pidFile)).toBe(false);
+      writeFileSync(pidFile, `${stranger.pid}\n${path.join(dataDir, 'pg')}\n`);
+      const s = start();
+      await waitReady(s);
+      expect(alive(stranger.pid!), 'the unrelated process was left alone').toBe(true);
+      const postmaster = postmasterPid(dataDir)!;
+      expect(postmaster).not.toBe(stranger.pid);
+      process.kill(s.pid, 'SIGTERM');
+      await expectCleanStop(s, postmaster);
+    } finally {
+      stranger.kill('SIGKILL');
+    }
   }, 60_000);
 
   it('lets requests in flight finish when SIGTERM arrives', async () => {

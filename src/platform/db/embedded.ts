@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync, chownSync, rmSync, statSync } from 'node:fs';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -77,7 +77,8 @@ async function waitFor(check: () => boolean, ms: number, what: string) {
 function isOurPostmaster(pid: number, pgData: string): boolean {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return path.basename(argv[0] ?? '') === 'postgres' && argv[argv.indexOf('-D') + 1] === pgData;
+    const dir = argv[argv.indexOf('-D') + 1];
+    return path.basename(argv[0] ?? '') === 'postgres' && !!dir && realpathSync(dir) === realpathSync(pgData);
   } catch {
     return false; // no such process, or no /proc to be sure: never signal a stranger
   }
@@ -88,8 +89,13 @@ async function stopLeftover(pgData: string) {
   const pidFile = path.join(pgData, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  // A stale pid file (no such postmaster) is for Postgres itself to clear on start.
-  if (!Number.isInteger(pid) || pid <= 0 || !isOurPostmaster(pid, pgData)) return;
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  if (!isOurPostmaster(pid, pgData)) {
+    // Stale: its pid now belongs to another process (a reboot), which Postgres would take for a
+    // running postmaster when that process is ours. Only where /proc proved it is not a postmaster.
+    if (alive(pid) && existsSync('/proc/self')) rmSync(pidFile);
+    return;
+  }
   process.kill(pid, 'SIGINT'); // fast shutdown: committed data is safe in the WAL
   await waitFor(() => !alive(pid), 15_000, `leftover Postgres (pid ${pid}) to stop`);
 }
