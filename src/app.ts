@@ -52,8 +52,13 @@ export async function buildApp(p: Platform) {
   const app = Fastify({
     logger: loggerOptions(config),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => uuidv7(),
+    // A caller's own correlation id is kept only when it is short and plain: it lands in every log
+    // line and audit row.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : uuidv7();
+    },
     return503OnClosing: true,
     // Long path parameters reach the route and get a 400 problem from its schema, not a bare 414.
     routerOptions: { maxParamLength: 8192 },
@@ -78,8 +83,8 @@ export async function buildApp(p: Platform) {
     },
     transform: jsonSchemaTransform,
   });
+  await app.register(authGuard, { credentials }); // before any route, so it sees every one
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
-  await app.register(authGuard, { credentials });
   await app.register(idempotencyPlugin, { db, crypto });
   await app.register(inflightPlugin);
   await app.register(metrics.plugin);

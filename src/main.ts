@@ -60,7 +60,7 @@ async function start() {
 /** Stop accepting, let in-flight requests finish, stop the worker, close the pool, then Postgres. */
 async function closeAll() {
   await app?.close();
-  await app?.handlersDrained(config.SHUTDOWN_TIMEOUT_MS / 2);
+  await app?.handlersDrained(Math.min(3000, config.SHUTDOWN_TIMEOUT_MS / 3));
   await relay?.stop();
   await runner?.stop();
   await database?.close();
@@ -90,7 +90,10 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 try {
   await starting;
 } catch (err) {
-  log.error({ err }, 'start-up failed');
-  await closeAll().catch(() => {});
-  process.exit(1);
+  // A signal during start-up makes later steps fail; then shutdown owns the exit.
+  if (!stopping) {
+    log.error({ err }, 'start-up failed');
+    await closeAll().catch(() => {});
+    process.exit(1);
+  }
 }

@@ -26,7 +26,7 @@ const schema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   RUN_WORKER: bool.default(true),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(8000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(9000),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -29,8 +29,13 @@ export function serializeError(err: unknown): SerializedError {
   return pino.stdSerializers.err(e) as SerializedError;
 }
 
+/** Requests are logged by path only: query strings carry search keys (MSISDN, document numbers). */
+function serializeRequest(req: { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } }) {
+  return { method: req.method, path: req.url?.split('?')[0], remoteAddress: req.ip ?? req.socket?.remoteAddress };
+}
+
 export const logOptions = (level: string) => ({
   level,
   redact: { paths: redactPaths, censor: '[redacted]' },
-  serializers: { err: serializeError },
+  serializers: { err: serializeError, req: serializeRequest },
 });

@@ -41,7 +41,16 @@ describe('authentication', () => {
     const [h, p, s] = (login.body.accessToken as string).split('.');
     const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), role: 'admin' })).toString('base64url');
     await anon(t).get('/v1/staff-users').set('authorization', `Bearer ${h}.${forged}.${s}`).expect(401);
+    // A key issued to the user, too.
+    const key = await keyFor(t, { principalKind: 'staff', role: 'csr', staffUserId: created.body.id });
+    await anon(t).get('/v1/customers').set('authorization', key).expect(200);
+    // Demoted: the token still names a CSR, but the account decides.
+    await t.http.patch(`/v1/staff-users/${created.body.id}`).send({ role: 'marketing' }).expect(200);
+    await anon(t).get('/v1/customers').set('authorization', bearer).expect(403);
+    // Disabled: the token and the user's keys stop working at once, not when the token expires.
     await t.http.patch(`/v1/staff-users/${created.body.id}`).send({ status: 'disabled' }).expect(200);
+    await anon(t).get('/v1/customers').set('authorization', bearer).expect(401);
+    await anon(t).get('/v1/customers').set('authorization', key).expect(401);
     await anon(t).post('/v1/auth/login').send({ email: 'grace@op.example', password: 'correct horse battery' }).expect(401);
   });
 
@@ -111,6 +120,15 @@ describe('default deny', () => {
     const app = Fastify();
     await app.register(authGuard, { credentials: { resolve: async () => undefined } as never });
     expect(() => app.get('/v1/open', async () => 'oops')).toThrow(/declares no config.auth/);
+    await app.close();
+  });
+
+  it('refuses to serve a route the guard never saw declared', async () => {
+    const app = Fastify();
+    app.get('/v1/early', async () => 'oops'); // registered before the guard existed
+    await app.register(authGuard, { credentials: { resolve: async () => undefined } as never });
+    const res = await app.inject({ method: 'GET', url: '/v1/early' });
+    expect(res.statusCode).toBe(403);
     await app.close();
   });
 });

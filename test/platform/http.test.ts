@@ -13,9 +13,13 @@ describe('health and readiness', () => {
     expect(ready.body.migrations).toBeGreaterThan(0);
   });
 
-  it('gives every response a request id, and echoes a caller-chosen one', async () => {
+  it('gives every response a request id, and echoes a caller-chosen one only when it is plain', async () => {
     const res = await anon(t).get('/healthz').set('x-request-id', 'trace-abc-123');
     expect(res.headers['x-request-id']).toBe('trace-abc-123');
+    for (const forged of ['x'.repeat(65), 'a b', '<script>']) {
+      const other = await anon(t).get('/healthz').set('x-request-id', forged);
+      expect(other.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    }
   });
 });
 
@@ -86,5 +90,18 @@ describe('security headers and metrics', () => {
     expect(res.text).toContain('jobs_queue_depth{state="ready"}');
     expect(res.text).toContain('outbox_lag_seconds');
     expect(res.text).toContain('db_connections');
+  });
+});
+
+describe('values the database refuses', () => {
+  it('answers 400, not 500, for a NUL character or an impossible date', async () => {
+    const nul = await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'A\u0000da', familyName: 'L' });
+    expect(nul.status).toBe(400);
+    expect(nul.body.code).toBe('invalid_value');
+    const search = await t.http.get('/v1/customers/search').query({ name: 'ab\u0000cd' });
+    expect(search.status).toBe(400);
+    const c = await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Old', familyName: 'Doc' }).expect(201);
+    const doc = await t.http.post(`/v1/customers/${c.body.id}/identity-documents`).send({ kind: 'passport', number: 'P1234567', issuingCountry: 'GB', expiresOn: '0000-01-01' });
+    expect(doc.status).toBe(400);
   });
 });

@@ -4,6 +4,7 @@ import { customerScope } from '../../platform/auth/permissions.js';
 import type { Ctx } from '../../platform/context.js';
 import { emit } from '../../platform/events/events.js';
 import { blankIdempotentResponses } from '../../platform/http/idempotency.js';
+import { revokeCustomerKeys } from '../../platform/auth/service.js';
 import { customerErrors } from './errors.js';
 import { type CustomerDeps, loadView, lockVisibleCustomer } from './service.js';
 import { addresses, consentHistory, contactPoints, customers, identityDocuments } from './tables.js';
@@ -46,6 +47,7 @@ export async function eraseCustomer(deps: CustomerDeps, ctx: Ctx, id: string) {
       dateOfBirthEnc: null, erasedAt: sql`now()`, updatedAt: sql`now()`,
     }).where(eq(customers.id, id)).returning();
     await blankIdempotentResponses(tx, deps.crypto, id);
+    await revokeCustomerKeys(tx, id);
     await emit(tx, 'customer.erased', { customerId: id }, { aggregateId: id, requestId: ctx.requestId });
     await audit(tx, ctx, { action: 'customer.erased', entityType: 'customer', entityId: id });
     return { id, status: 'erased' as const, erasedAt: row!.erasedAt! };

@@ -161,6 +161,7 @@ export async function updateCustomer(deps: CustomerDeps, ctx: Ctx, id: string, p
   if (ctx.principal.kind !== 'staff' && staffOnly.length) throw customerErrors.field_not_editable(`Only staff may change ${staffOnly.join(', ')}`);
   return deps.db.transaction(async (tx) => {
     const current = await lockVisibleCustomer(tx, ctx, id, { writable: true });
+    if (!Object.keys(patch).length) return (await loadView(tx, deps.crypto, id, { all: true }))!; // nothing changes: no event
     const { dateOfBirth, ...plain } = patch;
     nameRule({ ...current, ...plain });
     const set: Partial<typeof customers.$inferInsert> = { ...plain, updatedAt: sql`now()` as unknown as Date };
@@ -190,5 +191,8 @@ export async function listCustomers(deps: CustomerDeps, ctx: Ctx, q: ListCustome
   if (q.type) where.push(eq(customers.type, q.type));
   if (q.partnerId) where.push(eq(customers.partnerId, q.partnerId));
   const rows = await deps.db.select().from(customers).where(and(...where)).orderBy(desc(customers.id)).limit(q.limit + 1);
+  if (ctx.principal.kind !== 'customer' && rows.length) {
+    await audit(deps.readAuditDb, ctx, { action: 'customer.listed', entityType: 'customer', entityId: '*', details: { results: rows.slice(0, q.limit).map((r) => r.id) } });
+  }
   return rows.map(summaryOf);
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, date, index, integer, pgSchema, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, date, index, integer, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export const customersSchema = pgSchema('customers');
 
@@ -43,6 +43,7 @@ export const contactPoints = customersSchema.table('contact_points', {
   check('contact_points_kind_check', sql`${t.kind} in ('phone', 'email')`),
   index('contact_points_value_idx').on(t.kind, t.value),
   index('contact_points_customer_idx').on(t.customerId),
+  uniqueIndex('contact_points_one_primary_key').on(t.customerId, t.kind).where(sql`is_primary`),
 ]);
 
 export const addresses = customersSchema.table('addresses', {

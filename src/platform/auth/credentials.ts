@@ -1,8 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Db } from '../db/client.js';
-import { apiKeys } from './tables.js';
+import { apiKeys, staffUsers } from './tables.js';
 import { staffRoles, type Permission, type Principal, type StaffRole } from './permissions.js';
 
 export const KEY_PREFIX = 'tcrm_';
@@ -16,7 +16,8 @@ export interface Credentials {
   issueStaffToken(user: { id: string; role: StaffRole }): Promise<{ token: string; expiresIn: number }>;
   /** The principal behind a bearer token, or undefined when it is unknown, revoked or expired. */
   resolve(bearer: string): Promise<Principal | undefined>;
-  forget(keyHash?: string): void;
+  /** Drops a cached key hash (or `user:<id>`), or everything, after a revocation or account change. */
+  forget(key?: string): void;
 }
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -43,7 +44,10 @@ export function credentials(db: Db, authSecret: string, opts: { tokenTtlSeconds:
     const rows = await db.execute<ApiKeyRow>(sql`
       with k as (
         select * from ${apiKeys} where ${apiKeys.keyHash} = ${keyHash} and ${apiKeys.revokedAt} is null
-          and (${apiKeys.expiresAt} is null or ${apiKeys.expiresAt} > now())),
+          and (${apiKeys.expiresAt} is null or ${apiKeys.expiresAt} > now())
+          -- a key issued to a staff user dies with that user's account
+          and (${apiKeys.staffUserId} is null or exists (
+            select 1 from ${staffUsers} u where u.id = ${apiKeys.staffUserId} and u.status = 'active'))),
       touched as (
         update ${apiKeys} set last_used_at = now() where ${apiKeys.id} = (select id from k)
           and (${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < now() - interval '1 minute'))
@@ -52,25 +56,30 @@ export function credentials(db: Db, authSecret: string, opts: { tokenTtlSeconds:
     return rows[0] ? principalOfKey(rows[0]) : undefined;
   }
 
-  function fromApiKey(secret: string) {
-    const keyHash = hashKey(secret);
-    const hit = cache.get(keyHash);
+  /** Concurrent misses share one lookup instead of stampeding the database. */
+  function cached(key: string, load: () => Promise<Principal | undefined>) {
+    const hit = cache.get(key);
     if (hit && hit.until > Date.now()) return hit.principal;
-    // Concurrent misses share one lookup instead of stampeding the database.
-    const principal = lookUp(keyHash);
+    const principal = load();
     if (opts.cacheSeconds > 0) {
       if (cache.size > 10_000) cache.clear();
-      cache.set(keyHash, { principal, until: Date.now() + opts.cacheSeconds * 1000 });
-      principal.catch(() => cache.delete(keyHash));
+      cache.set(key, { principal, until: Date.now() + opts.cacheSeconds * 1000 });
+      principal.catch(() => cache.delete(key));
     }
     return principal;
+  }
+
+  /** The token proves who; the account says whether and as what, so disabling or demoting bites at once. */
+  async function staffNow(id: string): Promise<Principal | undefined> {
+    const [u] = await db.select({ role: staffUsers.role, status: staffUsers.status }).from(staffUsers).where(eq(staffUsers.id, id));
+    return u?.status === 'active' ? { kind: 'staff', id, role: u.role, via: 'token' } : undefined;
   }
 
   async function fromToken(token: string): Promise<Principal | undefined> {
     try {
       const { payload } = await jwtVerify(token, jwtKey, { issuer: 'telco-crm', algorithms: ['HS256'] });
       if (payload.kind === 'staff' && typeof payload.sub === 'string' && staffRoles.includes(payload.role as StaffRole)) {
-        return { kind: 'staff', id: payload.sub, role: payload.role as StaffRole, via: 'token' };
+        return await cached(`user:${payload.sub}`, () => staffNow(payload.sub!));
       }
     } catch {
       // expired, forged or malformed: the caller answers 401
@@ -87,11 +96,14 @@ export function credentials(db: Db, authSecret: string, opts: { tokenTtlSeconds:
       return { token, expiresIn: opts.tokenTtlSeconds };
     },
     resolve(bearer) {
-      if (bearer.startsWith(KEY_PREFIX) || bearer.split('.').length !== 3) return fromApiKey(bearer);
+      if (bearer.startsWith(KEY_PREFIX) || bearer.split('.').length !== 3) {
+        const keyHash = hashKey(bearer);
+        return cached(keyHash, () => lookUp(keyHash));
+      }
       return fromToken(bearer);
     },
-    forget(keyHash) {
-      if (keyHash) cache.delete(keyHash);
+    forget(key) {
+      if (key) cache.delete(key);
       else cache.clear();
     },
   };

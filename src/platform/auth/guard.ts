@@ -49,7 +49,10 @@ export const authGuard = fp(async (app: FastifyInstance, opts: { credentials: Cr
 
   app.addHook('onRequest', async (req, reply) => {
     const auth = req.routeOptions.config.auth;
-    if (!auth || auth === 'public') return;
+    if (auth === 'public' || !req.routeOptions.url) return; // public, or no route (the 404 handler)
+    if (!auth) {
+      return reply.status(403).type('application/problem+json').send(problem(403, 'forbidden', 'This route declares no access rule'));
+    }
     const header = req.headers.authorization;
     const match = header?.match(/^Bearer\s+(\S{1,4096})\s*$/i);
     if (!match) {

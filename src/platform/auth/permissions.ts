@@ -43,9 +43,6 @@ export function can(p: Principal, permission: Permission): boolean {
   }
 }
 
-/** Who the principal is, for audit rows and idempotency keys. */
-export const actorOf = (p: Principal) => ({ kind: p.kind, id: p.id });
-
 /** What part of the customer base a principal may see; services turn it into a WHERE clause. */
 export type CustomerScope = { all: true } | { partnerId: string } | { customerId: string };
 export function customerScope(p: Principal): CustomerScope {

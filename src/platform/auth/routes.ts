@@ -64,7 +64,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{ db: Db; credentials: Creden
       body: z.object({ displayName: z.string().min(1).max(200), role: z.enum(staffRoles), status: z.enum(['active', 'disabled']), password }).partial().strict(),
       response: { 200: staffUser, ...problems(400, 404) },
     },
-  }, async (req) => auth.updateStaffUser(db, ctxOf(req), req.params.id, req.body));
+  }, async (req) => auth.updateStaffUser(db, credentials, ctxOf(req), req.params.id, req.body));
 
   app.post('/v1/api-keys', {
     config: { auth: 'api_keys:manage' },

@@ -1,5 +1,5 @@
 import { hash, verify } from '@node-rs/argon2';
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
 import type { Ctx } from '../context.js';
 import { audit } from '../audit/audit.js';
@@ -46,13 +46,15 @@ export async function createStaffUser(db: Db, ctx: Ctx, input: { email: string; 
   });
 }
 
-export async function updateStaffUser(db: Db, ctx: Ctx, id: string, patch: { displayName?: string; role?: StaffRole; status?: 'active' | 'disabled'; password?: string }) {
+export async function updateStaffUser(db: Db, creds: Credentials, ctx: Ctx, id: string, patch: { displayName?: string; role?: StaffRole; status?: 'active' | 'disabled'; password?: string }) {
   const { password, ...rest } = patch;
   const set = { ...rest, ...(password ? { passwordHash: await hash(password) } : {}), updatedAt: sql`now()` };
   return db.transaction(async (tx) => {
     const [row] = await tx.update(staffUsers).set(set).where(eq(staffUsers.id, id)).returning();
     if (!row) throw authErrors.staff_user_not_found();
     await audit(tx, ctx, { action: 'staff_user.updated', entityType: 'staff_user', entityId: id, details: { fields: Object.keys(patch) } });
+    // This instance applies the change at once; others within AUTH_CACHE_SECONDS.
+    creds.forget();
     return publicUser(row);
   });
 }
@@ -121,6 +123,11 @@ export async function revokeApiKey(db: Db, creds: Credentials, ctx: Ctx, id: str
   });
 }
 
+/** For erasure: the customer's own self-care keys stop working (other instances within AUTH_CACHE_SECONDS). */
+export async function revokeCustomerKeys(tx: Tx, customerId: string) {
+  await tx.update(apiKeys).set({ revokedAt: sql`now()` }).where(and(eq(apiKeys.customerId, customerId), isNull(apiKeys.revokedAt)));
+}
+
 /** ADMIN_API_KEY at start-up: exactly one admin key with that secret exists afterwards. */
 export async function ensureBootstrapAdminKey(tx: Tx, creds: Credentials, secret: string) {
   const keyHash = creds.hashKey(secret);
@@ -134,8 +141,9 @@ export async function ensureBootstrapAdminKey(tx: Tx, creds: Credentials, secret
 export async function firstStartAdminKey(db: Db, creds: Credentials): Promise<string | undefined> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(727002)`);
-    const [any] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.principalKind, 'staff'), eq(apiKeys.role, 'admin'))).limit(1);
-    const [anyAdmin] = await tx.select({ id: staffUsers.id }).from(staffUsers).where(eq(staffUsers.role, 'admin')).limit(1);
+    const [any] = await tx.select({ id: apiKeys.id }).from(apiKeys)
+      .where(and(eq(apiKeys.principalKind, 'staff'), eq(apiKeys.role, 'admin'), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, sql`now()`)))).limit(1);
+    const [anyAdmin] = await tx.select({ id: staffUsers.id }).from(staffUsers).where(and(eq(staffUsers.role, 'admin'), eq(staffUsers.status, 'active'))).limit(1);
     if (any || anyAdmin) return undefined;
     const secret = newApiKeySecret();
     await ensureBootstrapAdminKey(tx, creds, secret);

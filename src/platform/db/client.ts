@@ -4,7 +4,10 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 
 export type Sql = postgres.Sql;
 export type Db = PostgresJsDatabase;
-/** A drizzle handle that is either the pool or an open transaction: services take this. */
+/**
+ * A drizzle handle that is either the pool or an open transaction: services take this, and open
+ * transactions with `db.transaction(async (tx) => ...)` so that callers can pass `tx` along.
+ */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0] | Db;
 
 export interface Database {
@@ -52,7 +55,7 @@ export function connect(url: string, max = 10): Database {
     relaxed: drizzle(relaxedSql, { casing: 'snake_case' }),
     url,
     close: async () => {
-      await Promise.all([sql.end({ timeout: 5 }), relaxedSql.end({ timeout: 5 })]);
+      await Promise.all([sql.end({ timeout: 2 }), relaxedSql.end({ timeout: 2 })]);
     },
   };
 }
@@ -66,9 +69,4 @@ function noDelaySocket(o: { host: string[]; port: number[]; path?: string | fals
     const socket = o.path ? netConnect({ path: o.path }) : netConnect({ host: o.host[0], port: o.port[0], noDelay: true });
     socket.once('connect', () => resolve(socket)).once('error', reject);
   });
-}
-
-/** Runs fn in one transaction; every service call that must be atomic takes the `tx` it is given. */
-export function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction(fn);
 }

@@ -105,10 +105,10 @@ async function stopPostmaster(pid: number) {
   if (!alive(pid)) return;
   process.kill(pid, 'SIGINT');
   try {
-    await waitFor(() => !alive(pid), 5_000, 'embedded Postgres to stop');
+    await waitFor(() => !alive(pid), 3_000, 'embedded Postgres to stop');
   } catch {
     process.kill(pid, 'SIGQUIT');
-    await waitFor(() => !alive(pid), 2_000, 'embedded Postgres to quit');
+    await waitFor(() => !alive(pid), 1_000, 'embedded Postgres to quit');
   }
 }
 

@@ -88,9 +88,15 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
     } catch {
       // not JSON: nothing to link
     }
-    await db.update(idempotencyKeys)
-      .set({ state: 'done', responseStatus: reply.statusCode, responseSealed: crypto.encrypt(text), responseHeaders: headers, resourceId })
-      .where(where);
+    try {
+      await db.update(idempotencyKeys)
+        .set({ state: 'done', responseStatus: reply.statusCode, responseSealed: crypto.encrypt(text), responseHeaders: headers, resourceId })
+        .where(where);
+    } catch (err) {
+      // The work is committed and the client still gets its answer. The key stays "in flight"
+      // (retries get 409): refusing a retry is safe, running a money-moving request twice is not.
+      req.log.error({ err }, 'could not store the idempotent response');
+    }
     return payload;
   });
 }, { name: 'platform-idempotency', dependencies: ['platform-auth'] });

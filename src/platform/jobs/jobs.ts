@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { parseCronItems, run, type Runner, type Task, type TaskList, Logger } from 'graphile-worker';
+import { parseCronItems, run, type Runner, type TaskList, Logger } from 'graphile-worker';
 import type { Logger as Pino } from 'pino';
 import type { Tx } from '../db/client.js';
 
@@ -52,4 +52,3 @@ export async function startWorker(opts: { connectionString: string; jobs: JobsSe
   });
 }
 
-export type { Task };

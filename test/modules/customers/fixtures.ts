@@ -67,11 +67,12 @@ export async function eventsOf(t: TestApp, type: string) {
   for (;;) {
     const all: { id: string; type: string; aggregateId: string | null; payload: Record<string, unknown> }[] = [];
     let cursor: string | null = null;
-    do {
+    for (;;) {
       const res: Response = await t.http.get('/v1/events').query({ type, limit: 200, ...(cursor ? { cursor } : {}) }).expect(200);
       all.push(...res.body.items);
       cursor = res.body.nextCursor;
-    } while (cursor && all.length < n);
+      if (!res.body.items.length || all.length >= n) break;
+    }
     if (all.length >= n || Date.now() > deadline) return all;
     await new Promise((r) => setTimeout(r, 50));
   }
