@@ -47,7 +47,7 @@ export async function buildApp(p: Platform) {
   const { db } = database;
   const crypto = fieldCrypto(secrets.dataEncryptionKeys, secrets.dataHashKey);
   const credentials = makeCredentials(db, secrets.authSecret, { tokenTtlSeconds: config.JWT_TTL_SECONDS, cacheSeconds: config.AUTH_CACHE_SECONDS });
-  const metrics = createMetrics(database.sql);
+  const metrics = createMetrics(database.sql, config.METRICS_TOKEN);
 
   const app = Fastify({
     logger: loggerOptions(config),
@@ -60,6 +60,7 @@ export async function buildApp(p: Platform) {
       return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : uuidv7();
     },
     return503OnClosing: true,
+    trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY.split(',').map((a) => a.trim()),
     // Long path parameters reach the route and get a 400 problem from its schema, not a bare 414.
     routerOptions: { maxParamLength: 8192 },
   }).withTypeProvider<ZodTypeProvider>();

@@ -23,6 +23,10 @@ const schema = z.object({
   JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
   AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(6000),
+  /** Behind a load balancer: 'true', or the proxies' addresses/CIDRs, so rate limits see the client. */
+  TRUST_PROXY: z.string().regex(/^(true|false|[0-9a-fA-F.:/,\s]+)$/, "'true', 'false' or a comma-separated list of addresses/CIDRs").default('false'),
+  /** When set, GET /metrics wants "Authorization: Bearer <METRICS_TOKEN>". */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   RUN_WORKER: bool.default(true),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),

@@ -2,9 +2,11 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Sql } from './db/client.js';
+import { httpErrors, sendProblem } from './http/errors.js';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Prometheus metrics; one registry per app so several apps can live in one test process. */
-export function createMetrics(sql: Sql) {
+export function createMetrics(sql: Sql, token?: string) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const labels = ['method', 'route', 'status'] as const;
@@ -53,7 +55,13 @@ export function createMetrics(sql: Sql) {
       requests.inc(l);
       latency.observe(l, reply.elapsedTime / 1000);
     });
-    app.get('/metrics', { config: { auth: 'public' }, schema: { hide: true } }, async (_req, reply) => {
+    // Scrapers are not principals: an optional shared token instead of an API key.
+    const expected = token ? createHash('sha256').update(`Bearer ${token}`).digest() : undefined;
+    app.get('/metrics', { config: { auth: 'public' }, schema: { hide: true } }, async (req, reply) => {
+      if (expected) {
+        const given = createHash('sha256').update(req.headers.authorization ?? '').digest();
+        if (!timingSafeEqual(given, expected)) return sendProblem(reply.header('www-authenticate', 'Bearer'), httpErrors.unauthenticated('Send "Authorization: Bearer <METRICS_TOKEN>"'));
+      }
       reply.type(registry.contentType);
       return registry.metrics();
     });

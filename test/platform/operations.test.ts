@@ -41,3 +41,26 @@ describe('periodic tasks', () => {
     await t.close();
   });
 });
+
+describe('readiness', () => {
+  it('answers 503 migrations_pending when the schema is behind the code', async () => {
+    const t = await testApp();
+    await t.database.sql`delete from drizzle.__drizzle_migrations where id = (select max(id) from drizzle.__drizzle_migrations)`;
+    const res = await anon(t).get('/readyz').expect(503);
+    expect(res.body.code).toBe('migrations_pending');
+    expect(res.headers['content-type']).toMatch(/problem\+json/);
+    await t.close();
+  });
+});
+
+describe('metrics access', () => {
+  it('wants the METRICS_TOKEN when one is configured', async () => {
+    const t = await testApp({ env: { METRICS_TOKEN: 'scrape-token-0123456789' } });
+    const refused = await anon(t).get('/metrics').expect(401);
+    expect(refused.body.code).toBe('unauthenticated');
+    await anon(t).get('/metrics').set('authorization', 'Bearer wrong-token-0123456789').expect(401);
+    const ok = await anon(t).get('/metrics').set('authorization', 'Bearer scrape-token-0123456789').expect(200);
+    expect(ok.text).toContain('http_requests_total');
+    await t.close();
+  });
+});

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { problemSchema, problem } from '../http/errors.js';
+import { httpErrors, problemSchema, sendProblem } from '../http/errors.js';
 import type { Ctx } from '../context.js';
 import type { Credentials } from './credentials.js';
 import { can, type Permission, type Principal } from './permissions.js';
@@ -50,23 +50,13 @@ export const authGuard = fp(async (app: FastifyInstance, opts: { credentials: Cr
   app.addHook('onRequest', async (req, reply) => {
     const auth = req.routeOptions.config.auth;
     if (auth === 'public' || !req.routeOptions.url) return; // public, or no route (the 404 handler)
-    if (!auth) {
-      return reply.status(403).type('application/problem+json').send(problem(403, 'forbidden', 'This route declares no access rule'));
-    }
+    if (!auth) return sendProblem(reply, httpErrors.forbidden('This route declares no access rule'));
     const header = req.headers.authorization;
     const match = header?.match(/^Bearer\s+(\S{1,4096})\s*$/i);
-    if (!match) {
-      return reply.status(401).type('application/problem+json').header('www-authenticate', 'Bearer')
-        .send(problem(401, 'unauthenticated', 'Send "Authorization: Bearer <api key or access token>"'));
-    }
+    if (!match) return sendProblem(reply.header('www-authenticate', 'Bearer'), httpErrors.unauthenticated());
     const principal = await opts.credentials.resolve(match[1]!);
-    if (!principal) {
-      return reply.status(401).type('application/problem+json').header('www-authenticate', 'Bearer error="invalid_token"')
-        .send(problem(401, 'invalid_credentials', 'The API key or token is unknown, revoked or expired'));
-    }
-    if (!can(principal, auth)) {
-      return reply.status(403).type('application/problem+json').send(problem(403, 'forbidden', `This operation needs the "${auth}" permission`));
-    }
+    if (!principal) return sendProblem(reply.header('www-authenticate', 'Bearer error="invalid_token"'), httpErrors.invalid_credentials());
+    if (!can(principal, auth)) return sendProblem(reply, httpErrors.forbidden(`This operation needs the "${auth}" permission`));
     req.principal = principal;
   });
 }, { name: 'platform-auth' });

@@ -22,19 +22,30 @@ export function defineErrors<const T extends Record<string, { status: number; ti
   ) as { [K in keyof T]: (detail?: string, extra?: Record<string, unknown>) => AppError };
 }
 
-/** Platform-wide codes: any route may answer these. */
+/**
+ * Platform-wide codes: any route may answer these. (`bad_request` alone keeps the status of the
+ * framework error it stands for, e.g. 405 or 406.)
+ */
 export const httpErrors = defineErrors({
   validation_failed: { status: 400, title: 'The request is not valid' },
   malformed_body: { status: 400, title: 'The request body is not valid JSON' },
-  unauthenticated: { status: 401, title: 'Authentication required' },
+  invalid_cursor: { status: 400, title: 'The cursor is not one this API issued' },
+  invalid_value: { status: 400, title: 'A value is out of range or holds characters that cannot be stored (such as NUL)' },
+  bad_request: { status: 400, title: 'The request cannot be served' },
+  unauthenticated: { status: 401, title: 'Send "Authorization: Bearer <api key or access token>"' },
+  invalid_credentials: { status: 401, title: 'The API key or token is unknown, revoked or expired' },
   forbidden: { status: 403, title: 'Not allowed' },
-  not_found: { status: 404, title: 'Not found' },
-  conflict: { status: 409, title: 'Conflict' },
+  route_not_found: { status: 404, title: 'No such route' },
+  conflict: { status: 409, title: 'The change conflicts with an existing record' },
   idempotency_request_in_flight: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
+  resource_erased: { status: 410, title: 'The resource this request created has since been erased' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   idempotency_key_reused: { status: 422, title: 'This Idempotency-Key was used with a different request' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  internal_error: { status: 500, title: 'Something went wrong' },
+  migrations_pending: { status: 503, title: 'Migrations are not all applied' },
+  database_unavailable: { status: 503, title: 'The database does not answer' },
 });
 
 export const problemSchema = z.object({
@@ -55,8 +66,14 @@ const titles: Record<number, string> = {
   429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
-export function problem(status: number, code: string, detail?: string, extra: Record<string, unknown> = {}): Problem {
-  return { type: `https://telco-crm.dev/problems/${code.replace(/_/g, '-')}`, title: titles[status] ?? 'Error', status, code, detail, ...extra };
+/** The RFC 9457 document for a refusal. */
+export function problem(err: AppError): Problem {
+  return { type: `https://telco-crm.dev/problems/${err.code.replace(/_/g, '-')}`, title: titles[err.status] ?? 'Error', status: err.status, code: err.code, detail: err.message, ...err.extra };
+}
+
+/** For hooks that answer by themselves rather than throw. */
+export function sendProblem(reply: { status(n: number): { type(t: string): { send(b: unknown): unknown } } }, err: AppError) {
+  return reply.status(err.status).type('application/problem+json').send(problem(err));
 }
 
 /**

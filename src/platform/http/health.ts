@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Sql } from '../db/client.js';
 import { migrationsFolder } from '../db/migrate.js';
-import { problem, problems } from './errors.js';
+import { httpErrors, problems } from './errors.js';
 
 const journal = JSON.parse(readFileSync(path.join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] };
 const expectedMigrations = journal.entries.length;
@@ -21,16 +21,12 @@ export const healthRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { s
       operationId: 'ready', tags: ['operations'], summary: 'The database answers and every migration is applied',
       response: { 200: z.object({ status: z.literal('ready'), migrations: z.number().int() }), ...problems(429, 503) },
     },
-  }, async (_req, reply) => {
-    try {
-      const [row] = await sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
-      const applied = Number(row?.n ?? 0);
-      if (applied < expectedMigrations) {
-        return reply.status(503).type('application/problem+json').send(problem(503, 'migrations_pending', `${applied} of ${expectedMigrations} migrations applied`));
-      }
-      return { status: 'ready' as const, migrations: applied };
-    } catch {
-      return reply.status(503).type('application/problem+json').send(problem(503, 'database_unavailable', 'The database does not answer'));
-    }
+  }, async () => {
+    const rows = await sql`select count(*)::int as n from drizzle.__drizzle_migrations`.catch(() => {
+      throw httpErrors.database_unavailable();
+    });
+    const applied = Number(rows[0]?.n ?? 0);
+    if (applied < expectedMigrations) throw httpErrors.migrations_pending(`${applied} of ${expectedMigrations} migrations applied`);
+    return { status: 'ready' as const, migrations: applied };
   });
 };

@@ -70,11 +70,8 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
     if (!claim) return payload;
     req.idempotency = null;
     const where = and(eq(idempotencyKeys.principal, claim.principal), eq(idempotencyKeys.key, claim.key));
-    if (reply.statusCode >= 500) {
-      // Nothing was done (the transaction rolled back): let the client retry with the same key.
-      await db.delete(idempotencyKeys).where(where);
-      return payload;
-    }
+    // A 5xx is stored and replayed too (as Stripe does): it may have come after a commit (a lost
+    // COMMIT reply, a failed serialisation), and only a new key may risk running the work again.
     const headers: Record<string, string> = {};
     for (const h of ['content-type', 'location']) {
       const v = reply.getHeader(h);
@@ -106,7 +103,7 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
  * retried request neither replays the erased data nor runs again.
  */
 export async function blankIdempotentResponses(tx: Tx, crypto: FieldCrypto, resourceId: string) {
-  const gone = JSON.stringify(problem(410, 'resource_erased', 'The resource this request created has since been erased'));
+  const gone = JSON.stringify(problem(httpErrors.resource_erased()));
   await tx.update(idempotencyKeys)
     .set({ responseStatus: 410, responseSealed: crypto.encrypt(gone), responseHeaders: { 'content-type': 'application/problem+json' } })
     .where(eq(idempotencyKeys.resourceId, resourceId));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from './errors.js';
+import { httpErrors } from './errors.js';
 
 /** Keyset pagination: the cursor is an opaque token carrying the last row's sort key. */
 export const pageQuery = z.object({
@@ -18,7 +18,7 @@ export function decodeCursor<T extends unknown[]>(cursor: string | undefined, sh
   try {
     return shape.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch {
-    throw new AppError(400, 'invalid_cursor', 'The cursor is not one this API issued');
+    throw httpErrors.invalid_cursor();
   }
 }
 

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { AppError, problem, problemSchema } from './errors.js';
+import { AppError, httpErrors, problem, problemSchema, sendProblem } from './errors.js';
 
 /** The Postgres error behind a failed query (drizzle wraps it), if any. */
 function postgresCode(err: unknown): string | undefined {
@@ -11,13 +11,13 @@ function postgresCode(err: unknown): string | undefined {
   return undefined;
 }
 
-const clientErrorCodes: Record<string, [number, string]> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'malformed_body'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'malformed_body'],
-  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'payload_too_large'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'malformed_body'],
-  FST_ERR_VALIDATION: [400, 'validation_failed'],
+const frameworkErrors: Record<string, (detail: string) => AppError> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: httpErrors.malformed_body,
+  FST_ERR_CTP_EMPTY_JSON_BODY: httpErrors.malformed_body,
+  FST_ERR_CTP_BODY_TOO_LARGE: httpErrors.payload_too_large,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: httpErrors.unsupported_media_type,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: httpErrors.malformed_body,
+  FST_ERR_VALIDATION: httpErrors.validation_failed,
 };
 
 /** One error handler for the whole app: every refusal is RFC 9457 problem+json; 5xx hide details. */
@@ -36,38 +36,33 @@ export const httpPlugin = fp(async (app: FastifyInstance) => {
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).type('application/problem+json').send(problem(404, 'route_not_found', `No route ${req.method} ${req.url.split('?')[0]}`));
+    sendProblem(reply, httpErrors.route_not_found(`No route ${req.method} ${req.url.split('?')[0]}`));
   });
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    reply.type('application/problem+json');
-    if (err instanceof AppError) {
-      return reply.status(err.status).send(problem(err.status, err.code, err.message, err.extra));
-    }
-    if (hasZodFastifySchemaValidationErrors(err)) {
-      const errors = err.validation.map((v) => ({
-        path: `${err.validationContext ?? ''}${v.instancePath}`.replace(/\//g, '.'),
-        message: v.message ?? 'invalid',
-      }));
-      return reply.status(400).send(problem(400, 'validation_failed', 'The request is not valid', { errors }));
-    }
-    const known = err.code ? clientErrorCodes[err.code] : undefined;
-    if (known) return reply.status(known[0]).send(problem(known[0], known[1], err.message));
-    if (err.statusCode === 429) return reply.status(429).send(problem(429, 'rate_limited', err.message));
-    // Safety nets for what validation let through: the transaction has rolled back, nothing is lost.
-    const pg = postgresCode(err);
-    if (pg?.startsWith('22')) {
-      req.log.info({ err }, 'value refused by the database');
-      return reply.status(400).send(problem(400, 'invalid_value', 'A value is out of range or holds characters that cannot be stored (such as NUL)'));
-    }
-    if (pg === '23505') {
-      req.log.info({ err }, 'uniqueness conflict');
-      return reply.status(409).send(problem(409, 'conflict', 'The change conflicts with an existing record'));
-    }
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500 && !isResponseSerializationError(err)) {
-      return reply.status(err.statusCode).send(problem(err.statusCode, 'bad_request', err.message));
-    }
-    req.log.error({ err }, 'unhandled error');
-    return reply.status(500).send(problem(500, 'internal_error', `Something went wrong; quote request id ${req.id}`));
-  });
+  app.setErrorHandler((err: FastifyError, req, reply) => sendProblem(reply, toAppError(err, req)));
 }, { name: 'platform-http' });
+
+function toAppError(err: FastifyError, req: { id: string; log: FastifyInstance['log'] }): AppError {
+  if (err instanceof AppError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const errors = err.validation.map((v) => ({
+      path: `${err.validationContext ?? ''}${v.instancePath}`.replace(/\//g, '.'),
+      message: v.message ?? 'invalid',
+    }));
+    return httpErrors.validation_failed(undefined, { errors });
+  }
+  const known = err.code ? frameworkErrors[err.code] : undefined;
+  if (known) return known(err.message);
+  if (err.statusCode === 429) return httpErrors.rate_limited(err.message);
+  // Safety nets for what validation let through: the transaction has rolled back, nothing is lost.
+  const pg = postgresCode(err);
+  if (pg?.startsWith('22') || pg === '23505') {
+    req.log.info({ err }, 'refused by the database');
+    return pg === '23505' ? httpErrors.conflict() : httpErrors.invalid_value();
+  }
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500 && !isResponseSerializationError(err)) {
+    return new AppError(err.statusCode, 'bad_request', err.message);
+  }
+  req.log.error({ err }, 'unhandled error');
+  return httpErrors.internal_error(`Something went wrong; quote request id ${req.id}`);
+}
