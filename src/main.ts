@@ -1,7 +1,7 @@
 import pino from 'pino';
 import type { Runner } from 'graphile-worker';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './platform/config.js';
+import { loadConfigOrExit } from './platform/config.js';
 import type { Database } from './platform/db/client.js';
 import type { EmbeddedPostgres } from './platform/db/embedded.js';
 import { migrateDatabase } from './platform/db/migrate.js';
@@ -12,16 +12,7 @@ import { logOptions } from './platform/log.js';
 import { loadSecrets } from './platform/secrets.js';
 import { ensureBootstrapAdminKey, firstStartAdminKey } from './platform/auth/service.js';
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
+const config = loadConfigOrExit();
 const log = pino(logOptions(config.LOG_LEVEL));
 
 // What start-up has opened so far: shutdown closes exactly these, in reverse order.

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './platform/config.js';
+import { loadConfigOrExit } from './platform/config.js';
 import { connect } from './platform/db/client.js';
 import { runningEmbeddedUrl } from './platform/db/open.js';
 import { startOutboxRelay } from './platform/events/events.js';
@@ -10,16 +10,7 @@ import { loadSecrets } from './platform/secrets.js';
 
 // A worker-only process: scale jobs apart from the API. Without DATABASE_URL it joins the
 // embedded Postgres that `npm start` runs under DATA_DIR.
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
+const config = loadConfigOrExit();
 const log = pino(logOptions(config.LOG_LEVEL));
 const database = connect(config.DATABASE_URL ?? runningEmbeddedUrl(config), config.DB_POOL_MAX);
 const secrets = await loadSecrets(database.db, config);
