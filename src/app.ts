@@ -19,6 +19,7 @@ import { idempotencyPlugin, purgeIdempotencyKeys } from './platform/http/idempot
 import { httpPlugin } from './platform/http/plugin.js';
 import { inflightPlugin } from './platform/http/inflight.js';
 import { mergeJobs, type JobsSetup } from './platform/jobs/jobs.js';
+import { partitionJobs } from './platform/db/partitions.js';
 import { createMetrics } from './platform/metrics.js';
 import { uuidv7 } from './platform/ids.js';
 import { logOptions } from './platform/log.js';
@@ -99,6 +100,7 @@ export async function buildApp(p: Platform) {
   const subscribers: Subscriber[] = [];
   const jobs: JobsSetup = mergeJobs(
     eventJobs(db, subscribers),
+    partitionJobs(db),
     { tasks: { 'platform.purge_idempotency_keys': () => purgeIdempotencyKeys(db) }, cron: [{ pattern: '17 * * * *', task: 'platform.purge_idempotency_keys' }] },
   );
   return { app, jobs, subscribers, credentials, metrics };

@@ -34,3 +34,21 @@ describe('migrations', () => {
     await t.close();
   });
 });
+
+describe('monthly partitions', () => {
+  it('put audit rows and events in the current month\'s partition and keep months ahead ready', async () => {
+    const t = await testApp();
+    await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Part', familyName: 'Ition' }).expect(201);
+    const month = new Date().toISOString().slice(0, 7).replace('-', '');
+    const audit = await t.database.sql`select distinct tableoid::regclass::text as p from platform.audit_log`;
+    expect(audit.map((r) => r.p)).toEqual([`platform.audit_log_${month}`]);
+    const events = await t.database.sql`select distinct tableoid::regclass::text as p from platform.events`;
+    expect(events.map((r) => r.p)).toEqual([`platform.events_${month}`]);
+    // Idempotent, and the daily task is registered.
+    await t.database.sql`select platform.ensure_monthly_partitions('platform.audit_log')`;
+    const parts = await t.database.sql`select count(*)::int as n from pg_inherits where inhparent = 'platform.audit_log'::regclass`;
+    expect(parts[0]!.n).toBe(6); // last month, this one, three ahead, and the default
+    expect(t.app.jobs.cron).toContainEqual({ pattern: '7 3 * * *', task: 'platform.ensure_partitions' });
+    await t.close();
+  });
+});

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import { Logger, runMigrations } from 'graphile-worker';
 import type { Database } from './client.js';
+import { ensurePartitions } from './partitions.js';
 
 const silentLogger = new Logger(() => () => {});
 
@@ -15,5 +16,7 @@ export async function migrateDatabase(database: Database) {
     await tx`select pg_advisory_xact_lock(727001)`;
     await runMigrations({ connectionString: database.url, logger: silentLogger });
     await migrate(database.db, { migrationsFolder });
+    // A server that was down over a month boundary starts with that month's partitions in place.
+    await ensurePartitions(database.db);
   });
 }

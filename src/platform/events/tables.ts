@@ -2,9 +2,9 @@ import { sql } from 'drizzle-orm';
 import { bigint, index, jsonb, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { platform } from '../db/tables.js';
 
-/** The outbox: every domain event, written in the transaction that caused it. */
+/** The outbox: every domain event, written in the transaction that caused it. Partitioned by month. */
 export const events = platform.table('events', {
-  id: uuid().primaryKey(),
+  id: uuid().notNull(),
   type: text().notNull(),
   aggregateId: text(),
   payload: jsonb().$type<Record<string, unknown>>().notNull(),
@@ -18,6 +18,7 @@ export const events = platform.table('events', {
   /** Set by the outbox relay once the event's deliveries are enqueued. */
   dispatchedAt: timestamp({ withTimezone: true }),
 }, (t) => [
+  primaryKey({ columns: [t.id, t.occurredAt] }),
   index('events_feed_idx').on(t.txid, t.id),
   index('events_type_idx').on(t.type, t.txid, t.id),
   index('events_undispatched_idx').on(t.txid, t.id).where(sql`dispatched_at is null`),
