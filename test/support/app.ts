@@ -72,3 +72,12 @@ export async function keyFor(t: TestApp, body: Record<string, unknown>): Promise
 }
 
 export const anon = (t: TestApp) => supertest(t.app.app.server);
+
+/** Requests made as a given bearer header (supertest agents share cookies, not this header). */
+export const asCaller = (t: TestApp, auth: string) => ({
+  get: (url: string) => anon(t).get(url).set('authorization', auth),
+  post: (url: string) => anon(t).post(url).set('authorization', auth),
+  put: (url: string) => anon(t).put(url).set('authorization', auth),
+  patch: (url: string) => anon(t).patch(url).set('authorization', auth),
+  delete: (url: string) => anon(t).delete(url).set('authorization', auth),
+});

@@ -1,17 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anon, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { anon, asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
 import { create, individual, phone, type Customer } from './fixtures.js';
 
 let t: TestApp;
 beforeAll(async () => { t = await testApp(); });
 afterAll(async () => { await t.close(); });
 
-const as = (auth: string) => ({
-  get: (url: string) => anon(t).get(url).set('authorization', auth),
-  post: (url: string) => anon(t).post(url).set('authorization', auth),
-  put: (url: string) => anon(t).put(url).set('authorization', auth),
-  patch: (url: string) => anon(t).patch(url).set('authorization', auth),
-});
+const as = (auth: string) => asCaller(t, auth);
 const staff = async (role: string) => as(await keyFor(t, { principalKind: 'staff', role }));
 
 const expect403 = (res: { status: number; body: { code: string } }) => {

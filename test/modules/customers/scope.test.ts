@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anon, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
 import { create, individual, newPartnerId, phone, said, type Customer } from './fixtures.js';
 
 let t: TestApp;
 beforeAll(async () => { t = await testApp(); });
 afterAll(async () => { await t.close(); });
 
-/** Requests made as a given bearer header (agents share cookies, not this header). */
-const as = (auth: string) => ({
-  get: (url: string) => anon(t).get(url).set('authorization', auth),
-  post: (url: string) => anon(t).post(url).set('authorization', auth),
-  put: (url: string) => anon(t).put(url).set('authorization', auth),
-  patch: (url: string) => anon(t).patch(url).set('authorization', auth),
-  delete: (url: string) => anon(t).delete(url).set('authorization', auth),
-});
+const as = (auth: string) => asCaller(t, auth);
 const ids = (body: { items: { id: string }[] }) => body.items.map((c) => c.id);
 
 describe('partner scope', () => {
