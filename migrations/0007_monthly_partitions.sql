@@ -1,36 +1,63 @@
 -- Append-only tables grow without bound: partition them by month, so old months can be detached,
 -- archived or dropped whole, and each month's indexes stay small.
 
+-- Nothing may be written to the old tables between the copy and the drop (a rolling deploy's old
+-- instances): the lock holds until the migrations' transaction commits.
+LOCK TABLE platform.audit_log, platform.events IN ACCESS EXCLUSIVE MODE;
+--> statement-breakpoint
+
 -- Creates the monthly partitions of `parent` from `months_back` before this month to `months_ahead`
--- after it, and a default partition for anything outside. Idempotent; the platform runs it at every
--- start and daily (platform.ensure_partitions).
+-- after it, and a default partition for anything outside. Idempotent and safe to run from several
+-- processes at once (the lock); the platform runs it at every start and daily. A month whose rows
+-- already sit in the default partition (the task did not run for months) is left there with a
+-- warning instead of failing every later month and every start-up.
 CREATE OR REPLACE FUNCTION platform.ensure_monthly_partitions(parent regclass, months_back int DEFAULT 1, months_ahead int DEFAULT 3)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   schema_name text;
   table_name text;
+  key_column text;
   month date;
+  part text;
+  lower_bound text;
+  upper_bound text;
+  blocked boolean;
 BEGIN
+  SET LOCAL lock_timeout = '10s';
+  EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', parent);
   SELECT n.nspname, c.relname INTO schema_name, table_name
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
-  FOR i IN -months_back..months_ahead LOOP
-    month := (date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => i))::date;
-    IF to_regclass(format('%I.%I', schema_name, table_name || '_' || to_char(month, 'YYYYMM'))) IS NULL THEN
-      EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
-        schema_name, table_name || '_' || to_char(month, 'YYYYMM'), parent,
-        (month::timestamp AT TIME ZONE 'UTC'), ((month + interval '1 month')::timestamp AT TIME ZONE 'UTC'));
-    END IF;
-  END LOOP;
+  SELECT a.attname INTO key_column FROM pg_partitioned_table p
+    JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0] WHERE p.partrelid = parent;
   IF to_regclass(format('%I.%I', schema_name, table_name || '_default')) IS NULL THEN
     EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT', schema_name, table_name || '_default', parent);
   END IF;
+  FOR i IN -months_back..months_ahead LOOP
+    month := (date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => i))::date;
+    part := table_name || '_' || to_char(month, 'YYYYMM');
+    CONTINUE WHEN to_regclass(format('%I.%I', schema_name, part)) IS NOT NULL;
+    -- Bounds written out in UTC, whatever the session's TimeZone and DateStyle.
+    lower_bound := to_char(month, 'YYYY-MM-DD') || ' 00:00:00+00';
+    upper_bound := to_char((month + interval '1 month')::date, 'YYYY-MM-DD') || ' 00:00:00+00';
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I WHERE %I >= %L::timestamptz AND %I < %L::timestamptz)',
+      schema_name, table_name || '_default', key_column, lower_bound, key_column, upper_bound) INTO blocked;
+    IF blocked THEN
+      RAISE WARNING 'partition %.% not created: rows for that month are already in the default partition', schema_name, part;
+      CONTINUE;
+    END IF;
+    EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES FROM (%L) TO (%L)', schema_name, part, parent, lower_bound, upper_bound);
+  END LOOP;
 END $$;
 --> statement-breakpoint
 
 -- platform.audit_log, partitioned by "at".
 CREATE TABLE platform.audit_log_new (LIKE platform.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (at);
 --> statement-breakpoint
-SELECT platform.ensure_monthly_partitions('platform.audit_log_new');
+-- Every month that holds rows gets its own partition, so the default one starts empty.
+SELECT platform.ensure_monthly_partitions('platform.audit_log_new', greatest(1, coalesce((
+  SELECT (extract(year FROM now() AT TIME ZONE 'UTC') * 12 + extract(month FROM now() AT TIME ZONE 'UTC'))
+       - (extract(year FROM min(at) AT TIME ZONE 'UTC') * 12 + extract(month FROM min(at) AT TIME ZONE 'UTC'))
+  FROM platform.audit_log)::int, 1)));
 --> statement-breakpoint
 INSERT INTO platform.audit_log_new SELECT * FROM platform.audit_log;
 --> statement-breakpoint
@@ -64,7 +91,10 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON platform.audit_log
 -- platform.events, partitioned by "occurred_at".
 CREATE TABLE platform.events_new (LIKE platform.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (occurred_at);
 --> statement-breakpoint
-SELECT platform.ensure_monthly_partitions('platform.events_new');
+SELECT platform.ensure_monthly_partitions('platform.events_new', greatest(1, coalesce((
+  SELECT (extract(year FROM now() AT TIME ZONE 'UTC') * 12 + extract(month FROM now() AT TIME ZONE 'UTC'))
+       - (extract(year FROM min(occurred_at) AT TIME ZONE 'UTC') * 12 + extract(month FROM min(occurred_at) AT TIME ZONE 'UTC'))
+  FROM platform.events)::int, 1)));
 --> statement-breakpoint
 INSERT INTO platform.events_new SELECT * FROM platform.events;
 --> statement-breakpoint

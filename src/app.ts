@@ -1,4 +1,4 @@
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -17,6 +17,7 @@ import { eventRoutes } from './platform/events/routes.js';
 import { healthRoutes } from './platform/http/health.js';
 import { idempotencyPlugin, purgeIdempotencyKeys } from './platform/http/idempotency.js';
 import { httpPlugin } from './platform/http/plugin.js';
+import { httpErrors, sendProblem } from './platform/http/errors.js';
 import { inflightPlugin } from './platform/http/inflight.js';
 import { mergeJobs, type JobsSetup } from './platform/jobs/jobs.js';
 import { partitionJobs } from './platform/db/partitions.js';
@@ -60,7 +61,10 @@ export async function buildApp(p: Platform) {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : uuidv7();
     },
-    return503OnClosing: true,
+    // Our own 503 problem while closing (platform/http/plugin.ts), and problem+json for the errors
+    // the router raises before any hook runs (a malformed URL).
+    return503OnClosing: false,
+    frameworkErrors: (err, _req, reply) => sendProblem(reply as FastifyReply, httpErrors.bad_request(err.message)),
     trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY.split(',').map((a) => a.trim()),
     // Long path parameters reach the route and get a 400 problem from its schema, not a bare 414.
     routerOptions: { maxParamLength: 8192 },

@@ -48,14 +48,28 @@ async function start() {
   if (embedded) log.info({ dataDir: embedded.dataDir }, 'using embedded Postgres');
 }
 
-/** Stop accepting, let in-flight requests finish, stop the worker, close the pool, then Postgres. */
+/**
+ * Stop accepting, let in-flight requests finish, stop the worker, close the pool, then Postgres.
+ * A step that fails is logged and the next still runs: the embedded Postgres must always stop.
+ */
 async function closeAll() {
-  await app?.close();
-  await app?.handlersDrained(Math.min(3000, config.SHUTDOWN_TIMEOUT_MS / 3));
-  await relay?.stop();
-  await runner?.stop();
-  await database?.close();
-  await embedded?.stop();
+  const steps: [string, (() => Promise<unknown>) | undefined][] = [
+    ['http', app && (async () => {
+      await app!.close();
+      await app!.handlersDrained(Math.min(3000, config.SHUTDOWN_TIMEOUT_MS / 3));
+    })],
+    ['outbox relay', relay?.stop],
+    ['worker', runner && (() => runner!.stop())],
+    ['database pool', database?.close],
+    ['embedded Postgres', embedded?.stop],
+  ];
+  for (const [name, step] of steps) {
+    try {
+      await step?.();
+    } catch (err) {
+      log.error({ err, step: name }, 'shutdown step failed');
+    }
+  }
 }
 
 const starting = start();
@@ -66,7 +80,8 @@ async function shutdown(signal: string) {
   log.info({ signal }, 'shutting down');
   const force = setTimeout(() => {
     log.error('shutdown took too long; exiting');
-    process.exit(1);
+    // Still stop the detached Postgres, briefly, rather than leave it behind.
+    void Promise.race([embedded?.stop(), new Promise((r) => setTimeout(r, 1500))]).finally(() => process.exit(1));
   }, config.SHUTDOWN_TIMEOUT_MS);
   force.unref();
   await starting.catch(() => {}); // a failed start cleans up after itself

@@ -47,6 +47,7 @@ describe('authentication', () => {
     // Demoted: the token still names a CSR, but the account decides.
     await t.http.patch(`/v1/staff-users/${created.body.id}`).send({ role: 'marketing' }).expect(200);
     await anon(t).get('/v1/customers').set('authorization', bearer).expect(403);
+    await anon(t).get('/v1/customers').set('authorization', key).expect(403);
     // Disabled: the token and the user's keys stop working at once, not when the token expires.
     await t.http.patch(`/v1/staff-users/${created.body.id}`).send({ status: 'disabled' }).expect(200);
     await anon(t).get('/v1/customers').set('authorization', bearer).expect(401);

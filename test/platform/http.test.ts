@@ -105,3 +105,12 @@ describe('values the database refuses', () => {
     expect(doc.status).toBe(400);
   });
 });
+
+describe('errors raised before any route', () => {
+  it('answers a malformed URL with a 400 problem', async () => {
+    const res = await t.http.get('/v1/customers/%zz');
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/problem\+json/);
+    expect(res.body.code).toBe('bad_request');
+  });
+});

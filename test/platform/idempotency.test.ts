@@ -57,3 +57,13 @@ describe('Idempotency-Key', () => {
     expect(res.body.code).toBe('validation_failed');
   });
 });
+
+describe('Idempotency-Key after a failure', () => {
+  it('frees the key when Postgres refused the work, so a corrected retry can use it', async () => {
+    const bad = await t.http.post('/v1/customers').set('idempotency-key', 'k-rolled-back').send({ type: 'individual', givenName: 'N\u0000ul', familyName: 'Byte' });
+    expect(bad.status).toBe(400);
+    const rows = await t.database.sql`select 1 from platform.idempotency_keys where key = 'k-rolled-back'`;
+    expect(rows).toHaveLength(0);
+    await t.http.post('/v1/customers').set('idempotency-key', 'k-rolled-back').send({ type: 'individual', givenName: 'Null', familyName: 'Byte' }).expect(201);
+  });
+});

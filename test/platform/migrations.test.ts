@@ -52,3 +52,23 @@ describe('monthly partitions', () => {
     await t.close();
   });
 });
+
+describe('partition maintenance when it fell behind', () => {
+  it('leaves a month whose rows sit in the default partition, creates the rest, and runs concurrently', async () => {
+    const t = await testApp();
+    // A row four months ahead lands in the default partition (nothing exists that far yet).
+    await t.database.sql`insert into platform.audit_log (id, at, actor_kind, actor_id, action, entity_type, entity_id)
+      values (gen_random_uuid(), date_trunc('month', now()) + interval '4 months' + interval '3 days', 'staff', 'x', 'a', 'b', 'c')`;
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () =>
+      t.database.sql`select platform.ensure_monthly_partitions('platform.audit_log', 1, 6)`));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    const parts = await t.database.sql`select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = 'platform.audit_log'::regclass order by 1`;
+    const months = [5, 6].map((n) => { const d = new Date(); d.setUTCDate(1); d.setUTCMonth(d.getUTCMonth() + n); return `audit_log_${d.toISOString().slice(0, 7).replace('-', '')}`; });
+    const skipped = (() => { const d = new Date(); d.setUTCDate(1); d.setUTCMonth(d.getUTCMonth() + 4); return `audit_log_${d.toISOString().slice(0, 7).replace('-', '')}`; })();
+    const names = parts.map((p) => p.relname as string);
+    expect(names).toEqual(expect.arrayContaining(months));
+    expect(names).not.toContain(skipped);
+    await t.close();
+  });
+});

@@ -93,7 +93,9 @@ export async function createCustomer(deps: CustomerDeps, ctx: Ctx, input: Create
  * statement the rest only report the aborted transaction).
  */
 async function pipelined<T>(writes: PromiseLike<unknown>[], read: () => Promise<T>): Promise<T> {
-  const results = await Promise.allSettled([...writes.map((q) => Promise.resolve(q.then((r) => r))), read()]);
+  // `new Promise` also catches a builder that throws while rendering its SQL, so nothing already
+  // sent is left without a handler.
+  const results = await Promise.allSettled([...writes.map((q) => new Promise((res, rej) => q.then(res, rej))), read()]);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   return (results.at(-1) as PromiseFulfilledResult<T>).value;

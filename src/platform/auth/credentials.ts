@@ -51,20 +51,34 @@ export function credentials(db: Db, authSecret: string, opts: { tokenTtlSeconds:
       touched as (
         update ${apiKeys} set last_used_at = now() where ${apiKeys.id} = (select id from k)
           and (${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < now() - interval '1 minute'))
-      select id, principal_kind as "principalKind", role, staff_user_id as "staffUserId", partner_id as "partnerId",
-        customer_id as "customerId", capabilities from k`);
+      -- a key issued to a staff user acts with that user's current role (a demotion bites at once)
+      select k.id, k.principal_kind as "principalKind", coalesce(u.role, k.role) as role, k.staff_user_id as "staffUserId",
+        k.partner_id as "partnerId", k.customer_id as "customerId", k.capabilities
+      from k left join ${staffUsers} u on u.id = k.staff_user_id`);
     return rows[0] ? principalOfKey(rows[0]) : undefined;
   }
 
-  /** Concurrent misses share one lookup instead of stampeding the database. */
+  /**
+   * Concurrent misses share one lookup instead of stampeding the database. Misses (unknown
+   * secrets) live in a map of their own, so a flood of made-up tokens cannot evict real ones.
+   */
+  const misses = new Map<string, number>();
   function cached(key: string, load: () => Promise<Principal | undefined>) {
+    const now = Date.now();
     const hit = cache.get(key);
-    if (hit && hit.until > Date.now()) return hit.principal;
+    if (hit && hit.until > now) return hit.principal;
+    if ((misses.get(key) ?? 0) > now) return Promise.resolve(undefined);
     const principal = load();
     if (opts.cacheSeconds > 0) {
+      const until = now + opts.cacheSeconds * 1000;
+      cache.set(key, { principal, until });
+      principal.then((p) => {
+        if (p) return;
+        cache.delete(key);
+        if (misses.size > 10_000) misses.clear();
+        misses.set(key, until);
+      }, () => cache.delete(key));
       if (cache.size > 10_000) cache.clear();
-      cache.set(key, { principal, until: Date.now() + opts.cacheSeconds * 1000 });
-      principal.catch(() => cache.delete(key));
     }
     return principal;
   }
@@ -105,6 +119,7 @@ export function credentials(db: Db, authSecret: string, opts: { tokenTtlSeconds:
     forget(key) {
       if (key) cache.delete(key);
       else cache.clear();
+      misses.clear();
     },
   };
 }

@@ -49,14 +49,16 @@ export async function createStaffUser(db: Db, ctx: Ctx, input: { email: string; 
 export async function updateStaffUser(db: Db, creds: Credentials, ctx: Ctx, id: string, patch: { displayName?: string; role?: StaffRole; status?: 'active' | 'disabled'; password?: string }) {
   const { password, ...rest } = patch;
   const set = { ...rest, ...(password ? { passwordHash: await hash(password) } : {}), updatedAt: sql`now()` };
-  return db.transaction(async (tx) => {
+  const user = await db.transaction(async (tx) => {
     const [row] = await tx.update(staffUsers).set(set).where(eq(staffUsers.id, id)).returning();
     if (!row) throw authErrors.staff_user_not_found();
     await audit(tx, ctx, { action: 'staff_user.updated', entityType: 'staff_user', entityId: id, details: { fields: Object.keys(patch) } });
-    // This instance applies the change at once; others within AUTH_CACHE_SECONDS.
-    creds.forget();
     return publicUser(row);
   });
+  // After the commit, or a request in between would cache the old state again. This instance
+  // applies the change at once; others within AUTH_CACHE_SECONDS.
+  creds.forget();
+  return user;
 }
 
 export async function getStaffUser(db: Db, id: string) {
@@ -114,13 +116,14 @@ export async function listApiKeys(db: Db, q: { limit: number; after?: string }) 
 }
 
 export async function revokeApiKey(db: Db, creds: Credentials, ctx: Ctx, id: string) {
-  return db.transaction(async (tx) => {
-    const [row] = await tx.update(apiKeys).set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` }).where(eq(apiKeys.id, id)).returning();
-    if (!row) throw authErrors.api_key_not_found();
+  const row = await db.transaction(async (tx) => {
+    const [revoked] = await tx.update(apiKeys).set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` }).where(eq(apiKeys.id, id)).returning();
+    if (!revoked) throw authErrors.api_key_not_found();
     await audit(tx, ctx, { action: 'api_key.revoked', entityType: 'api_key', entityId: id });
-    creds.forget(row.keyHash);
-    return publicKey(row);
+    return revoked;
   });
+  creds.forget(row.keyHash); // after the commit (see updateStaffUser)
+  return publicKey(row);
 }
 
 /** For erasure: the customer's own self-care keys stop working (other instances within AUTH_CACHE_SECONDS). */

@@ -59,22 +59,29 @@ export async function relayOutbox(db: Db, subscribers: Subscriber[]): Promise<nu
   });
 }
 
-/** Runs the relay until stopped: back to back while there is a backlog, every `idleMs` otherwise. */
+/**
+ * Runs the relay until stopped: back to back while there is a backlog, every `idleMs` otherwise,
+ * and backing off up to 30 s while passes keep failing.
+ */
 export function startOutboxRelay(db: Db, subscribers: Subscriber[], log: Logger, idleMs = 200) {
   let running = true;
   let wake: (() => void) | undefined;
+  let failures = 0;
   const loop = (async () => {
     while (running) {
       let handled = 0;
       try {
         handled = await relayOutbox(db, subscribers);
+        failures = 0;
       } catch (err) {
-        log.error({ err }, 'outbox relay pass failed');
+        failures++;
+        log.error({ err, failures }, 'outbox relay pass failed');
       }
       if (handled < RELAY_BATCH && running) {
+        const pause = failures ? Math.min(30_000, idleMs * 2 ** failures) : idleMs;
         await new Promise<void>((r) => {
           wake = r;
-          setTimeout(r, idleMs);
+          setTimeout(r, pause);
         });
       }
     }

@@ -44,6 +44,7 @@ export const httpErrors = defineErrors({
   idempotency_key_reused: { status: 422, title: 'This Idempotency-Key was used with a different request' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Something went wrong' },
+  shutting_down: { status: 503, title: 'This instance is shutting down; retry on another' },
   migrations_pending: { status: 503, title: 'Migrations are not all applied' },
   database_unavailable: { status: 503, title: 'The database does not answer' },
 });

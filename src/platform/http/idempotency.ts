@@ -70,8 +70,15 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
     if (!claim) return payload;
     req.idempotency = null;
     const where = and(eq(idempotencyKeys.principal, claim.principal), eq(idempotencyKeys.key, claim.key));
-    // A 5xx is stored and replayed too (as Stripe does): it may have come after a commit (a lost
-    // COMMIT reply, a failed serialisation), and only a new key may risk running the work again.
+    // Postgres refused a statement: nothing committed, so a retry with this key may run it again.
+    if (req.failure === 'rolled_back') {
+      await db.delete(idempotencyKeys).where(where);
+      return payload;
+    }
+    // The connection broke: a COMMIT may have landed. The key stays "in flight" (409) until it expires.
+    if (req.failure === 'unknown') return payload;
+    // Any other 5xx (a failed serialisation after the commit, say) is stored and replayed, as Stripe
+    // does: only a new key may risk running the work again.
     const headers: Record<string, string> = {};
     for (const h of ['content-type', 'location']) {
       const v = reply.getHeader(h);

@@ -3,6 +3,17 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { AppError, httpErrors, problem, problemSchema, sendProblem } from './errors.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * How sure we are that a failed request changed nothing, for the idempotency store:
+     * 'rolled_back' when Postgres itself refused a statement (its transaction is gone), 'unknown'
+     * when the connection broke (a COMMIT may have landed).
+     */
+    failure: 'rolled_back' | 'unknown' | null;
+  }
+}
+
 /** The Postgres error behind a failed query (drizzle wraps it), if any. */
 function postgresCode(err: unknown): string | undefined {
   const e = err as { code?: unknown; cause?: { code?: unknown; name?: string }; name?: string };
@@ -10,6 +21,17 @@ function postgresCode(err: unknown): string | undefined {
   if (e.cause?.name === 'PostgresError' && typeof e.cause.code === 'string') return e.cause.code;
   return undefined;
 }
+
+/** postgres.js's own errors for a connection that went away mid-request. */
+function connectionLost(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } };
+  const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : '';
+  return /^CONNECT|^08/.test(code);
+}
+
+// Values a client sent that Postgres refused: bad text, bad dates, too long. (Other class-22 errors,
+// such as a division by zero, are our bugs and stay 500.)
+const clientValueErrors = new Set(['22P02', '22P05', '22001', '22007', '22008', '22021']);
 
 const frameworkErrors: Record<string, (detail: string) => AppError> = {
   FST_ERR_CTP_INVALID_JSON_BODY: httpErrors.malformed_body,
@@ -39,7 +61,21 @@ export const httpPlugin = fp(async (app: FastifyInstance) => {
     sendProblem(reply, httpErrors.route_not_found(`No route ${req.method} ${req.url.split('?')[0]}`));
   });
 
-  app.setErrorHandler((err: FastifyError, req, reply) => sendProblem(reply, toAppError(err, req)));
+  // While closing, requests still arriving on kept-alive connections are turned away cleanly.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_req, reply) => {
+    if (closing) return sendProblem(reply.header('connection', 'close'), httpErrors.shutting_down());
+  });
+
+  app.decorateRequest('failure', null);
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (postgresCode(err)) req.failure = 'rolled_back';
+    else if (connectionLost(err)) req.failure = 'unknown';
+    return sendProblem(reply, toAppError(err, req));
+  });
 }, { name: 'platform-http' });
 
 function toAppError(err: FastifyError, req: { id: string; log: FastifyInstance['log'] }): AppError {
@@ -56,7 +92,7 @@ function toAppError(err: FastifyError, req: { id: string; log: FastifyInstance['
   if (err.statusCode === 429) return httpErrors.rate_limited(err.message);
   // Safety nets for what validation let through: the transaction has rolled back, nothing is lost.
   const pg = postgresCode(err);
-  if (pg?.startsWith('22') || pg === '23505') {
+  if ((pg && clientValueErrors.has(pg)) || pg === '23505') {
     req.log.info({ err }, 'refused by the database');
     return pg === '23505' ? httpErrors.conflict() : httpErrors.invalid_value();
   }
