@@ -42,9 +42,10 @@ export async function relayOutbox(db: Db, subscribers: Subscriber[]): Promise<nu
   return db.transaction(async (tx) => {
     const claimed = await tx.execute<{ id: string; type: string }>(sql`
       with batch as (
-        select id from ${events} where dispatched_at is null
+        select id, occurred_at from ${events} where dispatched_at is null
         order by txid, id limit ${RELAY_BATCH} for update skip locked)
-      update ${events} e set dispatched_at = now() from batch where e.id = batch.id
+      update ${events} e set dispatched_at = now() from batch
+      where e.id = batch.id and e.occurred_at = batch.occurred_at -- the partition key: one partition per row
       returning e.id, e.type`);
     const deliveries = claimed.flatMap((e) => subscribers
       .filter((s) => s.types.includes(e.type) || s.types.includes('*'))
