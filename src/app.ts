@@ -24,7 +24,7 @@ import { partitionJobs } from './platform/db/partitions.js';
 import { createMetrics } from './platform/metrics.js';
 import { uuidv7 } from './platform/ids.js';
 import { logOptions } from './platform/log.js';
-import { customersModule } from './modules/customers/index.js';
+import { customerExists, customersModule } from './modules/customers/index.js';
 
 export interface Platform {
   config: Config;
@@ -96,7 +96,9 @@ export async function buildApp(p: Platform) {
   await app.register(metrics.plugin);
 
   await app.register(healthRoutes, { sql: database.sql });
-  await app.register(identityRoutes, { db, credentials });
+  // Partners have no module yet: any partnerId is accepted until the partners module answers.
+  const partyExists = async (kind: 'partner' | 'customer', id: string) => kind === 'partner' || customerExists(db, id);
+  await app.register(identityRoutes, { db, credentials, partyExists });
   await app.register(auditRoutes, { db });
   await app.register(eventRoutes, { db });
   await app.register(customersModule, { db, readAuditDb: database.relaxed, crypto });

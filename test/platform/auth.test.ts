@@ -81,6 +81,8 @@ describe('API keys', () => {
   it('refuses a key that names no valid principal', async () => {
     const res = await t.http.post('/v1/api-keys').send({ name: 'x', principalKind: 'partner' }).expect(422);
     expect(res.body.code).toBe('invalid_principal');
+    const ghost = await t.http.post('/v1/api-keys').send({ name: 'x', principalKind: 'customer', customerId: '01900000-0000-7000-8000-0000000000ff' }).expect(422);
+    expect(ghost.body.code).toBe('invalid_principal');
   });
 
   it('refuses an expired key', async () => {
@@ -108,6 +110,11 @@ describe('authorisation by role', () => {
     ['integration', { principalKind: 'integration', capabilities: ['events:read'] }, 'get', '/v1/customers', 403],
   ];
   it.each(cases)('%s → %s %s', async (_who, key, method, path, status) => {
+    if (key.principalKind === 'customer') {
+      // A customer key must name a customer that exists.
+      const c = await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Key', familyName: 'Holder' }).expect(201);
+      key = { ...key, customerId: c.body.id };
+    }
     const bearer = await keyFor(t, key);
     const req = method === 'get' ? anon(t).get(path) : anon(t).post(path).send({});
     const res = await req.set('authorization', bearer);

@@ -176,6 +176,12 @@ export async function updateCustomer(deps: CustomerDeps, ctx: Ctx, id: string, p
   });
 }
 
+/** For other modules and the platform: does this customer exist (erased ones included)? */
+export async function customerExists(db: Tx, id: string): Promise<boolean> {
+  const [row] = await db.select({ id: customers.id }).from(customers).where(eq(customers.id, id));
+  return !!row;
+}
+
 export interface ListCustomers {
   limit: number;
   after?: string;

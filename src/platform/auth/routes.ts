@@ -25,7 +25,7 @@ const apiKey = z.object({
 });
 const cursorShape = z.tuple([z.uuid()]);
 
-export const identityRoutes: FastifyPluginAsyncZod<{ db: Db; credentials: Credentials }> = async (app, { db, credentials }) => {
+export const identityRoutes: FastifyPluginAsyncZod<{ db: Db; credentials: Credentials; partyExists?: auth.PartyExists }> = async (app, { db, credentials, partyExists }) => {
   app.post('/v1/auth/login', {
     config: { auth: 'public', rateLimit: { max: 20, timeWindow: '1 minute' } },
     schema: {
@@ -82,7 +82,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{ db: Db; credentials: Creden
       }).strict(),
       response: { 201: apiKey.extend({ secret: z.string() }), ...problems(400, 404, 422) },
     },
-  }, async (req, reply) => reply.status(201).send(await auth.createApiKey(db, credentials, ctxOf(req), req.body)));
+  }, async (req, reply) => reply.status(201).send(await auth.createApiKey(db, credentials, ctxOf(req), req.body, partyExists)));
 
   app.get('/v1/api-keys', {
     config: { auth: 'api_keys:manage' },

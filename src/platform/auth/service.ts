@@ -83,11 +83,21 @@ export interface NewApiKey {
   expiresAt?: string;
 }
 
-export async function createApiKey(db: Db, creds: Credentials, ctx: Ctx, input: NewApiKey) {
+/**
+ * Whether the party a key is bound to exists. The platform knows no customers or partners: the
+ * composition root (app.ts) answers through the owning module's public service.
+ */
+export type PartyExists = (kind: 'partner' | 'customer', id: string) => Promise<boolean>;
+
+export async function createApiKey(db: Db, creds: Credentials, ctx: Ctx, input: NewApiKey, partyExists?: PartyExists) {
   const secret = newApiKeySecret();
   const needs = { staff: input.role, partner: input.partnerId, customer: input.customerId, integration: input.capabilities?.length } as const;
   if (!needs[input.principalKind]) {
     throw authErrors.invalid_principal(`A ${input.principalKind} key needs ${{ staff: 'role', partner: 'partnerId', customer: 'customerId', integration: 'capabilities' }[input.principalKind]}`);
+  }
+  const party = input.principalKind === 'partner' ? input.partnerId : input.principalKind === 'customer' ? input.customerId : undefined;
+  if (party && partyExists && !(await partyExists(input.principalKind as 'partner' | 'customer', party))) {
+    throw authErrors.invalid_principal(`No ${input.principalKind} ${party}`);
   }
   return db.transaction(async (tx) => {
     if (input.staffUserId) {
