@@ -94,10 +94,14 @@ describe('security headers and metrics', () => {
 });
 
 describe('values the database refuses', () => {
-  it('answers 400, not 500, for a NUL character or an impossible date', async () => {
-    const nul = await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'A\u0000da', familyName: 'L' });
+  it('answers 400, not 500, for a NUL character or an impossible date, and writes nothing', async () => {
+    const count = async () => (await t.database.sql`select (select count(*) from platform.events) + (select count(*) from platform.audit_log)
+      + (select count(*) from customers.contact_points) as n`)[0]!.n;
+    const before = await count();
+    const nul = await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Ada', familyName: 'L\u0000', contactPoints: [{ kind: 'email', value: 'nul@example.com' }] });
     expect(nul.status).toBe(400);
     expect(nul.body.code).toBe('invalid_value');
+    expect(await count()).toBe(before);
     const search = await t.http.get('/v1/customers/search').query({ name: 'ab\u0000cd' });
     expect(search.status).toBe(400);
     const c = await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Old', familyName: 'Doc' }).expect(201);

@@ -15,7 +15,12 @@ export interface AuditEntry {
 /** Appends audit rows inside the caller's transaction, so the record and the change commit together. */
 export async function audit(tx: Tx, ctx: Ctx, ...entries: AuditEntry[]) {
   if (!entries.length) return;
-  await tx.insert(auditLog).values(entries.map((e) => ({
+  await auditInsert(tx, ctx, ...entries);
+}
+
+/** The INSERT itself, unexecuted: await it, or embed `.getSQL()` in a larger statement. */
+export function auditInsert(tx: Tx, ctx: Ctx, ...entries: AuditEntry[]) {
+  return tx.insert(auditLog).values(entries.map((e) => ({
     id: uuidv7(),
     actorKind: ctx.principal.kind,
     actorId: ctx.principal.id,

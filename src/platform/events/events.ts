@@ -25,10 +25,17 @@ export interface Subscriber {
  * if the change that caused it committed. The relay fans it out afterwards: the business
  * transaction pays for one insert, not for a job (whose NOTIFY would serialise every commit).
  */
-export async function emit(tx: Tx, type: string, payload: Record<string, unknown>, meta: { aggregateId?: string; requestId?: string } = {}) {
+export async function emit(tx: Tx, type: string, payload: Record<string, unknown>, meta: EventMeta = {}) {
   const id = uuidv7();
-  await tx.insert(events).values({ id, type, payload, aggregateId: meta.aggregateId ?? null, requestId: meta.requestId ?? null });
+  await eventInsert(tx, type, payload, { ...meta, id });
   return id;
+}
+
+interface EventMeta { aggregateId?: string; requestId?: string; id?: string }
+
+/** The INSERT itself, unexecuted: await it, or embed `.getSQL()` in a larger statement. */
+export function eventInsert(tx: Tx, type: string, payload: Record<string, unknown>, meta: EventMeta = {}) {
+  return tx.insert(events).values({ id: meta.id ?? uuidv7(), type, payload, aggregateId: meta.aggregateId ?? null, requestId: meta.requestId ?? null });
 }
 
 const RELAY_BATCH = 500;
