@@ -180,3 +180,18 @@ describe('encryption at rest', () => {
     }
   });
 });
+
+describe('the create response', () => {
+  it('is exactly what a read of the new customer returns', async () => {
+    const created = await t.http.post('/v1/customers').send({
+      type: 'individual', givenName: 'Echo', familyName: 'Check', segment: 'vip', preferredLanguage: 'pt-BR', timeZone: 'America/Sao_Paulo',
+      dateOfBirth: '1970-01-31',
+      contactPoints: [{ kind: 'phone', value: '+5511987654321', isPrimary: true }, { kind: 'email', value: 'Echo@Example.com' }, { kind: 'phone', value: '+5511987654322' }],
+      addresses: [{ kind: 'home', line1: 'Rua A 1', city: 'São Paulo', country: 'BR' }, { kind: 'billing', line1: 'Rua B 2', line2: 'apto 3', city: 'São Paulo', postcode: '01000-000', region: 'SP', country: 'BR' }],
+      identityDocuments: [{ kind: 'national_id', number: '123.456.789-09', issuingCountry: 'BR', expiresOn: '2030-01-01' }, { kind: 'passport', number: 'fz 123', issuingCountry: 'BR' }],
+      consents: [{ channel: 'sms', granted: true, source: 'app' }, { channel: 'email', granted: false, source: 'app' }, { channel: 'push', granted: true, source: 'app' }],
+    }).expect(201);
+    const read = await t.http.get(`/v1/customers/${created.body.id}`).expect(200);
+    expect(created.body).toEqual(read.body);
+  });
+});
