@@ -25,6 +25,7 @@ import { createMetrics } from './platform/metrics.js';
 import { uuidv7 } from './platform/ids.js';
 import { logOptions } from './platform/log.js';
 import { customerExists, customersModule } from './modules/customers/index.js';
+import { ordersModule } from './modules/orders/index.js';
 
 export interface Platform {
   config: Config;
@@ -102,6 +103,7 @@ export async function buildApp(p: Platform) {
   await app.register(auditRoutes, { db });
   await app.register(eventRoutes, { db });
   await app.register(customersModule, { db, readAuditDb: database.relaxed, crypto });
+  await app.register(ordersModule, { db });
 
   const subscribers: Subscriber[] = [];
   const jobs: JobsSetup = mergeJobs(

@@ -12,6 +12,8 @@ export const permissions = [
   'staff:manage',
   'api_keys:manage',
   'events:read',
+  'catalog:read',
+  'catalog:write',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -26,13 +28,15 @@ export type Principal =
 
 const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
-  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read'],
-  csr: ['customers:read', 'customers:write', 'customers:consent'],
-  marketing: [],
+  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read'],
+  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read'],
+  // Marketing owns the offer: price plans and add-ons.
+  marketing: ['catalog:read', 'catalog:write'],
 };
-// Partners and customers reach only their own records: the scope does that, not these lists.
-const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent'];
-const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export'];
+// Partners and customers reach only their own records (and only what is on sale): the scope does
+// that, not these lists.
+const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read'];
+const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read'];
 
 export function can(p: Principal, permission: Permission): boolean {
   switch (p.kind) {

@@ -1,0 +1,42 @@
+import { sql } from 'drizzle-orm';
+import { check, integer, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { PlanTerms } from './catalog-schemas.js';
+
+export const ordersSchema = pgSchema('orders');
+
+const ts = () => timestamp({ withTimezone: true }).notNull().defaultNow();
+
+/** What an operator sells as a base plan. Its price and terms live in versions. */
+export const pricePlans = ordersSchema.table('price_plans', {
+  id: uuid().primaryKey(),
+  code: text().notNull(),
+  name: text().notNull(),
+  kind: text({ enum: ['prepaid', 'postpaid'] }).notNull(),
+  status: text({ enum: ['draft', 'active', 'retired'] }).notNull().default('draft'),
+  currentVersion: integer().notNull().default(1),
+  createdAt: ts(),
+  updatedAt: ts(),
+}, (t) => [
+  uniqueIndex('price_plans_code_key').on(t.code),
+  check('price_plans_kind_check', sql`${t.kind} in ('prepaid', 'postpaid')`),
+  check('price_plans_status_check', sql`${t.status} in ('draft', 'active', 'retired')`),
+]);
+
+/**
+ * The terms a subscriber agreed to. A published version is never changed: a new price is a new
+ * version, and existing lines keep pointing at theirs.
+ */
+export const pricePlanVersions = ordersSchema.table('price_plan_versions', {
+  id: uuid().primaryKey(),
+  planId: uuid().notNull().references(() => pricePlans.id),
+  version: integer().notNull(),
+  feeAmount: integer().notNull(),
+  currency: text().notNull(),
+  terms: jsonb().$type<PlanTerms>().notNull(),
+  createdAt: ts(),
+  publishedAt: timestamp({ withTimezone: true }),
+}, (t) => [
+  uniqueIndex('price_plan_versions_plan_version_key').on(t.planId, t.version),
+  check('price_plan_versions_fee_check', sql`${t.feeAmount} >= 0`),
+  check('price_plan_versions_currency_check', sql`${t.currency} ~ '^[A-Z]{3}$'`),
+]);
