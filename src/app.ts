@@ -25,7 +25,7 @@ import { createMetrics } from './platform/metrics.js';
 import { uuidv7 } from './platform/ids.js';
 import { logOptions } from './platform/log.js';
 import { customerExists, customersModule } from './modules/customers/index.js';
-import { ordersModule } from './modules/orders/index.js';
+import { ordersJobs, ordersModule } from './modules/orders/index.js';
 
 export interface Platform {
   config: Config;
@@ -103,12 +103,13 @@ export async function buildApp(p: Platform) {
   await app.register(auditRoutes, { db });
   await app.register(eventRoutes, { db });
   await app.register(customersModule, { db, readAuditDb: database.relaxed, crypto });
-  await app.register(ordersModule, { db });
+  await app.register(ordersModule, { db, crypto });
 
   const subscribers: Subscriber[] = [];
   const jobs: JobsSetup = mergeJobs(
     eventJobs(db, subscribers),
     partitionJobs(db),
+    ordersJobs(db),
     { tasks: { 'platform.purge_idempotency_keys': () => purgeIdempotencyKeys(db) }, cron: [{ pattern: '17 * * * *', task: 'platform.purge_idempotency_keys' }] },
   );
   return { app, jobs, subscribers, credentials, metrics };

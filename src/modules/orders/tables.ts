@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, integer, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, integer, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { PlanTerms } from './catalog-schemas.js';
 
 export const ordersSchema = pgSchema('orders');
@@ -39,4 +39,46 @@ export const pricePlanVersions = ordersSchema.table('price_plan_versions', {
   uniqueIndex('price_plan_versions_plan_version_key').on(t.planId, t.version),
   check('price_plan_versions_fee_check', sql`${t.feeAmount} >= 0`),
   check('price_plan_versions_currency_check', sql`${t.currency} ~ '^[A-Z]{3}$'`),
+]);
+
+const resourceStatus = ['available', 'reserved', 'assigned', 'quarantined'] as const;
+
+/**
+ * Phone numbers the operator can hand out. available → reserved (until `reservedUntil`, for one
+ * order) → assigned (to a line) → quarantined after release (until `quarantinedUntil`) → available.
+ */
+export const msisdns = ordersSchema.table('msisdns', {
+  msisdn: text().primaryKey(),
+  category: text().notNull().default('standard'),
+  status: text({ enum: resourceStatus }).notNull().default('available'),
+  reservedFor: text(),
+  reservedUntil: timestamp({ withTimezone: true }),
+  assignedTo: text(),
+  quarantinedUntil: timestamp({ withTimezone: true }),
+  updatedAt: ts(),
+}, (t) => [
+  check('msisdns_status_check', sql`${t.status} in ('available', 'reserved', 'assigned', 'quarantined')`),
+  check('msisdns_e164_check', sql`${t.msisdn} ~ '^\\+[1-9][0-9]{6,14}$'`),
+  check('msisdns_reserved_check', sql`(${t.status} = 'reserved') = (${t.reservedFor} is not null and ${t.reservedUntil} is not null)`),
+  index('msisdns_pick_idx').on(t.category, t.msisdn).where(sql`status = 'available'`),
+  index('msisdns_status_idx').on(t.status, t.reservedUntil),
+]);
+
+/** SIM cards. The PUK is sealed with the field-encryption key (platform/crypto). */
+export const sims = ordersSchema.table('sims', {
+  iccid: text().primaryKey(),
+  imsi: text().notNull(),
+  pukEnc: text().notNull(),
+  status: text({ enum: resourceStatus }).notNull().default('available'),
+  reservedFor: text(),
+  reservedUntil: timestamp({ withTimezone: true }),
+  assignedTo: text(),
+  quarantinedUntil: timestamp({ withTimezone: true }),
+  updatedAt: ts(),
+}, (t) => [
+  uniqueIndex('sims_imsi_key').on(t.imsi),
+  check('sims_status_check', sql`${t.status} in ('available', 'reserved', 'assigned', 'quarantined')`),
+  check('sims_reserved_check', sql`(${t.status} = 'reserved') = (${t.reservedFor} is not null and ${t.reservedUntil} is not null)`),
+  index('sims_pick_idx').on(t.iccid).where(sql`status = 'available'`),
+  index('sims_status_idx').on(t.status, t.reservedUntil),
 ]);

@@ -14,6 +14,8 @@ export const permissions = [
   'events:read',
   'catalog:read',
   'catalog:write',
+  'inventory:read',
+  'inventory:write',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -28,8 +30,8 @@ export type Principal =
 
 const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
-  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read'],
-  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read'],
+  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write'],
+  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read'],
   // Marketing owns the offer: price plans and add-ons.
   marketing: ['catalog:read', 'catalog:write'],
 };

@@ -49,7 +49,8 @@ export const httpErrors = defineErrors({
   database_unavailable: { status: 503, title: 'The database does not answer' },
 });
 
-export const problemSchema = z.object({
+/** RFC 9457 problem details; a code may add extension members (e.g. `rows` of a refused import). */
+export const problemSchema = z.looseObject({
   type: z.string(),
   title: z.string(),
   status: z.number().int(),

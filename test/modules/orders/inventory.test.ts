@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
+
+let t: TestApp;
+beforeAll(async () => { t = await testApp(); });
+afterAll(async () => { await t.close(); });
+
+const summary = async () => (await t.http.get('/v1/inventory/summary').expect(200)).body;
+
+describe('number and SIM inventory', () => {
+  it('imports lists and ranges all or nothing, reporting bad and existing rows', async () => {
+    const ok = await t.http.post('/v1/inventory/msisdns/import').send({
+      items: [{ msisdn: '+447700900777', category: 'golden' }],
+      ranges: [{ from: '+447700900000', to: '+447700900099' }],
+    }).expect(201);
+    expect(ok.body).toEqual({ imported: 101 });
+    // One existing number refuses the whole import.
+    const clash = await t.http.post('/v1/inventory/msisdns/import').send({ ranges: [{ from: '+447700900090', to: '+447700900199' }] }).expect(409);
+    expect(clash.body.code).toBe('resources_already_exist');
+    expect(clash.body.rows).toHaveLength(10);
+    const [{ n }] = await t.database.sql`select count(*)::int as n from orders.msisdns` as unknown as [{ n: number }];
+    expect(n).toBe(101);
+    // Bad rows are listed by position; repeated ones refused.
+    const bad = await t.http.post('/v1/inventory/msisdns/import').send({ items: [{ msisdn: '+447700900300' }, { msisdn: '07700' }, { msisdn: 'x' }] }).expect(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['body.items.1.msisdn', 'body.items.2.msisdn']);
+    const twice = await t.http.post('/v1/inventory/msisdns/import').send({ items: [{ msisdn: '+447700900301' }, { msisdn: '+447700900301' }] }).expect(422);
+    expect(twice.body).toMatchObject({ code: 'duplicate_rows', rows: ['+447700900301'] });
+    await t.http.post('/v1/inventory/msisdns/import').send({ ranges: [{ from: '+447700900099', to: '+447700900000' }] }).expect(400);
+  });
+
+  it('stores SIM PUKs encrypted and refuses a duplicate ICCID', async () => {
+    const items = Array.from({ length: 3 }, (_, i) => ({ iccid: `8944000000000000${100 + i}`, imsi: `23410000000${1000 + i}`, puk: `1234567${i}` }));
+    await t.http.post('/v1/inventory/sims/import').send({ items }).expect(201);
+    const [row] = await t.database.sql`select puk_enc from orders.sims where iccid = ${items[0]!.iccid}`;
+    expect(row!.puk_enc).not.toContain('12345670');
+    const dup = await t.http.post('/v1/inventory/sims/import').send({ items: [items[0], { ...items[1], iccid: '89440000000000009999' }] }).expect(409);
+    expect(dup.body.code).toBe('resources_already_exist');
+    expect((await summary()).sims).toEqual({ available: 3, reserved: 0, assigned: 0, quarantined: 0 });
+  });
+
+  it('hands 10 numbers to exactly 10 of 50 concurrent reservations, and refuses the rest cleanly', async () => {
+    await t.http.post('/v1/inventory/msisdns/import').send({ ranges: [{ from: '+15550100000', to: '+15550100009', category: 'race' }] }).expect(201);
+    const before = (await summary()).msisdns;
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+      t.http.post('/v1/inventory/msisdns/reservations').send({ reservedFor: `order-${i}`, category: 'race' })));
+    const won = results.filter((r) => r.status === 201);
+    const lost = results.filter((r) => r.status !== 201);
+    expect(won).toHaveLength(10);
+    expect(new Set(won.map((r) => r.body.id)).size).toBe(10);
+    expect(lost.every((r) => r.status === 409 && r.body.code === 'number_pool_exhausted')).toBe(true);
+    const after = (await summary()).msisdns;
+    expect(after.reserved - before.reserved).toBe(10);
+    expect(after.available).toBe(before.available - 10);
+    const holders = await t.database.sql`select count(distinct reserved_for)::int as n from orders.msisdns where category = 'race' and status = 'reserved'`;
+    expect(holders[0]!.n).toBe(10);
+  });
+
+  it('reserves a chosen number once, and lapsed reservations return to the pool', async () => {
+    const first = await t.http.post('/v1/inventory/msisdns/reservations').send({ reservedFor: 'order-gold', id: '+447700900777', ttlSeconds: 10 }).expect(201);
+    expect(first.body.id).toBe('+447700900777');
+    const again = await t.http.post('/v1/inventory/msisdns/reservations').send({ reservedFor: 'order-other', id: '+447700900777' }).expect(409);
+    expect(again.body.code).toBe('resource_not_available');
+    await t.database.sql`update orders.msisdns set reserved_until = now() - interval '1 second' where msisdn = '+447700900777'`;
+    await t.database.sql`select graphile_worker.add_job('orders.recycle_resources')`;
+    await t.runJobs();
+    await t.http.post('/v1/inventory/msisdns/reservations').send({ reservedFor: 'order-other', id: '+447700900777' }).expect(201);
+    const sim = await t.http.post('/v1/inventory/sims/reservations').send({ reservedFor: 'order-sim' }).expect(201);
+    expect(sim.body.id).toMatch(/^89/);
+  });
+
+  it('lets a CSR look but not import or reserve', async () => {
+    const csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
+    await csr.get('/v1/inventory/summary').expect(200);
+    await csr.post('/v1/inventory/msisdns/import').send({ items: [{ msisdn: '+447700900555' }] }).expect(403);
+    await csr.post('/v1/inventory/msisdns/reservations').send({ reservedFor: 'x' }).expect(403);
+    const customerId = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'In', familyName: 'Ventory' }).expect(201)).body.id;
+    await asCaller(t, await keyFor(t, { principalKind: 'customer', customerId })).get('/v1/inventory/summary').expect(403);
+  });
+});
