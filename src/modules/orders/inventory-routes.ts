@@ -10,6 +10,8 @@ const tags = ['orders'];
 const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number');
 const category = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'lower-case, e.g. "standard" or "golden"').default('standard');
 const MAX_IMPORT = 100_000;
+// 100,000 SIM rows of about 90 bytes each.
+const IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
 
 /** A range expands to every number from `from` to `to`, same length, same prefix. */
 const range = z.object({ from: e164, to: e164, category }).strict()
@@ -35,6 +37,7 @@ const reservation = z.object({ id: z.string(), reservedUntil: z.date() });
 export const inventoryRoutes: FastifyPluginAsyncZod<{ db: Db; crypto: FieldCrypto }> = async (app, { db, crypto }) => {
   app.post('/v1/inventory/msisdns/import', {
     config: { auth: 'inventory:write' },
+    bodyLimit: IMPORT_BODY_LIMIT,
     schema: {
       operationId: 'importMsisdns', tags, summary: 'Add numbers by list and/or range, all or nothing (bad or existing rows are reported)',
       body: msisdnImport, response: { 201: z.object({ imported: z.number().int() }), ...problems(400, 409, 422) },
@@ -52,6 +55,7 @@ export const inventoryRoutes: FastifyPluginAsyncZod<{ db: Db; crypto: FieldCrypt
 
   app.post('/v1/inventory/sims/import', {
     config: { auth: 'inventory:write' },
+    bodyLimit: IMPORT_BODY_LIMIT,
     schema: {
       operationId: 'importSims', tags, summary: 'Add SIM cards, all or nothing; the PUK is stored encrypted',
       body: simImport, response: { 201: z.object({ imported: z.number().int() }), ...problems(400, 409, 422) },

@@ -13,17 +13,24 @@ const pools = {
 } as const;
 
 /** Numbers in ranges or lists, all or nothing: a number that exists already refuses the whole import. */
+// Rows travel as one JSON parameter: a bind parameter per value would pass Postgres's limit of
+// 65,535 at about 30,000 rows, and one statement over a set is what a bulk import should be.
 export async function importMsisdns(db: Db, ctx: Ctx, rows: { msisdn: string; category: string }[]) {
-  return importRows(db, ctx, 'msisdn', rows.map((r) => r.msisdn), (tx) =>
-    tx.insert(msisdns).values(rows).onConflictDoNothing().returning({ id: msisdns.msisdn }));
+  return importRows(db, ctx, 'msisdn', rows.map((r) => r.msisdn), (tx) => tx.execute<{ id: string }>(sql`
+    insert into ${msisdns} (msisdn, category)
+    select msisdn, category from json_to_recordset(${JSON.stringify(rows)}::json) as r(msisdn text, category text)
+    on conflict do nothing returning msisdn as id`));
 }
 
 export async function importSims(db: Db, crypto: FieldCrypto, ctx: Ctx, rows: { iccid: string; imsi: string; puk: string }[]) {
-  return importRows(db, ctx, 'sim', rows.map((r) => r.iccid), (tx) =>
-    tx.insert(sims).values(rows.map((r) => ({ iccid: r.iccid, imsi: r.imsi, pukEnc: crypto.encrypt(r.puk) }))).onConflictDoNothing().returning({ id: sims.iccid }));
+  const sealed = rows.map((r) => ({ iccid: r.iccid, imsi: r.imsi, puk_enc: crypto.encrypt(r.puk) }));
+  return importRows(db, ctx, 'sim', rows.map((r) => r.iccid), (tx) => tx.execute<{ id: string }>(sql`
+    insert into ${sims} (iccid, imsi, puk_enc)
+    select iccid, imsi, puk_enc from json_to_recordset(${JSON.stringify(sealed)}::json) as r(iccid text, imsi text, puk_enc text)
+    on conflict do nothing returning iccid as id`));
 }
 
-async function importRows(db: Db, ctx: Ctx, kind: ResourceKind, ids: string[], insert: (tx: Tx) => Promise<{ id: string }[]>) {
+async function importRows(db: Db, ctx: Ctx, kind: ResourceKind, ids: string[], insert: (tx: Tx) => PromiseLike<{ id: string }[]>) {
   const seen = new Set<string>();
   const repeated = ids.filter((id) => seen.size === seen.add(id).size);
   if (repeated.length) throw orderErrors.duplicate_rows(undefined, { rows: [...new Set(repeated)].slice(0, 100) });

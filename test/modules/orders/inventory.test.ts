@@ -28,6 +28,13 @@ describe('number and SIM inventory', () => {
     await t.http.post('/v1/inventory/msisdns/import').send({ ranges: [{ from: '+447700900099', to: '+447700900000' }] }).expect(400);
   });
 
+  it('imports 40,000 numbers in one request', async () => {
+    const res = await t.http.post('/v1/inventory/msisdns/import').send({ ranges: [{ from: '+4420700000000', to: '+4420700039999', category: 'bulk' }] }).expect(201);
+    expect(res.body.imported).toBe(40_000);
+    const [row] = await t.database.sql`select count(*)::int as n, min(msisdn) as lo, max(msisdn) as hi from orders.msisdns where category = 'bulk'`;
+    expect(row).toEqual({ n: 40_000, lo: '+4420700000000', hi: '+4420700039999' });
+  });
+
   it('stores SIM PUKs encrypted and refuses a duplicate ICCID', async () => {
     const items = Array.from({ length: 3 }, (_, i) => ({ iccid: `8944000000000000${100 + i}`, imsi: `23410000000${1000 + i}`, puk: `1234567${i}` }));
     await t.http.post('/v1/inventory/sims/import').send({ items }).expect(201);
