@@ -10,7 +10,7 @@ export const orderErrors = defineErrors({
   number_pool_exhausted: { status: 409, title: 'No number of that category is available' },
   sim_pool_exhausted: { status: 409, title: 'No SIM card is available' },
   resource_not_available: { status: 409, title: 'That number or SIM is not available' },
-  resources_already_exist: { status: 409, title: 'Some of the imported numbers or SIMs exist already; nothing was imported' },
+  resources_already_exist: { status: 409, title: 'Some of the imported numbers or SIMs (by number, ICCID or IMSI) exist already; nothing was imported' },
   duplicate_rows: { status: 422, title: 'The import names the same number or SIM more than once; nothing was imported' },
   reservation_not_found: { status: 404, title: 'No such reservation' },
 });

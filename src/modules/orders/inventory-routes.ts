@@ -4,6 +4,7 @@ import { ctxOf } from '../../platform/auth/guard.js';
 import type { FieldCrypto } from '../../platform/crypto/fields.js';
 import type { Db } from '../../platform/db/client.js';
 import { httpErrors, problems } from '../../platform/http/errors.js';
+import { idempotencyHeaders } from '../../platform/http/idempotency.js';
 import * as inventory from './inventory.js';
 
 const tags = ['orders'];
@@ -13,15 +14,22 @@ const MAX_IMPORT = 100_000;
 // 100,000 SIM rows of about 90 bytes each.
 const IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
 
-/** A range expands to every number from `from` to `to`, same length, same prefix. */
-const range = z.object({ from: e164, to: e164, category }).strict()
-  .refine((r) => r.from.length === r.to.length && BigInt(r.to) >= BigInt(r.from), 'to ≥ from, both of the same length')
-  .refine((r) => BigInt(r.to) - BigInt(r.from) < BigInt(MAX_IMPORT), `at most ${MAX_IMPORT} numbers per range`);
+const isE164 = (v: string) => /^\+[1-9]\d{6,14}$/.test(v);
+/** How many numbers a range holds; 0 when its ends are not (yet) valid numbers of one length. */
+const rangeSize = (r: { from: string; to: string }) =>
+  isE164(r.from) && isE164(r.to) && r.from.length === r.to.length ? Number(BigInt(r.to) - BigInt(r.from)) + 1 : 0;
 
+/** A range is every number from `from` to `to`, both of the same length. */
+const range = z.object({ from: e164, to: e164, category }).strict()
+  .refine((r) => !isE164(r.from) || !isE164(r.to) || rangeSize(r) > 0, 'to ≥ from, both of the same length');
+
+// The total is checked before anything is expanded: a body cannot make the server count to ten million.
 const msisdnImport = z.object({
   items: z.array(z.object({ msisdn: e164, category }).strict()).max(MAX_IMPORT).default([]),
   ranges: z.array(range).max(100).default([]),
-}).strict().refine((b) => b.items.length + b.ranges.length > 0, 'send items, ranges or both');
+}).strict()
+  .refine((b) => b.items.length + b.ranges.length > 0, 'send items, ranges or both')
+  .refine((b) => b.items.length + b.ranges.reduce((n, r) => n + rangeSize(r), 0) <= MAX_IMPORT, `at most ${MAX_IMPORT} numbers per import`);
 
 const simImport = z.object({
   items: z.array(z.object({
@@ -36,49 +44,42 @@ const reservation = z.object({ id: z.string(), reservedUntil: z.date() });
 
 export const inventoryRoutes: FastifyPluginAsyncZod<{ db: Db; crypto: FieldCrypto }> = async (app, { db, crypto }) => {
   app.post('/v1/inventory/msisdns/import', {
-    config: { auth: 'inventory:write' },
+    config: { auth: 'inventory:write', idempotent: true },
     bodyLimit: IMPORT_BODY_LIMIT,
     schema: {
       operationId: 'importMsisdns', tags, summary: 'Add numbers by list and/or range, all or nothing (bad or existing rows are reported)',
-      body: msisdnImport, response: { 201: z.object({ imported: z.number().int() }), ...problems(400, 409, 422) },
+      headers: idempotencyHeaders, body: msisdnImport, response: { 201: z.object({ imported: z.number().int() }), ...problems(400, 409, 422) },
     },
-  }, async (req, reply) => {
-    const rows = [...req.body.items];
-    for (const r of req.body.ranges) {
-      const prefix = r.from.slice(0, 1);
-      const width = r.from.length - 1;
-      for (let n = BigInt(r.from); n <= BigInt(r.to); n++) rows.push({ msisdn: prefix + n.toString().padStart(width, '0'), category: r.category });
-    }
-    if (rows.length > MAX_IMPORT) throw httpErrors.validation_failed(`At most ${MAX_IMPORT} numbers per import`);
-    return reply.status(201).send(await inventory.importMsisdns(db, ctxOf(req), rows));
-  });
+  }, async (req, reply) => reply.status(201).send(await inventory.importMsisdns(db, ctxOf(req), [...req.body.items, ...inventory.expandRanges(req.body.ranges)])));
 
   app.post('/v1/inventory/sims/import', {
-    config: { auth: 'inventory:write' },
+    config: { auth: 'inventory:write', idempotent: true },
     bodyLimit: IMPORT_BODY_LIMIT,
     schema: {
       operationId: 'importSims', tags, summary: 'Add SIM cards, all or nothing; the PUK is stored encrypted',
-      body: simImport, response: { 201: z.object({ imported: z.number().int() }), ...problems(400, 409, 422) },
+      headers: idempotencyHeaders, body: simImport, response: { 201: z.object({ imported: z.number().int() }), ...problems(400, 409, 422) },
     },
   }, async (req, reply) => reply.status(201).send(await inventory.importSims(db, crypto, ctxOf(req), req.body.items)));
 
   app.post('/v1/inventory/:kind/reservations', {
-    config: { auth: 'inventory:write' },
+    config: { auth: 'inventory:write', idempotent: true },
     schema: {
-      operationId: 'reserveResource', tags, summary: 'Reserve one available number (of a category, or a given one) or SIM for an order',
+      operationId: 'reserveResource', tags, summary: 'Reserve one available number (of a category, "standard" unless said, or a given one) or SIM for an order',
       params: z.object({ kind: z.enum(['msisdns', 'sims']) }),
+      headers: idempotencyHeaders,
       body: z.object({
         reservedFor: z.string().min(1).max(100).describe('The order (or other holder) the reservation is for'),
-        category: z.string().max(32).optional(),
+        category: z.string().max(32).optional().describe('Numbers only'),
         id: z.string().max(32).optional().describe('A specific number or ICCID'),
         ttlSeconds: z.number().int().min(10).max(86_400).default(900),
       }).strict(),
       response: { 201: reservation, ...problems(400, 409) },
     },
   }, async (req, reply) => {
+    if (req.params.kind === 'sims' && req.body.category) throw httpErrors.validation_failed('SIM cards have no category');
     const kind = req.params.kind === 'msisdns' ? 'msisdn' : 'sim';
-    const row = await db.transaction((tx) => inventory.reserve(tx, kind, req.body));
-    return reply.status(201).send({ id: row.id, reservedUntil: new Date(row.reservedUntil) });
+    const category = kind === 'msisdn' && !req.body.id ? (req.body.category ?? 'standard') : undefined;
+    return reply.status(201).send(await inventory.reserveOne(db, kind, { ...req.body, category }));
   });
 
   app.get('/v1/inventory/summary', {

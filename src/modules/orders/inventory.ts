@@ -23,11 +23,23 @@ export async function importMsisdns(db: Db, ctx: Ctx, rows: { msisdn: string; ca
 }
 
 export async function importSims(db: Db, crypto: FieldCrypto, ctx: Ctx, rows: { iccid: string; imsi: string; puk: string }[]) {
+  const imsis = new Set<string>();
+  const repeatedImsi = rows.filter((r) => imsis.size === imsis.add(r.imsi).size).map((r) => r.imsi);
+  if (repeatedImsi.length) throw orderErrors.duplicate_rows('The import names the same IMSI more than once; nothing was imported', { rows: [...new Set(repeatedImsi)].slice(0, 100) });
   const sealed = rows.map((r) => ({ iccid: r.iccid, imsi: r.imsi, puk_enc: crypto.encrypt(r.puk) }));
   return importRows(db, ctx, 'sim', rows.map((r) => r.iccid), (tx) => tx.execute<{ id: string }>(sql`
     insert into ${sims} (iccid, imsi, puk_enc)
     select iccid, imsi, puk_enc from json_to_recordset(${JSON.stringify(sealed)}::json) as r(iccid text, imsi text, puk_enc text)
     on conflict do nothing returning iccid as id`));
+}
+
+/** Every number of each range (same length at both ends, so no padding is ever needed). */
+export function expandRanges(ranges: { from: string; to: string; category: string }[]) {
+  const rows: { msisdn: string; category: string }[] = [];
+  for (const r of ranges) {
+    for (let n = BigInt(r.from); n <= BigInt(r.to); n++) rows.push({ msisdn: `+${n}`, category: r.category });
+  }
+  return rows;
 }
 
 async function importRows(db: Db, ctx: Ctx, kind: ResourceKind, ids: string[], insert: (tx: Tx) => PromiseLike<{ id: string }[]>) {
@@ -64,6 +76,12 @@ export async function reserve(tx: Tx, kind: ResourceKind, q: { reservedFor: stri
     returning ${pool.key} as id, reserved_until as "reservedUntil"`);
   if (!row) throw q.id ? orderErrors.resource_not_available() : pool.exhausted();
   return row as { id: string; reservedUntil: string };
+}
+
+/** One reservation in its own transaction, for the HTTP route. */
+export async function reserveOne(db: Db, kind: ResourceKind, q: Parameters<typeof reserve>[2]) {
+  const row = await db.transaction((tx) => reserve(tx, kind, q));
+  return { id: row.id, reservedUntil: new Date(row.reservedUntil) };
 }
 
 /** Gives a reservation back (a failed order step); only its holder can. */

@@ -38,6 +38,7 @@ export const pricePlanVersions = ordersSchema.table('price_plan_versions', {
 }, (t) => [
   uniqueIndex('price_plan_versions_plan_version_key').on(t.planId, t.version),
   check('price_plan_versions_fee_check', sql`${t.feeAmount} >= 0`),
+  check('price_plan_versions_version_check', sql`${t.version} >= 1`),
   check('price_plan_versions_currency_check', sql`${t.currency} ~ '^[A-Z]{3}$'`),
 ]);
 
@@ -60,6 +61,8 @@ export const msisdns = ordersSchema.table('msisdns', {
   check('msisdns_status_check', sql`${t.status} in ('available', 'reserved', 'assigned', 'quarantined')`),
   check('msisdns_e164_check', sql`${t.msisdn} ~ '^\\+[1-9][0-9]{6,14}$'`),
   check('msisdns_reserved_check', sql`(${t.status} = 'reserved') = (${t.reservedFor} is not null and ${t.reservedUntil} is not null)`),
+  check('msisdns_assigned_check', sql`(${t.status} = 'assigned') = (${t.assignedTo} is not null)`),
+  check('msisdns_quarantined_check', sql`(${t.status} = 'quarantined') = (${t.quarantinedUntil} is not null)`),
   index('msisdns_pick_idx').on(t.category, t.msisdn).where(sql`status = 'available'`),
   index('msisdns_status_idx').on(t.status, t.reservedUntil),
 ]);
@@ -79,6 +82,10 @@ export const sims = ordersSchema.table('sims', {
   uniqueIndex('sims_imsi_key').on(t.imsi),
   check('sims_status_check', sql`${t.status} in ('available', 'reserved', 'assigned', 'quarantined')`),
   check('sims_reserved_check', sql`(${t.status} = 'reserved') = (${t.reservedFor} is not null and ${t.reservedUntil} is not null)`),
+  check('sims_assigned_check', sql`(${t.status} = 'assigned') = (${t.assignedTo} is not null)`),
+  check('sims_quarantined_check', sql`(${t.status} = 'quarantined') = (${t.quarantinedUntil} is not null)`),
+  check('sims_iccid_check', sql`${t.iccid} ~ '^89[0-9]{16,18}$'`),
+  check('sims_imsi_check', sql`${t.imsi} ~ '^[0-9]{15}$'`),
   index('sims_pick_idx').on(t.iccid).where(sql`status = 'available'`),
   index('sims_status_idx').on(t.status, t.reservedUntil),
 ]);

@@ -84,3 +84,40 @@ describe('number and SIM inventory', () => {
     await asCaller(t, await keyFor(t, { principalKind: 'customer', customerId })).get('/v1/inventory/summary').expect(403);
   });
 });
+
+describe('inventory requests that must not hurt', () => {
+  it('refuses an oversized or malformed import before expanding anything', async () => {
+    const t0 = Date.now();
+    const huge = await t.http.post('/v1/inventory/msisdns/import').send({ ranges: Array.from({ length: 100 }, (_, i) => ({ from: `+1${i + 100}0000000`, to: `+1${i + 100}0099999` })) }).expect(400);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(huge.body.code).toBe('validation_failed');
+    const bad = await t.http.post('/v1/inventory/msisdns/import').send({ ranges: [{ from: 'x', to: '+447700900001' }] }).expect(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toContain('body.ranges.0.from');
+  });
+
+  it('reserves a standard number unless another category is asked for, and refuses a SIM category', async () => {
+    await t.http.post('/v1/inventory/msisdns/import').send({ items: [{ msisdn: '+10000000001', category: 'golden' }, { msisdn: '+10000000002' }] }).expect(201);
+    const plain = await t.http.post('/v1/inventory/msisdns/reservations').send({ reservedFor: 'order-plain' }).expect(201);
+    const [row] = await t.database.sql`select category from orders.msisdns where msisdn = ${plain.body.id}`;
+    expect(row!.category).toBe('standard');
+    await t.http.post('/v1/inventory/sims/reservations').send({ reservedFor: 'x', category: 'golden' }).expect(400);
+  });
+
+  it('replays a retried reservation instead of taking a second number', async () => {
+    await t.http.post('/v1/inventory/msisdns/import').send({ items: [{ msisdn: '+10000000011', category: 'retry' }, { msisdn: '+10000000012', category: 'retry' }] }).expect(201);
+    const body = { reservedFor: 'order-retry', category: 'retry' };
+    const first = await t.http.post('/v1/inventory/msisdns/reservations').set('idempotency-key', 'reserve-1').send(body).expect(201);
+    const again = await t.http.post('/v1/inventory/msisdns/reservations').set('idempotency-key', 'reserve-1').send(body).expect(201);
+    expect(again.body).toEqual(first.body);
+    const [{ n }] = await t.database.sql`select count(*)::int as n from orders.msisdns where category = 'retry' and status = 'reserved'` as unknown as [{ n: number }];
+    expect(n).toBe(1);
+  });
+
+  it('names a repeated IMSI', async () => {
+    const res = await t.http.post('/v1/inventory/sims/import').send({ items: [
+      { iccid: '8944000000000000201', imsi: '234100000002001', puk: '12345678' },
+      { iccid: '8944000000000000202', imsi: '234100000002001', puk: '12345678' },
+    ] }).expect(422);
+    expect(res.body).toMatchObject({ code: 'duplicate_rows', rows: ['234100000002001'] });
+  });
+});

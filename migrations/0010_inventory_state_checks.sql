@@ -1,0 +1,7 @@
+ALTER TABLE "orders"."msisdns" ADD CONSTRAINT "msisdns_assigned_check" CHECK (("orders"."msisdns"."status" = 'assigned') = ("orders"."msisdns"."assigned_to" is not null));--> statement-breakpoint
+ALTER TABLE "orders"."msisdns" ADD CONSTRAINT "msisdns_quarantined_check" CHECK (("orders"."msisdns"."status" = 'quarantined') = ("orders"."msisdns"."quarantined_until" is not null));--> statement-breakpoint
+ALTER TABLE "orders"."price_plan_versions" ADD CONSTRAINT "price_plan_versions_version_check" CHECK ("orders"."price_plan_versions"."version" >= 1);--> statement-breakpoint
+ALTER TABLE "orders"."sims" ADD CONSTRAINT "sims_assigned_check" CHECK (("orders"."sims"."status" = 'assigned') = ("orders"."sims"."assigned_to" is not null));--> statement-breakpoint
+ALTER TABLE "orders"."sims" ADD CONSTRAINT "sims_quarantined_check" CHECK (("orders"."sims"."status" = 'quarantined') = ("orders"."sims"."quarantined_until" is not null));--> statement-breakpoint
+ALTER TABLE "orders"."sims" ADD CONSTRAINT "sims_iccid_check" CHECK ("orders"."sims"."iccid" ~ '^89[0-9]{16,18}$');--> statement-breakpoint
+ALTER TABLE "orders"."sims" ADD CONSTRAINT "sims_imsi_check" CHECK ("orders"."sims"."imsi" ~ '^[0-9]{15}$');
