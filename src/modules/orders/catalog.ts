@@ -59,6 +59,7 @@ export async function updateDraft(db: Db, ctx: Ctx, id: string, patch: z.output<
   return db.transaction(async (tx) => {
     const plan = await lockPlan(tx, id);
     if (plan.status !== 'draft') throw orderErrors.price_plan_not_draft();
+    if (!Object.keys(patch).length) return view(tx, plan); // nothing changes: no event
     const [updated] = await tx.update(pricePlans).set({ ...(patch.name ? { name: patch.name } : {}), updatedAt: sql`now()` }).where(eq(pricePlans.id, id)).returning();
     if (patch.recurringFee || patch.terms) {
       await tx.update(pricePlanVersions).set({

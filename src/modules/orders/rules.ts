@@ -17,6 +17,7 @@ const anchor = (year: number, month: number, billCycleDay: number) =>
 /** The bill cycle that contains `at`, for a bill-cycle day of 1 to 31. */
 export function billingCycle(billCycleDay: number, at: Date): Cycle {
   if (!Number.isInteger(billCycleDay) || billCycleDay < 1 || billCycleDay > 31) throw new RangeError(`bill-cycle day ${billCycleDay} is not 1 to 31`);
+  if (Number.isNaN(at.getTime())) throw new RangeError('not a valid instant');
   const y = at.getUTCFullYear();
   const m = at.getUTCMonth();
   const thisMonth = anchor(y, m, billCycleDay);

@@ -28,6 +28,7 @@ describe('billingCycle', () => {
 
   it('refuses a day outside 1 to 31', () => {
     for (const day of [0, 32, 1.5]) expect(() => billingCycle(day, d('2026-01-01T00:00:00Z'))).toThrow(RangeError);
+    expect(() => billingCycle(1, new Date('not a date'))).toThrow(/valid instant/);
   });
 });
 
