@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, check, index, integer, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { PlanTerms } from './catalog-schemas.js';
 
 export const ordersSchema = pgSchema('orders');
@@ -44,6 +44,27 @@ export const pricePlanVersions = ordersSchema.table('price_plan_versions', {
 
 const resourceStatus = ['available', 'reserved', 'assigned', 'quarantined'] as const;
 
+/** The lifecycle every pooled resource shares (numbers, SIMs): a fresh set of columns per table. */
+const lifecycleColumns = () => ({
+  status: text({ enum: resourceStatus }).notNull().default('available'),
+  reservedFor: text(),
+  reservedUntil: timestamp({ withTimezone: true }),
+  assignedTo: text(),
+  quarantinedUntil: timestamp({ withTimezone: true }),
+  updatedAt: ts(),
+});
+
+type Lifecycle = { [K in keyof ReturnType<typeof lifecycleColumns>]: AnyPgColumn };
+
+/** Each state carries exactly the fields that say why and until when. */
+const lifecycleChecks = (table: string, t: Lifecycle) => [
+  check(`${table}_status_check`, sql`${t.status} in ('available', 'reserved', 'assigned', 'quarantined')`),
+  check(`${table}_reserved_check`, sql`(${t.status} = 'reserved') = (${t.reservedFor} is not null and ${t.reservedUntil} is not null)`),
+  check(`${table}_assigned_check`, sql`(${t.status} = 'assigned') = (${t.assignedTo} is not null)`),
+  check(`${table}_quarantined_check`, sql`(${t.status} = 'quarantined') = (${t.quarantinedUntil} is not null)`),
+  index(`${table}_status_idx`).on(t.status, t.reservedUntil),
+];
+
 /**
  * Phone numbers the operator can hand out. available → reserved (until `reservedUntil`, for one
  * order) → assigned (to a line) → quarantined after release (until `quarantinedUntil`) → available.
@@ -51,20 +72,11 @@ const resourceStatus = ['available', 'reserved', 'assigned', 'quarantined'] as c
 export const msisdns = ordersSchema.table('msisdns', {
   msisdn: text().primaryKey(),
   category: text().notNull().default('standard'),
-  status: text({ enum: resourceStatus }).notNull().default('available'),
-  reservedFor: text(),
-  reservedUntil: timestamp({ withTimezone: true }),
-  assignedTo: text(),
-  quarantinedUntil: timestamp({ withTimezone: true }),
-  updatedAt: ts(),
+  ...lifecycleColumns(),
 }, (t) => [
-  check('msisdns_status_check', sql`${t.status} in ('available', 'reserved', 'assigned', 'quarantined')`),
+  ...lifecycleChecks('msisdns', t),
   check('msisdns_e164_check', sql`${t.msisdn} ~ '^\\+[1-9][0-9]{6,14}$'`),
-  check('msisdns_reserved_check', sql`(${t.status} = 'reserved') = (${t.reservedFor} is not null and ${t.reservedUntil} is not null)`),
-  check('msisdns_assigned_check', sql`(${t.status} = 'assigned') = (${t.assignedTo} is not null)`),
-  check('msisdns_quarantined_check', sql`(${t.status} = 'quarantined') = (${t.quarantinedUntil} is not null)`),
   index('msisdns_pick_idx').on(t.category, t.msisdn).where(sql`status = 'available'`),
-  index('msisdns_status_idx').on(t.status, t.reservedUntil),
 ]);
 
 /** SIM cards. The PUK is sealed with the field-encryption key (platform/crypto). */
@@ -72,20 +84,11 @@ export const sims = ordersSchema.table('sims', {
   iccid: text().primaryKey(),
   imsi: text().notNull(),
   pukEnc: text().notNull(),
-  status: text({ enum: resourceStatus }).notNull().default('available'),
-  reservedFor: text(),
-  reservedUntil: timestamp({ withTimezone: true }),
-  assignedTo: text(),
-  quarantinedUntil: timestamp({ withTimezone: true }),
-  updatedAt: ts(),
+  ...lifecycleColumns(),
 }, (t) => [
+  ...lifecycleChecks('sims', t),
   uniqueIndex('sims_imsi_key').on(t.imsi),
-  check('sims_status_check', sql`${t.status} in ('available', 'reserved', 'assigned', 'quarantined')`),
-  check('sims_reserved_check', sql`(${t.status} = 'reserved') = (${t.reservedFor} is not null and ${t.reservedUntil} is not null)`),
-  check('sims_assigned_check', sql`(${t.status} = 'assigned') = (${t.assignedTo} is not null)`),
-  check('sims_quarantined_check', sql`(${t.status} = 'quarantined') = (${t.quarantinedUntil} is not null)`),
   check('sims_iccid_check', sql`${t.iccid} ~ '^89[0-9]{16,18}$'`),
   check('sims_imsi_check', sql`${t.imsi} ~ '^[0-9]{15}$'`),
   index('sims_pick_idx').on(t.iccid).where(sql`status = 'available'`),
-  index('sims_status_idx').on(t.status, t.reservedUntil),
 ]);
