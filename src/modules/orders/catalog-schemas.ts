@@ -56,3 +56,24 @@ export const listPlansQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, '"HH:MM"');
+/** A daily window in which a pack's allowance applies (e.g. night data 00:00–06:00), in a time zone. */
+export const timeWindow = z.object({
+  from: hhmm, to: hhmm, timeZone: z.string().min(1).max(64).default('UTC').describe('IANA time zone, e.g. "Europe/Berlin"'),
+}).strict().refine((w) => w.from !== w.to, 'an empty window')
+  .refine((w) => { try { new Intl.DateTimeFormat('en', { timeZone: w.timeZone }); return true; } catch { return false; } }, { message: 'unknown time zone', path: ['timeZone'] });
+
+export const planCode = createPricePlanBody.shape.code;
+
+export const addOnTerms = z.object({
+  allowances: z.object({ dataBytes: quantity, voiceSeconds: quantity, smsCount: quantity }).partial().strict()
+    .refine((a) => Object.keys(a).length > 0, 'at least one allowance'),
+  zone: z.string().regex(/^(home|roaming-[a-z0-9-]{1,32})$/, '"home" or "roaming-<zone>", e.g. "roaming-eu"').default('home'),
+  validityHours: z.number().int().min(1).max(8784).optional().describe('One-off packs: how long the pack lasts from purchase. Recurring packs last the cycle.'),
+  timeWindow: timeWindow.optional(),
+  compatiblePlans: z.array(planCode).max(200).default([]).describe('Codes of the plans that may take this pack; empty = every plan'),
+  exclusiveGroup: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/).nullable().default(null)
+    .describe('A line holds at most one active pack of a group'),
+}).strict();
+export type AddOnTerms = z.infer<typeof addOnTerms>;

@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { FieldCrypto } from '../../platform/crypto/fields.js';
 import type { Db } from '../../platform/db/client.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
+import { addOnRoutes } from './addon-routes.js';
 import { catalogRoutes } from './catalog-routes.js';
+import { deviceRoutes } from './device-routes.js';
 import { inventoryRoutes } from './inventory-routes.js';
 import { recycleResources } from './inventory.js';
 
@@ -13,6 +15,8 @@ import { recycleResources } from './inventory.js';
  */
 export const ordersModule: FastifyPluginAsync<{ db: Db; crypto: FieldCrypto }> = async (app, deps) => {
   await app.register(catalogRoutes, deps);
+  await app.register(addOnRoutes, deps);
+  await app.register(deviceRoutes, deps);
   await app.register(inventoryRoutes, deps);
 };
 

@@ -78,15 +78,16 @@ export const inventoryRoutes: FastifyPluginAsyncZod<{ db: Db; crypto: FieldCrypt
   }, async (req, reply) => {
     if (req.params.kind === 'sims' && req.body.category) throw httpErrors.validation_failed('SIM cards have no category');
     const kind = req.params.kind === 'msisdns' ? 'msisdn' : 'sim';
-    const category = kind === 'msisdn' && !req.body.id ? (req.body.category ?? 'standard') : undefined;
-    return reply.status(201).send(await inventory.reserveOne(db, kind, { ...req.body, category }));
+    const within = kind === 'msisdn' && !req.body.id ? (req.body.category ?? 'standard') : undefined;
+    const { category: _, ...rest } = req.body;
+    return reply.status(201).send(await inventory.reserveOne(db, kind, { ...rest, within }));
   });
 
   app.get('/v1/inventory/summary', {
     config: { auth: 'inventory:read' },
     schema: {
       operationId: 'inventorySummary', tags, summary: 'How many numbers and SIMs are in each state',
-      response: { 200: z.object({ msisdns: counts, sims: counts }), ...problems(400) },
+      response: { 200: z.object({ msisdns: counts, sims: counts, devices: counts }), ...problems(400) },
     },
   }, async () => inventory.inventorySummary(db));
 };

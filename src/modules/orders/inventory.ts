@@ -4,13 +4,18 @@ import type { Ctx } from '../../platform/context.js';
 import type { FieldCrypto } from '../../platform/crypto/fields.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { orderErrors } from './errors.js';
-import { msisdns, sims } from './tables.js';
+import { deviceUnits, msisdns, sims } from './tables.js';
 
-export type ResourceKind = 'msisdn' | 'sim';
+export type ResourceKind = 'msisdn' | 'sim' | 'device';
+/** Each pool, and the column a reservation may pick within (a number's category, a device's SKU). */
 const pools = {
-  msisdn: { table: msisdns, key: msisdns.msisdn, status: msisdns.status, exhausted: orderErrors.number_pool_exhausted },
-  sim: { table: sims, key: sims.iccid, status: sims.status, exhausted: orderErrors.sim_pool_exhausted },
+  msisdn: { table: msisdns, key: msisdns.msisdn, status: msisdns.status, within: msisdns.category, exhausted: orderErrors.number_pool_exhausted },
+  sim: { table: sims, key: sims.iccid, status: sims.status, within: null, exhausted: orderErrors.sim_pool_exhausted },
+  device: { table: deviceUnits, key: deviceUnits.serial, status: deviceUnits.status, within: deviceUnits.sku, exhausted: orderErrors.out_of_stock },
 } as const;
+
+/** How long a number and a SIM rest after a line gives them up, before they are sold again. */
+export const QUARANTINE = { msisdn: '90 days', sim: '3650 days', device: '0 days' } as const;
 
 /** Numbers in ranges or lists, all or nothing: a number that exists already refuses the whole import. */
 // Rows travel as one JSON parameter: a bind parameter per value would pass Postgres's limit of
@@ -31,6 +36,14 @@ export async function importSims(db: Db, crypto: FieldCrypto, ctx: Ctx, rows: { 
     insert into ${sims} (iccid, imsi, puk_enc)
     select iccid, imsi, puk_enc from json_to_recordset(${JSON.stringify(sealed)}::json) as r(iccid text, imsi text, puk_enc text)
     on conflict do nothing returning iccid as id`));
+}
+
+/** Units of a device by serial number, all or nothing. */
+export async function importDeviceUnits(db: Db, ctx: Ctx, sku: string, serials: string[]) {
+  return importRows(db, ctx, 'device', serials, (tx) => tx.execute<{ id: string }>(sql`
+    insert into ${deviceUnits} (serial, sku)
+    select serial, ${sku} from json_array_elements_text(${JSON.stringify(serials)}::json) as serial
+    on conflict do nothing returning serial as id`));
 }
 
 /** Every number of each range (same length at both ends, so no padding is ever needed). */
@@ -62,10 +75,10 @@ async function importRows(db: Db, ctx: Ctx, kind: ResourceKind, ids: string[], i
  * `ttlSeconds` from now. SKIP LOCKED hands concurrent callers different rows; the status check in
  * the outer WHERE makes a row that changed meanwhile count as taken. Never the same row twice.
  */
-export async function reserve(tx: Tx, kind: ResourceKind, q: { reservedFor: string; ttlSeconds: number; category?: string; id?: string }) {
+export async function reserve(tx: Tx, kind: ResourceKind, q: { reservedFor: string; ttlSeconds: number; within?: string; id?: string }) {
   const pool = pools[kind];
   const filters = [sql`status = 'available'`];
-  if (q.category && kind === 'msisdn') filters.push(sql`category = ${q.category}`);
+  if (q.within && pool.within) filters.push(sql`${pool.within} = ${q.within}`);
   if (q.id) filters.push(sql`${pool.key} = ${q.id}`);
   const [row] = await tx.execute<{ id: string }>(sql`
     update ${pool.table} set status = 'reserved', reserved_for = ${q.reservedFor},
@@ -93,6 +106,30 @@ export async function release(tx: Tx, kind: ResourceKind, id: string, reservedFo
   if (!rows.length) throw orderErrors.reservation_not_found();
 }
 
+/**
+ * Hands a reservation to its final owner. Only the holder can, and only while the reservation
+ * lasts: a lapsed one may already be someone else's.
+ */
+export async function assign(tx: Tx, kind: ResourceKind, id: string, reservedFor: string, assignedTo: string) {
+  const pool = pools[kind];
+  const rows = await tx.execute(sql`
+    update ${pool.table} set status = 'assigned', assigned_to = ${assignedTo}, reserved_for = null, reserved_until = null, updated_at = now()
+    where ${pool.key} = ${id} and status = 'reserved' and reserved_for = ${reservedFor} and reserved_until > now() returning 1`);
+  if (!rows.length) throw orderErrors.reservation_lapsed(`The ${kind} ${id} is no longer reserved for this order`);
+}
+
+/** A line gave the resource up: it rests before it goes back to the pool (devices go straight back). */
+export async function quarantine(tx: Tx, kind: ResourceKind, id: string, assignedTo: string) {
+  const pool = pools[kind];
+  if (kind === 'device') {
+    await tx.execute(sql`update ${pool.table} set status = 'available', assigned_to = null, updated_at = now() where ${pool.key} = ${id} and status = 'assigned' and assigned_to = ${assignedTo}`);
+    return;
+  }
+  await tx.execute(sql`
+    update ${pool.table} set status = 'quarantined', assigned_to = null, quarantined_until = now() + ${QUARANTINE[kind]}::interval, updated_at = now()
+    where ${pool.key} = ${id} and status = 'assigned' and assigned_to = ${assignedTo}`);
+}
+
 /** Scheduled: lapsed reservations and finished quarantines go back to the pool. */
 export async function recycleResources(db: Db) {
   for (const pool of Object.values(pools)) {
@@ -110,6 +147,6 @@ export async function inventorySummary(db: Db) {
     for (const r of rows) out[r.status] = r.n;
     return out;
   };
-  return { msisdns: await count('msisdn'), sims: await count('sim') };
+  return { msisdns: await count('msisdn'), sims: await count('sim'), devices: await count('device') };
 }
 

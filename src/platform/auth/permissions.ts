@@ -16,6 +16,8 @@ export const permissions = [
   'catalog:write',
   'inventory:read',
   'inventory:write',
+  'orders:read',
+  'orders:write',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -30,15 +32,16 @@ export type Principal =
 
 const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
-  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write'],
-  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read'],
+  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write'],
+  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write'],
   // Marketing owns the offer: price plans and add-ons.
   marketing: ['catalog:read', 'catalog:write'],
 };
 // Partners and customers reach only their own records (and only what is on sale): the scope does
 // that, not these lists.
-const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read'];
-const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read'];
+const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'orders:read', 'orders:write'];
+// A customer's own orders are limited by type (self-care: plan change and packs), in the orders module.
+const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write'];
 
 export function can(p: Principal, permission: Permission): boolean {
   switch (p.kind) {

@@ -1,0 +1,4 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Db } from '../../platform/db/client.js';
+
+export const addOnRoutes: FastifyPluginAsyncZod<{ db: Db }> = async () => {};
