@@ -121,3 +121,21 @@ export async function listPricePlans(db: Db, ctx: Ctx, q: { status?: PlanRow['st
   if (q.after) where.push(lt(pricePlans.id, q.after));
   return views(db, await db.select().from(pricePlans).where(and(...where)).orderBy(desc(pricePlans.id)).limit(q.limit + 1));
 }
+
+/** The plan and its current version if it is on sale: what a new order may take. */
+export async function sellablePlan(tx: Tx, id: string) {
+  const [row] = await tx.select({ plan: pricePlans, version: pricePlanVersions }).from(pricePlans)
+    .innerJoin(pricePlanVersions, and(eq(pricePlanVersions.planId, pricePlans.id), eq(pricePlanVersions.version, pricePlans.currentVersion)))
+    .where(eq(pricePlans.id, id));
+  if (!row) throw orderErrors.price_plan_not_found();
+  if (row.plan.status === 'retired') throw orderErrors.price_plan_retired();
+  if (row.plan.status !== 'active') throw orderErrors.price_plan_not_active();
+  return row;
+}
+
+/** A version a line is on (retired or not: what the subscriber agreed to stays readable). */
+export async function planVersion(tx: Tx, versionId: string) {
+  const [row] = await tx.select({ plan: pricePlans, version: pricePlanVersions }).from(pricePlanVersions)
+    .innerJoin(pricePlans, eq(pricePlans.id, pricePlanVersions.planId)).where(eq(pricePlanVersions.id, versionId));
+  return row!;
+}

@@ -5,25 +5,37 @@ import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { addOnRoutes } from './addon-routes.js';
 import { catalogRoutes } from './catalog-routes.js';
 import { deviceRoutes } from './device-routes.js';
+import { fulfilOrder, renewCycles } from './fulfilment.js';
 import { inventoryRoutes } from './inventory-routes.js';
+import { expireAddOns } from './lines.js';
+import { orderRoutes } from './order-routes.js';
 import { recycleResources } from './inventory.js';
 
 /**
- * Orders and price plans (issue 4). So far: the price-plan catalog with versions, the MSISDN and
- * SIM inventory with safe reservation, and the billing-cycle and proration rules; add-ons, orders
- * and subscriptions follow.
+ * Orders and price plans: the catalog (price plans, add-ons, devices, all versioned or stocked),
+ * the number, SIM and device inventory, orders and their fulfilment, lines with their allowance
+ * buckets, and the proration rules that turn changes into charge lines for billing.
  */
 export const ordersModule: FastifyPluginAsync<{ db: Db; crypto: FieldCrypto }> = async (app, deps) => {
   await app.register(catalogRoutes, deps);
   await app.register(addOnRoutes, deps);
   await app.register(deviceRoutes, deps);
   await app.register(inventoryRoutes, deps);
+  await app.register(orderRoutes, deps);
 };
 
-/** Lapsed reservations and ended quarantines return to the pools every minute. */
+/**
+ * Order fulfilment, and every minute: lapsed reservations and ended quarantines back to the pools,
+ * one-off packs past their validity expired, lines past their cycle end renewed.
+ */
 export const ordersJobs = (db: Db): Partial<JobsSetup> => ({
-  tasks: { 'orders.recycle_resources': () => recycleResources(db) },
-  cron: [{ pattern: '* * * * *', task: 'orders.recycle_resources' }],
+  tasks: {
+    'orders.fulfil': (payload, helpers) => fulfilOrder(db, (payload as { orderId: string }).orderId, helpers),
+    'orders.recycle_resources': () => recycleResources(db),
+    'orders.expire_add_ons': () => expireAddOns(db),
+    'orders.renew_cycles': () => renewCycles(db),
+  },
+  cron: ['orders.recycle_resources', 'orders.expire_add_ons', 'orders.renew_cycles'].map((task) => ({ pattern: '* * * * *', task })),
 });
 
 export { reserve, release, type ResourceKind } from './inventory.js';

@@ -12,3 +12,97 @@ export type OrderItem =
   | { kind: 'msisdn'; msisdn: string }
   | { kind: 'sim'; iccid: string }
   | { kind: 'device'; sku: string; serial: string; price: Money };
+
+const id = z.uuid();
+const reason = z.string().trim().min(1).max(500);
+const lineOrder = { lineId: id };
+
+/** One body per order type; the type decides what else is needed. */
+export const submitOrderBody = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('new_line'),
+    billingAccountId: id,
+    planId: id,
+    msisdn: z.string().regex(/^\+[1-9]\d{6,14}$/).optional().describe('A specific available number; otherwise one of `numberCategory`'),
+    numberCategory: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).default('standard'),
+    iccid: z.string().regex(/^89\d{16,18}$/).optional().describe('A specific SIM (e.g. the card in the shop); otherwise any available one'),
+    addOnIds: z.array(id).max(10).default([]),
+    deviceSku: z.string().max(40).optional(),
+  }).strict(),
+  z.object({ type: z.literal('change_plan'), ...lineOrder, planId: id, effective: z.enum(['now', 'next_cycle']).default('now') }).strict(),
+  z.object({ type: z.literal('add_add_on'), ...lineOrder, addOnId: id }).strict(),
+  z.object({ type: z.literal('remove_add_on'), ...lineOrder, lineAddOnId: id }).strict(),
+  z.object({ type: z.literal('suspend'), ...lineOrder, reason }).strict(),
+  z.object({ type: z.literal('resume'), ...lineOrder }).strict(),
+  z.object({ type: z.literal('terminate'), ...lineOrder, reason }).strict(),
+  z.object({ type: z.literal('replace_sim'), ...lineOrder, iccid: z.string().regex(/^89\d{16,18}$/).optional(), reason: reason.optional() }).strict(),
+  z.object({ type: z.literal('buy_device'), billingAccountId: id, sku: z.string().max(40), lineId: id.optional() }).strict(),
+]);
+export type SubmitOrder = z.output<typeof submitOrderBody>;
+
+const moneyOut = z.object({ amount: z.number().int(), currency: z.string() });
+const orderItem = z.union([
+  z.object({ kind: z.literal('plan'), planId: id, planVersionId: id, version: z.number().int(), fee: moneyOut }),
+  z.object({ kind: z.literal('add_on'), addOnId: id, addOnVersionId: id, version: z.number().int(), fee: moneyOut }),
+  z.object({ kind: z.literal('line_add_on'), lineAddOnId: id }),
+  z.object({ kind: z.literal('msisdn'), msisdn: z.string() }),
+  z.object({ kind: z.literal('sim'), iccid: z.string() }),
+  z.object({ kind: z.literal('device'), sku: z.string(), serial: z.string(), price: moneyOut }),
+]);
+
+export const orderView = z.object({
+  id,
+  type: z.string(),
+  status: z.enum(['acknowledged', 'in_progress', 'completed', 'failed', 'cancelled']),
+  customerId: id,
+  billingAccountId: id,
+  lineId: id.nullable(),
+  items: z.array(orderItem),
+  effective: z.enum(['now', 'next_cycle']),
+  scheduledFor: z.date().nullable(),
+  reason: z.string().nullable(),
+  history: z.array(z.object({ status: z.string(), at: z.string(), reason: z.string().optional() })),
+  createdAt: z.date(),
+  completedAt: z.date().nullable(),
+});
+
+export const listOrdersQuery = z.object({
+  customerId: id.optional(),
+  lineId: id.optional(),
+  status: z.enum(['acknowledged', 'in_progress', 'completed', 'failed', 'cancelled']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+const bucket = z.object({
+  id, source: z.enum(['plan', 'add_on']), lineAddOnId: id.nullable(), usageType: z.enum(['data', 'voice', 'sms']), zone: z.string(),
+  total: z.number().int().nullable().describe('null = unlimited'), used: z.number().int(), remaining: z.number().int().nullable(),
+  timeWindow: z.object({ from: z.string(), to: z.string(), timeZone: z.string() }).nullable(), validFrom: z.date(), validUntil: z.date(),
+});
+
+export const lineView = z.object({
+  id, customerId: id, billingAccountId: id, kind: z.enum(['prepaid', 'postpaid']), msisdn: z.string(), iccid: z.string(),
+  status: z.enum(['active', 'suspended', 'barred', 'terminated']), statusReason: z.string().nullable(),
+  plan: z.object({ id, code: z.string(), name: z.string(), versionId: id, version: z.number().int(), recurringFee: moneyOut }),
+  cycle: z.object({ start: z.date(), end: z.date(), billCycleDay: z.number().int() }),
+  addOns: z.array(z.object({
+    id, addOnId: id, code: z.string(), name: z.string(), kind: z.enum(['one_off', 'recurring']), version: z.number().int(), startsAt: z.date(), expiresAt: z.date(),
+  })),
+  allowances: z.array(bucket),
+  pendingOrders: z.array(z.object({ id, type: z.string(), status: z.string(), scheduledFor: z.date().nullable() })),
+  activatedAt: z.date(), terminatedAt: z.date().nullable(),
+});
+
+export const chargeLineView = z.object({
+  id, lineId: id.nullable(), billingAccountId: id, orderId: id.nullable(), kind: z.enum(['charge', 'credit', 'one_off', 'recurring']),
+  ref: z.string(), description: z.string(), amount: z.number().int().describe('Minor units; negative for a credit'), currency: z.string(),
+  periodFrom: z.date().nullable(), periodTo: z.date().nullable(), createdAt: z.date(), billedAt: z.date().nullable(),
+});
+
+export const listLinesQuery = z.object({
+  customerId: id.optional(),
+  msisdn: z.string().regex(/^\+[1-9]\d{6,14}$/).optional(),
+  status: z.enum(['active', 'suspended', 'barred', 'terminated']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});

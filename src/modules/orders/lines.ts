@@ -1,0 +1,153 @@
+import { and, desc, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import type { Ctx } from '../../platform/context.js';
+import type { Db, Tx } from '../../platform/db/client.js';
+import { emit } from '../../platform/events/events.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { customerVisible } from '../customers/index.js';
+import type { AddOnTerms, PlanTerms } from './catalog-schemas.js';
+import { planVersion } from './catalog.js';
+import { orderErrors } from './errors.js';
+import { allowanceBuckets, chargeLines, lineAddOns, lines, orders } from './lines-tables.js';
+import { billingCycle, type Cycle } from './rules.js';
+import { addOns, addOnVersions } from './tables.js';
+
+export type LineRow = typeof lines.$inferSelect;
+type Allowances = PlanTerms['allowances'] | AddOnTerms['allowances'];
+const usageOf = { dataBytes: 'data', voiceSeconds: 'voice', smsCount: 'sms' } as const;
+
+/** One bucket per usage type the allowance includes ("unlimited" is a bucket without a total). */
+export async function addBuckets(tx: Tx, lineId: string, allowances: Allowances, validity: Cycle, pack?: { lineAddOnId: string; terms: AddOnTerms }) {
+  const rows = Object.entries(allowances).filter(([, q]) => q !== 0).map(([k, q]) => ({
+    id: uuidv7(), lineId, lineAddOnId: pack?.lineAddOnId ?? null, usageType: usageOf[k as keyof typeof usageOf], zone: pack?.terms.zone ?? 'home',
+    total: q === 'unlimited' ? null : (q as number), timeWindow: pack?.terms.timeWindow ?? null, validFrom: validity.start, validUntil: validity.end,
+  }));
+  if (rows.length) await tx.insert(allowanceBuckets).values(rows);
+}
+
+/** A new plan inside the cycle: its allowances replace the old ones, and what was used stays used. */
+export async function replacePlanBuckets(tx: Tx, line: LineRow, allowances: PlanTerms['allowances'], now: Date) {
+  const current = await tx.select().from(allowanceBuckets).where(and(eq(allowanceBuckets.lineId, line.id), isNull(allowanceBuckets.lineAddOnId), eq(allowanceBuckets.validUntil, line.cycleEnd)));
+  for (const [k, q] of Object.entries(allowances)) {
+    const usageType = usageOf[k as keyof typeof usageOf];
+    const total = q === 'unlimited' ? null : q;
+    const bucket = current.find((b) => b.usageType === usageType);
+    if (bucket) await tx.update(allowanceBuckets).set({ total }).where(eq(allowanceBuckets.id, bucket.id));
+    else if (total !== 0) await addBuckets(tx, line.id, { [k]: q }, { start: now, end: line.cycleEnd });
+  }
+}
+
+/** Ends a pack's buckets now (they stay for the record). */
+export async function closeBuckets(tx: Tx, where: SQL) {
+  await tx.update(allowanceBuckets).set({ validUntil: sql`greatest(now(), ${allowanceBuckets.validFrom} + interval '1 millisecond')` })
+    .where(and(where, gt(allowanceBuckets.validUntil, sql`now()`)));
+}
+
+export async function writeCharges(tx: Tx, base: { lineId: string | null; billingAccountId: string; orderId: string | null },
+  charges: { kind: 'charge' | 'credit' | 'one_off' | 'recurring'; ref: string; description: string; amount: number; currency: string; from?: Date; to?: Date }[]) {
+  const rows = charges.filter((c) => c.amount !== 0).map((c) => ({
+    id: uuidv7(), ...base, kind: c.kind, ref: c.ref, description: c.description, amount: c.amount, currency: c.currency, periodFrom: c.from ?? null, periodTo: c.to ?? null,
+  }));
+  if (rows.length) await tx.insert(chargeLines).values(rows);
+}
+
+export const lineEvent = (tx: Tx, type: string, line: LineRow, details: Record<string, unknown> = {}) =>
+  emit(tx, type, { lineId: line.id, customerId: line.customerId, billingAccountId: line.billingAccountId, msisdn: line.msisdn, ...details }, { aggregateId: line.id });
+
+/**
+ * Brings a locked line's cycle up to now: each passed boundary applies the plan change scheduled
+ * for it, opens the new cycle's plan buckets, renews recurring packs and (prepaid) charges the
+ * cycle's fees. Runs from the renewal job and before any change to a line, so nothing ever
+ * prorates against a cycle that has ended.
+ */
+export async function renewLine(tx: Tx, line: LineRow, applyScheduled: (tx: Tx, line: LineRow, at: Date) => Promise<LineRow>): Promise<LineRow> {
+  let current = line;
+  while (current.status !== 'terminated' && current.cycleEnd.getTime() <= Date.now()) {
+    // Cycles are contiguous: the next starts where this one ended.
+    const next = { start: current.cycleEnd, end: billingCycle(current.billCycleDay, current.cycleEnd).end };
+    current = await applyScheduled(tx, current, next.start);
+    [current] = await tx.update(lines).set({ cycleStart: next.start, cycleEnd: next.end, updatedAt: sql`now()` }).where(eq(lines.id, current.id)).returning() as [LineRow];
+    const { version } = await planVersion(tx, current.planVersionId);
+    await addBuckets(tx, current.id, version.terms.allowances, next);
+    const fees = [{ kind: 'recurring' as const, ref: version.id, description: 'Plan fee for the cycle', amount: version.feeAmount, currency: version.currency, from: next.start, to: next.end }];
+    const packs = await tx.update(lineAddOns).set({ expiresAt: next.end })
+      .where(and(eq(lineAddOns.lineId, current.id), eq(lineAddOns.status, 'active'), eq(lineAddOns.kind, 'recurring'))).returning();
+    for (const p of packs) {
+      const [v] = await tx.select().from(addOnVersions).where(eq(addOnVersions.id, p.addOnVersionId));
+      await addBuckets(tx, current.id, v!.terms.allowances, next, { lineAddOnId: p.id, terms: v!.terms });
+      fees.push({ kind: 'recurring', ref: v!.id, description: 'Recurring pack fee for the cycle', amount: v!.feeAmount, currency: v!.currency, from: next.start, to: next.end });
+    }
+    // Postpaid cycle fees are the bill run's to charge, in advance, from the line's plan and packs.
+    if (current.kind === 'prepaid') await writeCharges(tx, { lineId: current.id, billingAccountId: current.billingAccountId, orderId: null }, fees);
+    await lineEvent(tx, 'line.cycle_renewed', current, { cycleStart: next.start, cycleEnd: next.end });
+  }
+  return current;
+}
+
+/** Lines whose cycle has ended, for the renewal job to take one by one. */
+export async function linesDue(db: Db, limit: number) {
+  const rows = await db.select({ id: lines.id }).from(lines)
+    .where(and(lt(lines.cycleEnd, sql`now() + interval '1 millisecond'`), sql`${lines.status} <> 'terminated'`)).limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/** Scheduled: one-off packs past their validity end, with their buckets. */
+export async function expireAddOns(db: Db) {
+  for (;;) {
+    const done = await db.transaction(async (tx) => {
+      const expired = await tx.execute<{ id: string; line_id: string; add_on_id: string }>(sql`
+        update ${lineAddOns} set status = 'expired', ended_at = now()
+        where id in (select id from ${lineAddOns} where status = 'active' and expires_at <= now() and kind = 'one_off' limit 500 for update skip locked)
+        returning id, line_id, add_on_id`);
+      for (const e of expired) {
+        await emit(tx, 'add_on.expired', { lineId: e.line_id, lineAddOnId: e.id, addOnId: e.add_on_id }, { aggregateId: e.line_id });
+      }
+      return expired.length < 500;
+    });
+    if (done) return;
+  }
+}
+
+/** The line as a CSR or the customer sees it: plan, packs, this cycle's allowances, orders in flight. */
+export async function lineView(db: Tx, ctx: Ctx, id: string) {
+  const [line] = await db.select().from(lines).where(eq(lines.id, id));
+  if (!line || !(await customerVisible(db, ctx, line.customerId))) throw orderErrors.line_not_found();
+  const { plan, version } = await planVersion(db, line.planVersionId);
+  const packs = await db.select({ p: lineAddOns, code: addOns.code, name: addOns.name, version: addOnVersions.version }).from(lineAddOns)
+    .innerJoin(addOns, eq(addOns.id, lineAddOns.addOnId)).innerJoin(addOnVersions, eq(addOnVersions.id, lineAddOns.addOnVersionId))
+    .where(and(eq(lineAddOns.lineId, id), eq(lineAddOns.status, 'active'), gt(lineAddOns.expiresAt, sql`now()`)));
+  const buckets = await db.select().from(allowanceBuckets)
+    .where(and(eq(allowanceBuckets.lineId, id), gt(allowanceBuckets.validUntil, sql`now()`), lt(allowanceBuckets.validFrom, sql`now() + interval '1 millisecond'`)))
+    .orderBy(allowanceBuckets.validUntil);
+  const pending = await db.select({ id: orders.id, type: orders.type, status: orders.status, scheduledFor: orders.scheduledFor }).from(orders)
+    .where(and(eq(orders.lineId, id), inArray(orders.status, ['acknowledged', 'in_progress'])));
+  return {
+    ...line,
+    plan: { id: plan.id, code: plan.code, name: plan.name, versionId: version.id, version: version.version, recurringFee: { amount: version.feeAmount, currency: version.currency } },
+    cycle: { start: line.cycleStart, end: line.cycleEnd, billCycleDay: line.billCycleDay },
+    addOns: packs.map(({ p, code, name, version: v }) => ({ id: p.id, addOnId: p.addOnId, code, name, kind: p.kind, version: v, startsAt: p.startsAt, expiresAt: p.expiresAt })),
+    allowances: buckets.map((b) => ({
+      id: b.id, source: b.lineAddOnId ? 'add_on' as const : 'plan' as const, lineAddOnId: b.lineAddOnId, usageType: b.usageType, zone: b.zone,
+      total: b.total, used: b.used, remaining: b.total === null ? null : Math.max(0, b.total - b.used), timeWindow: b.timeWindow, validFrom: b.validFrom, validUntil: b.validUntil,
+    })),
+    pendingOrders: pending,
+  };
+}
+
+export async function listLines(db: Db, ctx: Ctx, q: { customerId?: string; msisdn?: string; status?: LineRow['status']; limit: number; after?: string }) {
+  const customerId = ctx.principal.kind === 'customer' ? ctx.principal.customerId : q.customerId;
+  if (ctx.principal.kind === 'partner' && !customerId) throw orderErrors.customer_required();
+  if (customerId && !(await customerVisible(db, ctx, customerId))) return [];
+  return db.select().from(lines).where(and(
+    customerId ? eq(lines.customerId, customerId) : undefined,
+    q.msisdn ? eq(lines.msisdn, q.msisdn) : undefined,
+    q.status ? eq(lines.status, q.status) : undefined,
+    q.after ? lt(lines.id, q.after) : undefined,
+  )).orderBy(desc(lines.id)).limit(q.limit + 1);
+}
+
+export async function listCharges(db: Db, ctx: Ctx, lineId: string, q: { limit: number; after?: string }) {
+  const [line] = await db.select({ customerId: lines.customerId }).from(lines).where(eq(lines.id, lineId));
+  if (!line || !(await customerVisible(db, ctx, line.customerId))) throw orderErrors.line_not_found();
+  return db.select().from(chargeLines).where(and(eq(chargeLines.lineId, lineId), q.after ? lt(chargeLines.id, q.after) : undefined))
+    .orderBy(desc(chargeLines.id)).limit(q.limit + 1);
+}
