@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ctxOf } from '../../platform/auth/guard.js';
 import type { FieldCrypto } from '../../platform/crypto/fields.js';
 import type { Db } from '../../platform/db/client.js';
+import { acceptCsvItems } from '../../platform/http/csv.js';
 import { httpErrors, problems } from '../../platform/http/errors.js';
 import { idempotencyHeaders } from '../../platform/http/idempotency.js';
 import * as inventory from './inventory.js';
@@ -43,11 +44,12 @@ const counts = z.object({ available: z.number().int(), reserved: z.number().int(
 const reservation = z.object({ id: z.string(), reservedUntil: z.date() });
 
 export const inventoryRoutes: FastifyPluginAsyncZod<{ db: Db; crypto: FieldCrypto }> = async (app, { db, crypto }) => {
+  acceptCsvItems(app);
   app.post('/v1/inventory/msisdns/import', {
     config: { auth: 'inventory:write', idempotent: true },
     bodyLimit: IMPORT_BODY_LIMIT,
     schema: {
-      operationId: 'importMsisdns', tags, summary: 'Add numbers by list and/or range, all or nothing (bad or existing rows are reported)',
+      operationId: 'importMsisdns', tags, summary: 'Add numbers by list and/or range, all or nothing (bad or existing rows are reported). Also takes text/csv with a header row "msisdn,category".',
       headers: idempotencyHeaders, body: msisdnImport, response: { 201: z.object({ imported: z.number().int() }), ...problems(400, 409, 422) },
     },
   }, async (req, reply) => reply.status(201).send(await inventory.importMsisdns(db, ctxOf(req), [...req.body.items, ...inventory.expandRanges(req.body.ranges)])));
@@ -56,7 +58,7 @@ export const inventoryRoutes: FastifyPluginAsyncZod<{ db: Db; crypto: FieldCrypt
     config: { auth: 'inventory:write', idempotent: true },
     bodyLimit: IMPORT_BODY_LIMIT,
     schema: {
-      operationId: 'importSims', tags, summary: 'Add SIM cards, all or nothing; the PUK is stored encrypted',
+      operationId: 'importSims', tags, summary: 'Add SIM cards, all or nothing; the PUK is stored encrypted. Also takes text/csv with a header row "iccid,imsi,puk".',
       headers: idempotencyHeaders, body: simImport, response: { 201: z.object({ imported: z.number().int() }), ...problems(400, 409, 422) },
     },
   }, async (req, reply) => reply.status(201).send(await inventory.importSims(db, crypto, ctxOf(req), req.body.items)));

@@ -28,6 +28,22 @@ describe('number and SIM inventory', () => {
     await t.http.post('/v1/inventory/msisdns/import').send({ ranges: [{ from: '+447700900099', to: '+447700900000' }] }).expect(400);
   });
 
+  it('imports numbers and SIMs from CSV, all or nothing, naming the bad rows', async () => {
+    const csv = (body: string) => t.http.post('/v1/inventory/msisdns/import').set('content-type', 'text/csv').send(body);
+    expect((await csv('msisdn,category\n+447700950001,golden\n+447700950002,\n').expect(201)).body).toEqual({ imported: 2 });
+    const [row] = await t.database.sql`select category from orders.msisdns where msisdn = '+447700950002'`;
+    expect(row!.category).toBe('standard');
+    const bad = await csv('msisdn,category\n+447700950003,standard\n07700,standard\n').expect(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['body.items.1.msisdn']);
+    expect((await csv('msisdn\n+447700950004,extra\n').expect(400)).body.code).toBe('validation_failed');
+    expect((await csv('').expect(400)).body.code).toBe('validation_failed');
+    const [none] = await t.database.sql`select count(*)::int as n from orders.msisdns where msisdn in ('+447700950003', '+447700950004')`;
+    expect(none!.n).toBe(0);
+    const sims = 'iccid,imsi,puk\r\n89440000000000050001,234100000050001,11112222\r\n89440000000000050001,234100000050002,11112222\r\n';
+    const dup = await t.http.post('/v1/inventory/sims/import').set('content-type', 'text/csv').send(sims).expect(422);
+    expect(dup.body).toMatchObject({ code: 'duplicate_rows', rows: ['89440000000000050001'] });
+  });
+
   it('imports 40,000 numbers in one request', async () => {
     const res = await t.http.post('/v1/inventory/msisdns/import').send({ ranges: [{ from: '+4420700000000', to: '+4420700039999', category: 'bulk' }] }).expect(201);
     expect(res.body.imported).toBe(40_000);
