@@ -191,10 +191,10 @@ export async function customerExists(db: Tx, id: string): Promise<boolean> {
   return !!row;
 }
 
-/** Whether the caller may see this customer (no lock, no read audit: it reveals only existence). */
-export async function customerVisible(db: Tx, ctx: Ctx, id: string): Promise<boolean> {
-  const [row] = await db.select({ id: customers.id }).from(customers).where(and(eq(customers.id, id), scopeWhere(customerScope(ctx.principal))));
-  return !!row;
+/** The customer's status if the caller may see it, else undefined (no read audit: no personal data). */
+export async function customerVisible(db: Tx, ctx: Ctx, id: string): Promise<{ status: CustomerRow['status'] } | undefined> {
+  const [row] = await db.select({ status: customers.status }).from(customers).where(and(eq(customers.id, id), scopeWhere(customerScope(ctx.principal))));
+  return row;
 }
 
 export interface ListCustomers {

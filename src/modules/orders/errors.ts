@@ -33,6 +33,7 @@ export const orderErrors = defineErrors({
   same_plan: { status: 422, title: 'The line is already on this plan version' },
   plan_change_pending: { status: 409, title: 'The line already has a plan change in flight; cancel it or wait' },
   reservation_lapsed: { status: 409, title: 'A reservation the order held has lapsed' },
+  customer_not_eligible: { status: 409, title: 'The customer cannot buy now (not active)' },
   customer_required: { status: 400, title: 'Name the customerId whose records you want' },
   order_not_found: { status: 404, title: 'No such order' },
   order_not_cancellable: { status: 409, title: 'The order is already being fulfilled or is finished' },

@@ -25,10 +25,17 @@ const CUSTOMER_TYPES: SubmitOrder['type'][] = ['change_plan', 'add_add_on', 'rem
 
 interface Draft { customerId: string; billingAccountId: string; lineId?: string; items: OrderItem[]; effective?: 'now' | 'next_cycle'; scheduledFor?: Date }
 
+/** Only an active customer buys: a suspended, closed or erased one can still suspend or end lines. */
+async function eligible(tx: Tx, ctx: Ctx, customerId: string) {
+  const customer = await customerVisible(tx, ctx, customerId);
+  if (customer && customer.status !== 'active') throw orderErrors.customer_not_eligible(`The customer is ${customer.status}`);
+}
+
 async function account(tx: Tx, ctx: Ctx, id: string) {
   const acc = await findBillingAccount(tx, ctx, id);
   if (!acc) throw orderErrors.billing_account_not_found();
   if (acc.status !== 'active') throw orderErrors.billing_account_closed();
+  await eligible(tx, ctx, acc.customerId);
   return acc;
 }
 
@@ -95,6 +102,7 @@ const prepare: { [T in SubmitOrder['type']]: (tx: Tx, ctx: Ctx, orderId: string,
   async change_plan(tx, ctx, _id, b) {
     const line = await lockLine(tx, ctx, b.lineId);
     requireStatus(line, ['active', 'suspended', 'barred'], 'change plan');
+    await eligible(tx, ctx, line.customerId);
     const plan = await sellablePlan(tx, b.planId);
     if (plan.version.id === line.planVersionId) throw orderErrors.same_plan();
     if (plan.plan.kind !== line.kind || plan.version.currency !== line.currency) throw orderErrors.plan_account_mismatch();
@@ -112,6 +120,7 @@ const prepare: { [T in SubmitOrder['type']]: (tx: Tx, ctx: Ctx, orderId: string,
   async add_add_on(tx, ctx, _id, b) {
     const line = await lockLine(tx, ctx, b.lineId);
     requireStatus(line, ['active'], 'take a pack');
+    await eligible(tx, ctx, line.customerId);
     const a = await sellableAddOn(tx, b.addOnId);
     const { plan } = await planVersion(tx, line.planVersionId);
     const held = await activeAddOns(tx, line.id);

@@ -144,6 +144,10 @@ describe('bad input: a clear 4xx and nothing half-written', () => {
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     }
     expect((await t.http.post('/v1/orders').send({ type: 'teleport' }).expect(400)).body.code).toBe('validation_failed');
+    // A suspended customer buys nothing.
+    const suspended = await customerWithAccount(t);
+    await t.http.patch(`/v1/customers/${suspended.customerId}`).send({ status: 'suspended' }).expect(200);
+    expect((await t.http.post('/v1/orders').send({ type: 'new_line', billingAccountId: suspended.accountId, planId: plan.id }).expect(409)).body.code).toBe('customer_not_eligible');
     expect(await count('orders.orders')).toBe(ordersBefore);
     expect(await summary()).toEqual(stockBefore);
   });
