@@ -113,13 +113,13 @@ const apply: Record<OrderRow['type'], (tx: Tx, o: OrderRow, now: Date) => Promis
   },
   async change_plan(tx, o, now) {
     const line = await currentLine(tx, o.lineId!);
+    if (line.status === 'terminated') throw orderErrors.line_state('The line was terminated');
     if (o.effective === 'next_cycle') {
       // currentLine applied it if its time has come; otherwise the job runs again later.
       const [after] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.id, o.id));
       if (after!.status !== 'completed') throw new Error('the scheduled change is not due yet');
       return;
     }
-    if (line.status === 'terminated') throw orderErrors.line_state('The line was terminated');
     const [plan] = item(o, 'plan');
     const { version: from } = await planVersion(tx, line.planVersionId);
     const { version: to } = await planVersion(tx, plan!.planVersionId);
@@ -158,6 +158,13 @@ const apply: Record<OrderRow['type'], (tx: Tx, o: OrderRow, now: Date) => Promis
     }
     for (const h of await activeAddOns(tx, line.id)) await endPack(tx, line, h.id, now, o.id, true);
     await closeBuckets(tx, eq(allowanceBuckets.lineId, line.id));
+    // Orders still waiting on the line (a plan change for next cycle) have nothing left to change.
+    const waiting = await tx.select({ id: orders.id }).from(orders)
+      .where(and(eq(orders.lineId, line.id), eq(orders.status, 'acknowledged'), sql`${orders.id} <> ${o.id}`)).for('update');
+    for (const w of waiting) {
+      const cancelled = await transition(tx, w.id, ['acknowledged'], 'cancelled', { reason: 'The line was terminated' });
+      if (cancelled) await releaseHeld(tx, cancelled);
+    }
     await quarantine(tx, 'msisdn', line.msisdn, line.id);
     await quarantine(tx, 'sim', line.iccid, line.id);
     await lineEvent(tx, 'line.terminated', await setStatus(tx, line, 'terminated', o.reason), { orderId: o.id, reason: o.reason });
@@ -196,6 +203,8 @@ export async function fulfilOrder(db: Db, orderId: string, helpers: Pick<JobHelp
   if (order.status === 'acknowledged' && !(await db.transaction((tx) => transition(tx, orderId, ['acknowledged'], 'in_progress')))) return;
   try {
     await db.transaction(async (tx) => {
+      // Line before order, as the cycle renewal locks them: the two never wait on each other in a circle.
+      if (order.lineId) await tx.select({ id: lines.id }).from(lines).where(eq(lines.id, order.lineId)).for('update');
       const [o] = await tx.select().from(orders).where(and(eq(orders.id, orderId), eq(orders.status, 'in_progress'))).for('update');
       if (!o) return;
       const lineId = await apply[o.type](tx, o, new Date());

@@ -187,8 +187,11 @@ describe('changes to a line', () => {
     expect(oldSim!.status).toBe('quarantined');
     expect((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body.iccid).toBe(sims[0]);
 
+    const later = await activePlan(t, { fee: 100 });
+    const waiting = (await t.http.post('/v1/orders').send({ type: 'change_plan', lineId, planId: later.id, effective: 'next_cycle' }).expect(201)).body;
     const ended = await fulfilled(t, { type: 'terminate', lineId, reason: 'Moving abroad' });
     expect(ended.status).toBe('completed');
+    expect((await t.http.get(`/v1/orders/${waiting.id}`).expect(200)).body).toMatchObject({ status: 'cancelled', reason: 'The line was terminated' });
     const line = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
     expect(line).toMatchObject({ status: 'terminated', statusReason: 'Moving abroad', allowances: [] });
     const [credit] = (await charges(lineId)).filter((c) => c.orderId === ended.id);
