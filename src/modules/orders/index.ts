@@ -5,7 +5,7 @@ import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { addOnRoutes } from './addon-routes.js';
 import { catalogRoutes } from './catalog-routes.js';
 import { deviceRoutes } from './device-routes.js';
-import { fulfilOrder, renewCycles } from './fulfilment.js';
+import { fulfilOrder, reconcileOrders, renewCycles } from './fulfilment.js';
 import { inventoryRoutes } from './inventory-routes.js';
 import { expireAddOns } from './lines.js';
 import { orderRoutes } from './order-routes.js';
@@ -26,18 +26,20 @@ export const ordersModule: FastifyPluginAsync<{ db: Db; crypto: FieldCrypto }> =
 
 /**
  * Order fulfilment, and every minute: lapsed reservations and ended quarantines back to the pools,
- * one-off packs past their validity expired, lines past their cycle end renewed.
+ * one-off packs past their validity expired, lines past their cycle end renewed, and orders that
+ * lost their fulfilment job failed.
  */
 export const ordersJobs = (db: Db): Partial<JobsSetup> => ({
   tasks: {
     'orders.fulfil': (payload, helpers) => fulfilOrder(db, (payload as { orderId: string }).orderId, helpers),
     'orders.recycle_resources': () => recycleResources(db),
     'orders.expire_add_ons': () => expireAddOns(db),
-    'orders.renew_cycles': () => renewCycles(db),
+    'orders.renew_cycles': (_payload, helpers) => renewCycles(db, { error: (meta, message) => helpers.logger.error(message, meta) }),
+    'orders.reconcile_orders': () => reconcileOrders(db),
   },
-  cron: ['orders.recycle_resources', 'orders.expire_add_ons', 'orders.renew_cycles'].map((task) => ({ pattern: '* * * * *', task })),
+  cron: ['orders.recycle_resources', 'orders.expire_add_ons', 'orders.renew_cycles', 'orders.reconcile_orders'].map((task) => ({ pattern: '* * * * *', task })),
 });
 
 export { reserve, release, type ResourceKind } from './inventory.js';
 
-export { billingCycle, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';
+export { billingCycle, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';

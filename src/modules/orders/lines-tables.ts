@@ -119,9 +119,9 @@ export const allowanceBuckets = ordersSchema.table('allowance_buckets', {
 ]);
 
 /**
- * Money an order moved, for billing to pick up: prorated credits (negative) and charges, one-off
- * prices of packs and devices, and prepaid lines' cycle fees. Postpaid cycle fees are not here:
- * the bill run charges those in advance from the line's plan.
+ * Money a line's orders and cycles moved, for billing to pick up: prorated credits (negative) and
+ * charges, one-off prices of packs and devices, and each cycle's fees (plan and recurring packs,
+ * in advance, written at renewal). Billing sums what is unbilled; it never prices a line itself.
  */
 export const chargeLines = ordersSchema.table('charge_lines', {
   id: uuid().primaryKey(),
@@ -140,6 +140,8 @@ export const chargeLines = ordersSchema.table('charge_lines', {
 }, (t) => [
   index('charge_lines_unbilled_idx').on(t.billingAccountId, t.id).where(sql`billed_at is null`),
   index('charge_lines_line_idx').on(t.lineId, t.id),
+  // A cycle's fee is charged once, however often renewal is attempted.
+  uniqueIndex('charge_lines_cycle_fee_key').on(t.lineId, t.ref, t.periodFrom).where(sql`kind = 'recurring'`),
   check('charge_lines_kind_check', sql`${t.kind} in ('charge', 'credit', 'one_off', 'recurring')`),
   check('charge_lines_sign_check', sql`(${t.kind} = 'credit') = (${t.amount} < 0)`),
 ]);

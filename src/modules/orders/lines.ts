@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
@@ -24,15 +24,17 @@ export async function addBuckets(tx: Tx, lineId: string, allowances: Allowances,
   if (rows.length) await tx.insert(allowanceBuckets).values(rows);
 }
 
-/** A new plan inside the cycle: its allowances replace the old ones, and what was used stays used. */
-export async function replacePlanBuckets(tx: Tx, line: LineRow, allowances: PlanTerms['allowances'], now: Date) {
+/**
+ * A new plan inside the cycle: what was used stays used, and the new plan adds its share of the
+ * cycle that is left (`share`: its allowances already prorated).
+ */
+export async function replacePlanBuckets(tx: Tx, line: LineRow, share: PlanTerms['allowances'], now: Date) {
   const current = await tx.select().from(allowanceBuckets).where(and(eq(allowanceBuckets.lineId, line.id), isNull(allowanceBuckets.lineAddOnId), eq(allowanceBuckets.validUntil, line.cycleEnd)));
-  for (const [k, q] of Object.entries(allowances)) {
+  for (const [k, q] of Object.entries(share)) {
     const usageType = usageOf[k as keyof typeof usageOf];
-    const total = q === 'unlimited' ? null : q;
     const bucket = current.find((b) => b.usageType === usageType);
-    if (bucket) await tx.update(allowanceBuckets).set({ total }).where(eq(allowanceBuckets.id, bucket.id));
-    else if (total !== 0) await addBuckets(tx, line.id, { [k]: q }, { start: now, end: line.cycleEnd });
+    if (bucket) await tx.update(allowanceBuckets).set({ total: q === 'unlimited' ? null : bucket.used + q }).where(eq(allowanceBuckets.id, bucket.id));
+    else if (q !== 0) await addBuckets(tx, line.id, { [k]: q }, { start: now, end: line.cycleEnd });
   }
 }
 
@@ -53,15 +55,21 @@ export async function writeCharges(tx: Tx, base: { lineId: string | null; billin
 export const lineEvent = (tx: Tx, type: string, line: LineRow, details: Record<string, unknown> = {}) =>
   emit(tx, type, { lineId: line.id, customerId: line.customerId, billingAccountId: line.billingAccountId, msisdn: line.msisdn, ...details }, { aggregateId: line.id });
 
+/** The database's clock, read once per transaction step: every time a line records comes from it. */
+export async function dbNow(tx: Tx) {
+  const [row] = await tx.execute<{ now: string | Date }>(sql`select clock_timestamp() as now`);
+  return new Date(row!.now);
+}
+
 /**
- * Brings a locked line's cycle up to now: each passed boundary applies the plan change scheduled
- * for it, opens the new cycle's plan buckets, renews recurring packs and (prepaid) charges the
- * cycle's fees. Runs from the renewal job and before any change to a line, so nothing ever
- * prorates against a cycle that has ended.
+ * Brings a locked line's cycle up to `now`: each passed boundary first applies the orders scheduled
+ * for it, then opens the new cycle's plan buckets, renews recurring packs and writes the cycle's
+ * fees (plan and recurring packs, in advance) as charge lines. Runs from the renewal job and
+ * before any change to a line, so nothing ever prorates against a cycle that has ended.
  */
-export async function renewLine(tx: Tx, line: LineRow, applyScheduled: (tx: Tx, line: LineRow, at: Date) => Promise<LineRow>): Promise<LineRow> {
+export async function renewLine(tx: Tx, line: LineRow, now: Date, applyScheduled: (tx: Tx, line: LineRow, at: Date) => Promise<LineRow>): Promise<LineRow> {
   let current = line;
-  while (current.status !== 'terminated' && current.cycleEnd.getTime() <= Date.now()) {
+  while (current.status !== 'terminated' && current.cycleEnd <= now) {
     // Cycles are contiguous: the next starts where this one ended.
     const next = { start: current.cycleEnd, end: billingCycle(current.billCycleDay, current.cycleEnd).end };
     current = await applyScheduled(tx, current, next.start);
@@ -76,18 +84,25 @@ export async function renewLine(tx: Tx, line: LineRow, applyScheduled: (tx: Tx, 
       await addBuckets(tx, current.id, v!.terms.allowances, next, { lineAddOnId: p.id, terms: v!.terms });
       fees.push({ kind: 'recurring', ref: v!.id, description: 'Recurring pack fee for the cycle', amount: v!.feeAmount, currency: v!.currency, from: next.start, to: next.end });
     }
-    // Postpaid cycle fees are the bill run's to charge, in advance, from the line's plan and packs.
-    if (current.kind === 'prepaid') await writeCharges(tx, { lineId: current.id, billingAccountId: current.billingAccountId, orderId: null }, fees);
+    await writeCharges(tx, { lineId: current.id, billingAccountId: current.billingAccountId, orderId: null }, fees);
     await lineEvent(tx, 'line.cycle_renewed', current, { cycleStart: next.start, cycleEnd: next.end });
   }
   return current;
 }
 
-/** Lines whose cycle has ended, for the renewal job to take one by one. */
-export async function linesDue(db: Db, limit: number) {
-  const rows = await db.select({ id: lines.id }).from(lines)
-    .where(and(lt(lines.cycleEnd, sql`now() + interval '1 millisecond'`), sql`${lines.status} <> 'terminated'`)).limit(limit);
-  return rows.map((r) => r.id);
+/** One-off packs past their validity end on a locked line (the expiry job may not have run yet). */
+export async function expireLapsedPacks(tx: Tx, lineId: string) {
+  const expired = await tx.update(lineAddOns).set({ status: 'expired', endedAt: sql`now()` })
+    .where(and(eq(lineAddOns.lineId, lineId), eq(lineAddOns.status, 'active'), eq(lineAddOns.kind, 'one_off'), lt(lineAddOns.expiresAt, sql`clock_timestamp()`))).returning();
+  for (const e of expired) await emit(tx, 'add_on.expired', { lineId, lineAddOnId: e.id, addOnId: e.addOnId }, { aggregateId: lineId });
+}
+
+/** The next line whose cycle has ended, locked; lines another worker holds, or that failed, are skipped. */
+export async function claimDueLine(tx: Tx, skip: string[]) {
+  const [line] = await tx.select().from(lines)
+    .where(and(lt(lines.cycleEnd, sql`clock_timestamp()`), sql`${lines.status} <> 'terminated'`, skip.length ? notInArray(lines.id, skip) : undefined))
+    .orderBy(lines.cycleEnd).limit(1).for('update', { skipLocked: true });
+  return line;
 }
 
 /** Scheduled: one-off packs past their validity end, with their buckets. */

@@ -12,6 +12,8 @@ import { sellableDevice } from './devices.js';
 import { orderErrors } from './errors.js';
 import { release, reserve } from './inventory.js';
 import { lineAddOns, lines, orders, type orderStatuses } from './lines-tables.js';
+import { dbNow } from './lines.js';
+import { billingCycle } from './rules.js';
 import type { OrderItem, SubmitOrder } from './order-schemas.js';
 
 type OrderRow = typeof orders.$inferSelect;
@@ -115,7 +117,7 @@ const prepare: { [T in SubmitOrder['type']]: (tx: Tx, ctx: Ctx, orderId: string,
       const allowed = h.compatiblePlans;
       if (allowed.length && !allowed.includes(plan.plan.code)) throw orderErrors.add_on_incompatible(`Remove ${h.code} first: ${plan.plan.code} cannot take it`);
     }
-    return { ...onLine(line, [planItem(plan)]), effective: b.effective, scheduledFor: b.effective === 'next_cycle' ? line.cycleEnd : undefined };
+    return { ...onLine(line, [planItem(plan)]), effective: b.effective, scheduledFor: b.effective === 'next_cycle' ? await nextBoundary(tx, line) : undefined };
   },
   async add_add_on(tx, ctx, _id, b) {
     const line = await lockLine(tx, ctx, b.lineId);
@@ -125,13 +127,21 @@ const prepare: { [T in SubmitOrder['type']]: (tx: Tx, ctx: Ctx, orderId: string,
     const { plan } = await planVersion(tx, line.planVersionId);
     const held = await activeAddOns(tx, line.id);
     checkAddOn(a, plan.code, line.currency, held.map((h) => h.exclusiveGroup));
+    // A plan change on its way must be able to take the pack too.
+    const [scheduled] = await tx.select({ items: orders.items }).from(orders)
+      .where(and(eq(orders.lineId, line.id), eq(orders.type, 'change_plan'), inArray(orders.status, ['acknowledged', 'in_progress'])));
+    const next = scheduled?.items.find((i) => i.kind === 'plan');
+    if (next?.kind === 'plan') checkAddOn(a, (await planVersion(tx, next.planVersionId)).plan.code, line.currency, []);
     if (a.addOn.kind === 'recurring' && held.some((h) => h.addOnId === a.addOn.id)) throw orderErrors.add_on_already_active();
     return onLine(line, [addOnItem(a)]);
   },
+  // A recurring pack is paid for the cycle and leaves at its end; a one-off pack leaves at once, unrefunded.
   async remove_add_on(tx, ctx, _id, b) {
     const line = await lockLine(tx, ctx, b.lineId);
-    if (!(await activeAddOns(tx, line.id)).some((h) => h.id === b.lineAddOnId)) throw orderErrors.add_on_not_found('The line holds no such active pack');
-    return onLine(line, [{ kind: 'line_add_on', lineAddOnId: b.lineAddOnId }]);
+    const pack = (await activeAddOns(tx, line.id)).find((h) => h.id === b.lineAddOnId);
+    if (!pack) throw orderErrors.add_on_not_found('The line holds no such active pack');
+    const draft = onLine(line, [{ kind: 'line_add_on', lineAddOnId: b.lineAddOnId }]);
+    return pack.kind === 'recurring' ? { ...draft, effective: 'next_cycle', scheduledFor: await nextBoundary(tx, line) } : draft;
   },
   async suspend(tx, ctx, _id, b) {
     const line = await lockLine(tx, ctx, b.lineId);
@@ -164,10 +174,16 @@ const prepare: { [T in SubmitOrder['type']]: (tx: Tx, ctx: Ctx, orderId: string,
   },
 };
 
+/** The first cycle boundary still ahead (the line's cycle may not have been renewed yet). */
+async function nextBoundary(tx: Tx, line: LineRow) {
+  const now = await dbNow(tx);
+  return line.cycleEnd > now ? line.cycleEnd : billingCycle(line.billCycleDay, now).end;
+}
+
 /** Active packs of a line, with the terms that decide compatibility. */
 export async function activeAddOns(tx: Tx, lineId: string) {
-  const rows = await tx.execute<{ id: string; addOnId: string; code: string; exclusiveGroup: string | null; compatiblePlans: string[] }>(sql`
-    select la.id, la.add_on_id as "addOnId", a.code, la.exclusive_group as "exclusiveGroup", v.terms->'compatiblePlans' as "compatiblePlans"
+  const rows = await tx.execute<{ id: string; addOnId: string; code: string; kind: 'one_off' | 'recurring'; exclusiveGroup: string | null; compatiblePlans: string[] }>(sql`
+    select la.id, la.add_on_id as "addOnId", a.code, la.kind, la.exclusive_group as "exclusiveGroup", v.terms->'compatiblePlans' as "compatiblePlans"
     from ${lineAddOns} la join orders.add_ons a on a.id = la.add_on_id join orders.add_on_versions v on v.id = la.add_on_version_id
     where la.line_id = ${lineId} and la.status = 'active' and la.expires_at > now()`);
   return rows.map((r) => ({ ...r, compatiblePlans: r.compatiblePlans ?? [] }));
@@ -229,6 +245,8 @@ export async function releaseHeld(tx: Tx, order: OrderRow) {
 export async function cancelOrder(db: Db, ctx: Ctx, id: string, reason: string) {
   return db.transaction(async (tx) => {
     const order = await getOrderIn(tx, ctx, id, true);
+    // A customer cancels only what they could have placed: not a CSR's suspension, say.
+    if (ctx.principal.kind === 'customer' && !CUSTOMER_TYPES.includes(order.type)) throw orderErrors.order_type_not_allowed();
     const cancelled = await transition(tx, id, ['acknowledged'], 'cancelled', { reason });
     if (!cancelled) throw orderErrors.order_not_cancellable(`The order is ${order.status}`);
     await releaseHeld(tx, cancelled);

@@ -85,3 +85,19 @@ export function prorateChange(input: {
   }
   return lines;
 }
+
+type Quantity = number | 'unlimited';
+
+/**
+ * A cycle's allowances for the part of it that is left at `at`, by the second and rounded down:
+ * a line that starts, or a pack or plan that arrives, mid-cycle gets the share it pays for, so
+ * moving up and back down within a cycle never buys a whole allowance for an hour's fee.
+ */
+export function prorateAllowances<A extends Record<string, Quantity | undefined>>(allowances: A, cycle: Cycle, at: Date): A {
+  const length = cycle.end.getTime() - cycle.start.getTime();
+  if (length <= 0) throw new RangeError('the cycle ends before it starts');
+  if (at < cycle.start || at >= cycle.end) throw new RangeError('the instant is outside the cycle');
+  const remaining = BigInt(Math.floor((cycle.end.getTime() - at.getTime()) / 1000) * 1000);
+  return Object.fromEntries(Object.entries(allowances).map(([k, q]) =>
+    [k, q === 'unlimited' || q === undefined ? q : Number((BigInt(q) * remaining) / BigInt(length))])) as A;
+}

@@ -108,6 +108,21 @@ describe('failure and cancellation', () => {
     expect(n!.status).toBe('available');
     expect((await t.http.post(`/v1/orders/${placed.id}/cancel`).send({ reason: 'again' }).expect(409)).body.code).toBe('order_not_cancellable');
   });
+  it('an order whose fulfilment job was lost is failed by the reconciliation job, and its stock released', async () => {
+    const plan = await activePlan(t);
+    const { firstNumber } = await stock(t, 1);
+    const { accountId } = await customerWithAccount(t);
+    const placed = (await t.http.post('/v1/orders').send({ type: 'new_line', billingAccountId: accountId, planId: plan.id }).expect(201)).body;
+    await t.database.sql`select graphile_worker.remove_job(${`order:${placed.id}`})`;
+    await t.database.sql`update orders.orders set created_at = now() - interval '11 minutes', updated_at = now() - interval '11 minutes' where id = ${placed.id}`;
+    await t.database.sql`select graphile_worker.add_job('orders.reconcile_orders', '{}'::json)`;
+    await t.runJobs();
+    const order = (await t.http.get(`/v1/orders/${placed.id}`).expect(200)).body;
+    expect(order.status).toBe('failed');
+    expect(order.reason).toMatch(/^fulfilment_lost/);
+    const [n] = await t.database.sql`select status from orders.msisdns where msisdn = ${firstNumber}`;
+    expect(n!.status).toBe('available');
+  });
 });
 
 describe('bad input: a clear 4xx and nothing half-written', () => {
@@ -177,6 +192,10 @@ describe('who may order what', () => {
     await me.post(`/v1/orders/${theirOrder.id}/cancel`).send({ reason: 'x' }).expect(404);
     expect((await me.get(`/v1/orders?lineId=${theirLine}`).expect(200)).body.items).toEqual([]);
     expect((await me.get('/v1/orders').expect(200)).body.items.map((o: { id: string }) => o.id)).toContain(own.id);
+    // A suspension a CSR placed is not the customer's to cancel.
+    const suspension = (await t.http.post('/v1/orders').send({ type: 'suspend', lineId: myLine, reason: 'Fraud check' }).expect(201)).body;
+    expect((await me.post(`/v1/orders/${suspension.id}/cancel`).send({ reason: 'no' }).expect(403)).body.code).toBe('order_type_not_allowed');
+    await me.post(`/v1/orders/${own.id}/cancel`).send({ reason: 'Changed my mind' }).expect(200);
   });
 
   it('a partner orders for its own customers only, and names the customer when listing', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prorateChange } from '../../../src/modules/orders/index.js';
+import { prorateAllowances, prorateChange } from '../../../src/modules/orders/index.js';
 import { testApp, type TestApp } from '../../support/app.js';
 import { activeAddOn, activePlan, customerWithAccount, fulfilled, stock } from './fixtures.js';
 
@@ -10,6 +10,17 @@ afterAll(async () => { await t.close(); });
 const charges = async (lineId: string) => (await t.http.get(`/v1/lines/${lineId}/charges`).expect(200)).body.items as Record<string, any>[];
 const eventsOf = async (aggregateId: string) => (await t.database.sql`select type from platform.events where aggregate_id = ${aggregateId} order by id`).map((e) => e.type);
 const addJob = (task: string) => t.database.sql`select graphile_worker.add_job(${task}, '{}'::json)`;
+
+/** Moves a line's cycle end (and what was scheduled for it) to a second ago, as the test cannot wait a month. */
+async function reachCycleEnd(lineId: string, orderIds: string[]) {
+  const boundary = new Date(Date.now() - 1000).toISOString();
+  await t.database.sql`update orders.lines set cycle_start = ${boundary}::timestamptz - interval '30 days', cycle_end = ${boundary}::timestamptz where id = ${lineId}`;
+  await t.database.sql`update orders.orders set scheduled_for = ${boundary}::timestamptz where id = any(${orderIds}::uuid[])`;
+  await t.database.sql`update orders.allowance_buckets set valid_from = ${boundary}::timestamptz - interval '30 days', valid_until = ${boundary}::timestamptz where line_id = ${lineId}`;
+  await t.database.sql`update orders.line_add_ons set starts_at = ${boundary}::timestamptz - interval '30 days', expires_at = ${boundary}::timestamptz where line_id = ${lineId} and kind = 'recurring'`;
+  await addJob('orders.renew_cycles');
+  await t.runJobs();
+}
 
 describe('a new line', () => {
   it('is acknowledged, fulfilled by the worker, and becomes a line with its allowances and first charge', async () => {
@@ -31,8 +42,10 @@ describe('a new line', () => {
 
     const line = (await t.http.get(`/v1/lines/${order.lineId}`).expect(200)).body;
     expect(line).toMatchObject({ customerId, status: 'active', msisdn: firstNumber, kind: 'postpaid', plan: { id: plan.id, version: 1, recurringFee: { amount: 3100 } } });
+    // Joining the account's cycle part-way, the line gets the part of the allowance it pays for.
+    const share = prorateAllowances({ dataBytes: 5 * 1024 ** 3, smsCount: 500 }, { start: new Date(line.cycle.start), end: new Date(line.cycle.end) }, new Date(line.activatedAt));
     expect(line.allowances.map((b: { usageType: string; total: number | null }) => [b.usageType, b.total])).toEqual(
-      expect.arrayContaining([['data', 5 * 1024 ** 3], ['voice', null], ['sms', 500]]));
+      expect.arrayContaining([['data', share.dataBytes], ['voice', null], ['sms', share.smsCount]]));
     expect(await eventsOf(line.id)).toEqual(['line.activated']);
 
     // Postpaid: the first cycle is charged from activation to the cycle's end, by the second.
@@ -103,13 +116,7 @@ describe('changes to a line', () => {
     await t.runJobs(); // not due: nothing happens
     expect((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body.plan.id).toBe(plan.id);
 
-    // The clock reaches the cycle's end (moved here, as the test cannot wait a month).
-    const boundary = new Date(Date.now() - 1000).toISOString();
-    await t.database.sql`update orders.lines set cycle_start = ${boundary}::timestamptz - interval '30 days', cycle_end = ${boundary}::timestamptz where id = ${lineId}`;
-    await t.database.sql`update orders.orders set scheduled_for = ${boundary}::timestamptz where id = ${placed.id}`;
-    await t.database.sql`update orders.allowance_buckets set valid_from = ${boundary}::timestamptz - interval '30 days', valid_until = ${boundary}::timestamptz where line_id = ${lineId}`;
-    await addJob('orders.renew_cycles');
-    await t.runJobs();
+    await reachCycleEnd(lineId, [placed.id]);
     const after = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
     expect(after.plan.id).toBe(smaller.id);
     expect(new Date(after.cycle.start).getTime()).toBeLessThan(Date.now());
@@ -117,6 +124,8 @@ describe('changes to a line', () => {
     expect(after.allowances.find((b: { usageType: string }) => b.usageType === 'data').total).toBe(1024 ** 3);
     expect((await t.http.get(`/v1/orders/${placed.id}`).expect(200)).body.status).toBe('completed');
     expect((await charges(lineId)).filter((c) => c.orderId === placed.id)).toEqual([]);
+    // The new cycle is charged in advance at the new plan's fee.
+    expect((await charges(lineId)).filter((c) => c.orderId === null).map((c) => [c.kind, c.amount, c.periodFrom])).toEqual([['recurring', 1000, after.cycle.start]]);
     expect(await eventsOf(lineId)).toEqual(['line.activated', 'line.plan_changed', 'line.cycle_renewed']);
   });
 
@@ -153,24 +162,51 @@ describe('changes to a line', () => {
     expect((await t.http.post('/v1/orders').send({ type: 'add_add_on', lineId, addOnId: night2.id }).expect(409)).body.code).toBe('add_on_exclusive');
   });
 
-  it('a recurring pack is prorated in, renewed with the cycle, and credited when removed', async () => {
-    const { lineId } = await newLine();
+  it('a recurring pack is prorated in (fee and allowance), renewed with the cycle, and leaves at the cycle end when removed', async () => {
+    const { lineId, plan } = await newLine({ fee: 3100 });
     const pack = await activeAddOn(t, { kind: 'recurring', fee: 3100 });
     const bought = await fulfilled(t, { type: 'add_add_on', lineId, addOnId: pack.id });
     const [charge] = (await charges(lineId)).filter((c) => c.orderId === bought.id);
-    expect(charge).toMatchObject({ kind: 'charge' });
-    expect(charge!.amount).toBeGreaterThan(0);
-    expect(charge!.amount).toBeLessThanOrEqual(3100);
-    const line = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
+    let line = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
+    const cycle = { start: new Date(line.cycle.start), end: new Date(line.cycle.end) };
+    const at = new Date(charge!.periodFrom);
+    expect(charge).toMatchObject({ kind: 'charge', amount: prorateChange({ cycle, at, to: { ref: 'p', fee: { amount: 3100, currency: 'EUR' } } })[0]!.amount });
     expect(line.addOns[0].expiresAt).toBe(line.cycle.end);
+    const bucket = line.allowances.find((b: { source: string }) => b.source === 'add_on');
+    expect(bucket.total).toBe(prorateAllowances({ dataBytes: 2 * 1024 ** 3 }, cycle, at).dataBytes);
     expect((await t.http.post('/v1/orders').send({ type: 'add_add_on', lineId, addOnId: pack.id }).expect(409)).body.code).toBe('add_on_already_active');
 
-    const removed = await fulfilled(t, { type: 'remove_add_on', lineId, lineAddOnId: line.addOns[0].id });
-    expect(removed.status).toBe('completed');
-    const [credit] = (await charges(lineId)).filter((c) => c.orderId === removed.id);
-    expect(credit).toMatchObject({ kind: 'credit' });
-    expect(-credit!.amount).toBeLessThanOrEqual(charge!.amount);
-    expect((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body.addOns).toEqual([]);
+    // Removal waits for the cycle's end: the pack was paid for the cycle, and nothing is credited.
+    const removal = (await t.http.post('/v1/orders').send({ type: 'remove_add_on', lineId, lineAddOnId: line.addOns[0].id }).expect(201)).body;
+    expect(removal).toMatchObject({ effective: 'next_cycle', scheduledFor: line.cycle.end });
+    await t.runJobs();
+    expect((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body.addOns).toHaveLength(1);
+
+    await reachCycleEnd(lineId, [removal.id]);
+    line = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
+    expect(line.addOns).toEqual([]);
+    expect(line.allowances.filter((b: { source: string }) => b.source === 'add_on')).toEqual([]);
+    expect((await t.http.get(`/v1/orders/${removal.id}`).expect(200)).body.status).toBe('completed');
+    const all = await charges(lineId);
+    expect(all.filter((c) => c.orderId === removal.id)).toEqual([]);
+    // The new cycle's fee is the plan's alone, charged in advance.
+    expect(all.filter((c) => c.orderId === null).map((c) => [c.kind, c.ref, c.amount])).toEqual([['recurring', plan.versionId, 3100]]);
+  });
+
+  it('a recurring pack kept over the boundary is renewed with its full allowance and charged for the new cycle', async () => {
+    const { lineId } = await newLine({ fee: 3100 });
+    const pack = await activeAddOn(t, { kind: 'recurring', fee: 900 });
+    await fulfilled(t, { type: 'add_add_on', lineId, addOnId: pack.id });
+    await reachCycleEnd(lineId, []);
+    const line = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
+    expect(line.addOns).toHaveLength(1);
+    expect(line.addOns[0].expiresAt).toBe(line.cycle.end);
+    expect(line.allowances.find((b: { source: string }) => b.source === 'add_on').total).toBe(2 * 1024 ** 3);
+    expect((await charges(lineId)).filter((c) => c.orderId === null).map((c) => c.amount).sort()).toEqual([3100, 900].sort());
+    // A second renewal pass changes nothing.
+    await addJob('orders.renew_cycles');
+    await t.runJobs();
+    expect((await charges(lineId)).filter((c) => c.orderId === null)).toHaveLength(2);
   });
 
   it('suspend, resume, replace the SIM, terminate: the number and SIMs go to quarantine and the unused fee is credited', async () => {

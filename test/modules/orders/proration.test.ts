@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { billingCycle, prorateChange, type PricedItem } from '../../../src/modules/orders/index.js';
+import { billingCycle, prorateAllowances, prorateChange, type PricedItem } from '../../../src/modules/orders/index.js';
 
 const d = (iso: string) => new Date(iso);
 const plan = (ref: string, amount: number, currency = 'EUR'): PricedItem => ({ ref, fee: { amount, currency } });
@@ -101,5 +101,24 @@ describe('prorateChange', () => {
     expect(() => prorateChange({ cycle: march, at: d('2026-03-05T00:00:00Z'), from: plan('A', 100, 'EUR'), to: plan('B', 100, 'GBP') })).toThrow(/currencies/);
     expect(() => prorateChange({ cycle: march, at: d('2026-03-05T00:00:00Z'), to: plan('B', -1) })).toThrow(/non-negative/);
     expect(() => prorateChange({ cycle: march, at: d('2026-03-05T00:00:00Z'), to: plan('B', 10.5) })).toThrow(/non-negative/);
+  });
+});
+
+describe('prorateAllowances', () => {
+  const march = billingCycle(1, d('2026-03-10T00:00:00Z')); // 31 days
+  const feb = billingCycle(1, d('2026-02-10T00:00:00Z')); // 28 days
+  it.each([
+    ['whole cycle', march, '2026-03-01T00:00:00Z', 3100, 3100],
+    ['10 of 31 days', march, '2026-03-22T00:00:00Z', 3100, 1000],
+    ['half of February', feb, '2026-02-15T00:00:00Z', 5 * 1024 ** 3, 2.5 * 1024 ** 3],
+    ['rounded down', feb, '2026-02-15T00:00:01Z', 2, 0], // just under half of 2
+    ['last second', march, '2026-03-31T23:59:59Z', 2_678_400, 1],
+  ])('%s', (_label, cycle, at, total, expected) => {
+    expect(prorateAllowances({ dataBytes: total }, cycle, d(at))).toEqual({ dataBytes: expected });
+  });
+
+  it('leaves unlimited and absent allowances alone, and refuses an instant outside the cycle', () => {
+    expect(prorateAllowances({ dataBytes: 'unlimited', smsCount: 100 }, march, d('2026-03-17T00:00:00Z'))).toEqual({ dataBytes: 'unlimited', smsCount: 48 });
+    expect(() => prorateAllowances({ smsCount: 1 }, march, d('2026-04-01T00:00:00Z'))).toThrow(RangeError);
   });
 });

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "charge_lines_cycle_fee_key" ON "orders"."charge_lines" USING btree ("line_id","ref","period_from") WHERE kind = 'recurring';
