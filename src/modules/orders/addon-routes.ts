@@ -41,7 +41,7 @@ export const addOnRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
   app.patch('/v1/add-ons/:id', {
     config: { auth: 'catalog:write' },
     schema: {
-      operationId: 'updateDraftAddOn', tags, summary: 'Edit a draft add-on in place (a published one changes by new versions)',
+      operationId: 'updateDraftAddOn', tags, summary: 'Edit a draft add-on in place, or rename any add-on (a published one\'s price and terms change by new versions)',
       params: idParams, body: addOns.updateAddOnBody, response: { 200: addOns.addOn, ...problems(400, 404, 409) },
     },
   }, async (req) => addOns.updateDraftAddOn(db, ctxOf(req), req.params.id, req.body));

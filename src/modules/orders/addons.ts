@@ -94,7 +94,8 @@ export async function createAddOn(db: Db, ctx: Ctx, input: z.output<typeof creat
 export async function updateDraftAddOn(db: Db, ctx: Ctx, id: string, patch: z.output<typeof updateAddOnBody>) {
   return db.transaction(async (tx) => {
     const a = await lockAddOn(tx, id);
-    if (a.status !== 'draft') throw orderErrors.add_on_not_draft();
+    // As with plans: a published pack can be renamed; its price and terms change by new versions.
+    if (a.status !== 'draft' && (patch.fee || patch.terms)) throw orderErrors.add_on_not_draft();
     checkValidity(a, patch.terms);
     if (!Object.keys(patch).length) return view(tx, a); // nothing changes: no event
     const [updated] = await tx.update(addOns).set({ ...(patch.name ? { name: patch.name } : {}), updatedAt: sql`now()` }).where(eq(addOns.id, id)).returning();

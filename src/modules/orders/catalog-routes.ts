@@ -42,7 +42,7 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
   app.patch('/v1/price-plans/:id', {
     config: { auth: 'catalog:write' },
     schema: {
-      operationId: 'updateDraftPricePlan', tags, summary: 'Edit a draft plan in place (a published plan changes by new versions)',
+      operationId: 'updateDraftPricePlan', tags, summary: 'Edit a draft plan in place, or rename any plan (a published plan\'s price and terms change by new versions)',
       params: idParams, body: s.updateDraftBody, response: { 200: s.pricePlan, ...problems(400, 404, 409) },
     },
   }, async (req) => catalog.updateDraft(db, ctxOf(req), req.params.id, req.body));

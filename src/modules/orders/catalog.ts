@@ -54,11 +54,14 @@ export async function createPricePlan(db: Db, ctx: Ctx, input: z.output<typeof c
   });
 }
 
-/** A draft is still being designed: its only version changes in place. */
+/**
+ * A draft is still being designed: its only version changes in place. A published plan can still
+ * be renamed (a name is not a term anyone agreed to); its price and terms change by new versions.
+ */
 export async function updateDraft(db: Db, ctx: Ctx, id: string, patch: z.output<typeof updateDraftBody>) {
   return db.transaction(async (tx) => {
     const plan = await lockPlan(tx, id);
-    if (plan.status !== 'draft') throw orderErrors.price_plan_not_draft();
+    if (plan.status !== 'draft' && (patch.recurringFee || patch.terms)) throw orderErrors.price_plan_not_draft();
     if (!Object.keys(patch).length) return view(tx, plan); // nothing changes: no event
     const [updated] = await tx.update(pricePlans).set({ ...(patch.name ? { name: patch.name } : {}), updatedAt: sql`now()` }).where(eq(pricePlans.id, id)).returning();
     if (patch.recurringFee || patch.terms) {

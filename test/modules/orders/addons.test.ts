@@ -37,8 +37,9 @@ describe('add-ons', () => {
     expect(v1.publishedAt).not.toBeNull();
     expect((await t.http.post(`/v1/add-ons/${id}/publish`).expect(200)).body).toEqual(published.body);
 
-    // Published: no more editing in place; a price change is a new version.
-    expect(await codeOf(t.http.patch(`/v1/add-ons/${id}`).send({ name: 'Renamed' }).expect(409))).toBe('add_on_not_draft');
+    // Published: no more editing in place; a price change is a new version, a new name is just that.
+    expect(await codeOf(t.http.patch(`/v1/add-ons/${id}`).send({ fee: { amount: 1, currency: 'EUR' } }).expect(409))).toBe('add_on_not_draft');
+    expect((await t.http.patch(`/v1/add-ons/${id}`).send({ name: 'EU roaming 2 GB (summer)' }).expect(200)).body).toMatchObject({ name: 'EU roaming 2 GB (summer)', currentVersion: v1 });
     const v2 = await t.http.post(`/v1/add-ons/${id}/versions`).send({ fee: { amount: 1299, currency: 'EUR' }, terms: oneOff(5) }).expect(201);
     expect(v2.body.currentVersion).toMatchObject({ version: 2, fee: { amount: 1299 }, terms: { allowances: { dataBytes: 5 * GiB } } });
     expect(v2.body.versions[0]).toEqual(v1);
@@ -50,9 +51,9 @@ describe('add-ons', () => {
     expect(await codeOf(t.http.post(`/v1/add-ons/${id}/publish`).expect(409))).toBe('add_on_retired');
 
     const events = await t.database.sql`select type from platform.events where aggregate_id = ${id} order by id`;
-    expect(events.map((e) => e.type)).toEqual(['add_on.created', 'add_on.updated', 'add_on.published', 'add_on.version_published', 'add_on.retired']);
+    expect(events.map((e) => e.type)).toEqual(['add_on.created', 'add_on.updated', 'add_on.published', 'add_on.updated', 'add_on.version_published', 'add_on.retired']);
     const audited = await t.database.sql`select action from platform.audit_log where entity_type = 'add_on' and entity_id = ${id}`;
-    expect(audited).toHaveLength(5);
+    expect(audited).toHaveLength(6);
   });
 
   it('ties validity to the kind: a one-off pack needs one, a recurring pack takes none', async () => {

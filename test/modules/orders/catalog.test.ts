@@ -37,7 +37,8 @@ describe('price plans', () => {
     expect(v1.publishedAt).not.toBeNull();
 
     // Published: no more editing in place; a price change is a new version.
-    expect((await t.http.patch(`/v1/price-plans/${id}`).send({ name: 'Renamed' }).expect(409)).body.code).toBe('price_plan_not_draft');
+    expect((await t.http.patch(`/v1/price-plans/${id}`).send({ recurringFee: { amount: 1, currency: 'EUR' } }).expect(409)).body.code).toBe('price_plan_not_draft');
+    expect((await t.http.patch(`/v1/price-plans/${id}`).send({ name: 'Mobile M (2026)' }).expect(200)).body).toMatchObject({ name: 'Mobile M (2026)', currentVersion: v1 });
     const v2 = await t.http.post(`/v1/price-plans/${id}/versions`).send({ recurringFee: { amount: 2499, currency: 'EUR' }, terms: terms('unlimited') }).expect(201);
     expect(v2.body.currentVersion).toMatchObject({ version: 2, recurringFee: { amount: 2499 } });
     expect(v2.body.versions[0]).toEqual(v1);
@@ -48,7 +49,7 @@ describe('price plans', () => {
     expect((await t.http.post(`/v1/price-plans/${id}/publish`).expect(409)).body.code).toBe('price_plan_retired');
 
     const events = await t.database.sql`select type from platform.events where aggregate_id = ${id} order by id`;
-    expect(events.map((e) => e.type)).toEqual(['price_plan.created', 'price_plan.updated', 'price_plan.published', 'price_plan.version_published', 'price_plan.retired']);
+    expect(events.map((e) => e.type)).toEqual(['price_plan.created', 'price_plan.updated', 'price_plan.published', 'price_plan.updated', 'price_plan.version_published', 'price_plan.retired']);
   });
 
   it('refuses a duplicate code, bad tiers, a throttle without speed, and a currency change', async () => {
