@@ -47,7 +47,7 @@ export const billingAccountInput = z.object({
   name: z.string().trim().min(1).max(200).default('Main account'),
   type: z.enum(['prepaid', 'postpaid']),
   currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217, e.g. "EUR"'),
-  billCycleDay: z.number().int().min(1).max(28).optional().describe('Postpaid only; 1 to 28'),
+  billCycleDay: z.number().int().min(1).max(31).optional().describe('Postpaid only; 1 to 31 (29 to 31 close on the last day of shorter months)'),
 }).strict();
 
 export const createCustomerBody = z.object({
@@ -87,7 +87,7 @@ export type UpdateCustomer = z.infer<typeof updateCustomerBody>;
 export const updateBillingAccountBody = z.object({
   name: z.string().trim().min(1).max(200),
   status: z.enum(['active', 'closed']),
-  billCycleDay: z.number().int().min(1).max(28),
+  billCycleDay: z.number().int().min(1).max(31),
 }).partial().strict();
 
 export const listCustomersQuery = z.object({

@@ -107,6 +107,6 @@ export const billingAccounts = customersSchema.table('billing_accounts', {
   index('billing_accounts_customer_idx').on(t.customerId),
   check('billing_accounts_type_check', sql`${t.type} in ('prepaid', 'postpaid')`),
   check('billing_accounts_currency_check', sql`${t.currency} ~ '^[A-Z]{3}$'`),
-  check('billing_accounts_cycle_check', sql`(${t.type} = 'postpaid' and ${t.billCycleDay} between 1 and 28) or (${t.type} = 'prepaid' and ${t.billCycleDay} is null)`),
+  check('billing_accounts_cycle_check', sql`(${t.type} = 'postpaid' and ${t.billCycleDay} between 1 and 31) or (${t.type} = 'prepaid' and ${t.billCycleDay} is null)`),
   check('billing_accounts_status_check', sql`${t.status} in ('active', 'closed')`),
 ]);

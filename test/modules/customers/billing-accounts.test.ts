@@ -36,7 +36,7 @@ describe('POST /v1/customers/:id/billing-accounts', () => {
     }
   });
 
-  it.each([0, 29, 31, 1.5, -1])('refuses billCycleDay %s with 400', async (billCycleDay) => {
+  it.each([0, 32, 1.5, -1])('refuses billCycleDay %s with 400', async (billCycleDay) => {
     const res = await open(c.id, { type: 'postpaid', currency: 'EUR', billCycleDay }).expect(400);
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('body.billCycleDay');
   });
@@ -75,7 +75,7 @@ describe('PATCH /v1/customers/:id/billing-accounts/:accountId', () => {
   it('refuses invalid patches with 400', async () => {
     const c = await create(t);
     const a = (await open(c.id, { type: 'prepaid', currency: 'EUR' }).expect(201)).body;
-    for (const body of [{ status: 'frozen' }, { type: 'postpaid' }, { currency: 'USD' }, { billCycleDay: 29 }, { billCycleDay: null }]) {
+    for (const body of [{ status: 'frozen' }, { type: 'postpaid' }, { currency: 'USD' }, { billCycleDay: 32 }, { billCycleDay: null }]) {
       expect((await t.http.patch(`/v1/customers/${c.id}/billing-accounts/${a.id}`).send(body)).status, JSON.stringify(body)).toBe(400);
     }
   });

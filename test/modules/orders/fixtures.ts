@@ -42,7 +42,7 @@ export async function stock(t: TestApp, count: number, opts: { category?: string
   const base = 4915100000000 + (++numbers) * 100_000 + (process.pid % 100) * 1000;
   if (count) await t.http.post('/v1/inventory/msisdns/import').send({ ranges: [{ from: `+${base}`, to: `+${base + count - 1}`, category: opts.category ?? 'standard' }] }).expect(201);
   const sims = Array.from({ length: opts.sims ?? count }, (_, i) => ({
-    iccid: `8949${String(base).slice(-8)}${String(i).padStart(6, '0')}`, imsi: `262${String(base).slice(-6)}${String(i).padStart(6, '0')}`, puk: '12345678',
+    iccid: `8949${String(base).slice(-8)}${String(i).padStart(6, '0')}`, imsi: `26${String(numbers).padStart(4, '0')}${String(process.pid % 1000).padStart(3, '0')}${String(i).padStart(6, '0')}`, puk: '12345678',
   }));
   if (sims.length) await t.http.post('/v1/inventory/sims/import').send({ items: sims }).expect(201);
   return { firstNumber: `+${base}`, sims: sims.map((s) => s.iccid) };

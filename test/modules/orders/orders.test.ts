@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prorateAllowances, prorateChange } from '../../../src/modules/orders/index.js';
+import { billingCycle, prorateAllowances, prorateChange } from '../../../src/modules/orders/index.js';
 import { testApp, type TestApp } from '../../support/app.js';
 import { activeAddOn, activePlan, customerWithAccount, fulfilled, stock } from './fixtures.js';
 
@@ -56,6 +56,16 @@ describe('a new line', () => {
     const [n] = await t.database.sql`select status, assigned_to from orders.msisdns where msisdn = ${firstNumber}`;
     expect(n).toEqual({ status: 'assigned', assigned_to: line.id });
     expect((await t.http.get(`/v1/lines?customerId=${customerId}`).expect(200)).body.items.map((l: { id: string }) => l.id)).toEqual([line.id]);
+  });
+
+  it('on an account billed on the 31st follows the month-end cycle the rules give', async () => {
+    const plan = await activePlan(t);
+    await stock(t, 1);
+    const { accountId } = await customerWithAccount(t, 'postpaid', 31);
+    const order = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id });
+    const line = (await t.http.get(`/v1/lines/${order.lineId}`).expect(200)).body;
+    const expected = billingCycle(31, new Date(line.activatedAt));
+    expect(line.cycle).toEqual({ start: expected.start.toISOString(), end: expected.end.toISOString(), billCycleDay: 31 });
   });
 
   it('on prepaid pays the whole first cycle and takes a chosen number, SIM, pack and device', async () => {

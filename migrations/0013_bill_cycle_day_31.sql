@@ -1,0 +1,2 @@
+ALTER TABLE "customers"."billing_accounts" DROP CONSTRAINT "billing_accounts_cycle_check";--> statement-breakpoint
+ALTER TABLE "customers"."billing_accounts" ADD CONSTRAINT "billing_accounts_cycle_check" CHECK (("customers"."billing_accounts"."type" = 'postpaid' and "customers"."billing_accounts"."bill_cycle_day" between 1 and 31) or ("customers"."billing_accounts"."type" = 'prepaid' and "customers"."billing_accounts"."bill_cycle_day" is null));
