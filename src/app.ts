@@ -25,7 +25,7 @@ import { createMetrics } from './platform/metrics.js';
 import { uuidv7 } from './platform/ids.js';
 import { logOptions } from './platform/log.js';
 import { customerExists, customersModule } from './modules/customers/index.js';
-import { ordersJobs, ordersModule } from './modules/orders/index.js';
+import { ordersJobs, ordersModule, ordersSubscribers } from './modules/orders/index.js';
 
 export interface Platform {
   config: Config;
@@ -105,7 +105,7 @@ export async function buildApp(p: Platform) {
   await app.register(customersModule, { db, readAuditDb: database.relaxed, crypto });
   await app.register(ordersModule, { db, crypto });
 
-  const subscribers: Subscriber[] = [];
+  const subscribers: Subscriber[] = [...ordersSubscribers];
   const jobs: JobsSetup = mergeJobs(
     eventJobs(db, subscribers),
     partitionJobs(db),

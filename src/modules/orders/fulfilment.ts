@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { JobHelpers } from 'graphile-worker';
-import type { Db } from '../../platform/db/client.js';
+import type { Db, Tx } from '../../platform/db/client.js';
+import { enqueue } from '../../platform/jobs/jobs.js';
 import { AppError } from '../../platform/http/errors.js';
 import { applyNow, currentLine } from './changes.js';
 import { orderErrors } from './errors.js';
@@ -51,18 +52,30 @@ async function failOrder(db: Db, orderId: string, reason: string) {
 }
 
 /**
- * Scheduled: orders left open with no job to finish them (the worker died on the last attempt, or
- * the failure itself could not be written) are failed, so that nothing stays reserved or pending
- * for ever. Due orders get ten minutes' grace: their job may just be waiting for a worker.
+ * Hands an accepted order to the worker. It runs from the outbox (on `order.acknowledged`), not in
+ * the order's own transaction: a job's NOTIFY at commit would serialise every order placed.
+ */
+export async function dispatchFulfilment(tx: Tx, orderId: string, scheduledFor: Date | null) {
+  await enqueue(tx, 'orders.fulfil', { orderId }, { jobKey: `order:${orderId}`, runAt: scheduledFor ?? undefined, maxAttempts: 5 });
+}
+
+/**
+ * Scheduled: orders left open with no job to finish them. One still acknowledged is dispatched
+ * again (fulfilment is idempotent); one left in progress (the worker died on its last attempt, or
+ * the failure itself could not be written) is failed, so that nothing stays reserved for ever.
+ * Ten minutes' grace: a job may just be waiting for a worker.
  */
 export async function reconcileOrders(db: Db) {
-  const stuck = await db.execute<{ id: string }>(sql`
-    select o.id from ${orders} o
+  const stuck = await db.execute<{ id: string; status: string; scheduled_for: string | null }>(sql`
+    select o.id, o.status, o.scheduled_for from ${orders} o
     where o.status in ('acknowledged', 'in_progress') and coalesce(o.scheduled_for, o.created_at) < now() - interval '10 minutes'
       and o.updated_at < now() - interval '10 minutes'
       and not exists (select 1 from graphile_worker.jobs j where j.key = 'order:' || o.id and j.attempts < j.max_attempts)
     limit 500`);
-  for (const { id } of stuck) await failOrder(db, id, 'fulfilment_lost: no job was left to fulfil the order');
+  for (const o of stuck) {
+    if (o.status === 'in_progress') await failOrder(db, o.id, 'fulfilment_lost: the fulfilment job ended without finishing the order');
+    else await db.transaction((tx) => dispatchFulfilment(tx, o.id, o.scheduled_for ? new Date(o.scheduled_for) : null));
+  }
 }
 
 /**

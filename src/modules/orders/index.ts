@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { FieldCrypto } from '../../platform/crypto/fields.js';
 import type { Db } from '../../platform/db/client.js';
+import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { addOnRoutes } from './addon-routes.js';
 import { catalogRoutes } from './catalog-routes.js';
 import { deviceRoutes } from './device-routes.js';
-import { fulfilOrder, reconcileOrders, renewCycles } from './fulfilment.js';
+import { dispatchFulfilment, fulfilOrder, reconcileOrders, renewCycles } from './fulfilment.js';
 import { inventoryRoutes } from './inventory-routes.js';
 import { expireAddOns } from './lines.js';
 import { orderRoutes } from './order-routes.js';
@@ -39,6 +40,16 @@ export const ordersJobs = (db: Db): Partial<JobsSetup> => ({
   },
   cron: ['orders.recycle_resources', 'orders.expire_add_ons', 'orders.renew_cycles', 'orders.reconcile_orders'].map((task) => ({ pattern: '* * * * *', task })),
 });
+
+/** Accepted orders reach the worker through the outbox. */
+export const ordersSubscribers: Subscriber[] = [{
+  name: 'orders.dispatch_fulfilment',
+  types: ['order.acknowledged'],
+  handle: (tx, event) => {
+    const { orderId, scheduledFor } = event.payload as { orderId: string; scheduledFor: string | null };
+    return dispatchFulfilment(tx, orderId, scheduledFor ? new Date(scheduledFor) : null);
+  },
+}];
 
 export { reserve, release, type ResourceKind } from './inventory.js';
 

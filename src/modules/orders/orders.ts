@@ -4,7 +4,6 @@ import type { Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { enqueue } from '../../platform/jobs/jobs.js';
 import { customerVisible, findBillingAccount } from '../customers/index.js';
 import { sellableAddOn } from './addons.js';
 import { planVersion, sellablePlan } from './catalog.js';
@@ -202,7 +201,6 @@ export async function submitOrder(db: Db, ctx: Ctx, body: SubmitOrder) {
       history: sql`jsonb_build_array(jsonb_build_object('status', 'acknowledged', 'at', now()))`, placedBy: `${ctx.principal.kind}:${ctx.principal.id}`,
     }).returning();
     await emitOrder(tx, order!, ctx.requestId);
-    await enqueue(tx, 'orders.fulfil', { orderId: id }, { jobKey: `order:${id}`, runAt: draft.scheduledFor, maxAttempts: 5 });
     await audit(tx, ctx, { action: 'order.submitted', entityType: 'order', entityId: id, details: { type: body.type } });
     return order!;
   });

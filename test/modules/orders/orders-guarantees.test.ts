@@ -108,19 +108,27 @@ describe('failure and cancellation', () => {
     expect(n!.status).toBe('available');
     expect((await t.http.post(`/v1/orders/${placed.id}/cancel`).send({ reason: 'again' }).expect(409)).body.code).toBe('order_not_cancellable');
   });
-  it('an order whose fulfilment job was lost is failed by the reconciliation job, and its stock released', async () => {
+  it('reconciliation dispatches again an order whose job was lost, and fails one left in progress, releasing its stock', async () => {
     const plan = await activePlan(t);
-    const { firstNumber } = await stock(t, 1);
+    await stock(t, 2);
     const { accountId } = await customerWithAccount(t);
-    const placed = (await t.http.post('/v1/orders').send({ type: 'new_line', billingAccountId: accountId, planId: plan.id }).expect(201)).body;
-    await t.database.sql`select graphile_worker.remove_job(${`order:${placed.id}`})`;
-    await t.database.sql`update orders.orders set created_at = now() - interval '11 minutes', updated_at = now() - interval '11 minutes' where id = ${placed.id}`;
+    const place = async () => (await t.http.post('/v1/orders').send({ type: 'new_line', billingAccountId: accountId, planId: plan.id }).expect(201)).body;
+    const lost = await place();
+    const stuck = await place();
+    // The first never reached the worker (its event was taken, its job never made); the second's worker died mid-way.
+    await t.database.sql`update platform.events set dispatched_at = now() where aggregate_id = ${lost.id}`;
+    await t.database.sql`update platform.events set dispatched_at = now() where aggregate_id = ${stuck.id}`;
+    await t.database.sql`update orders.orders set status = 'in_progress' where id = ${stuck.id}`;
+    await t.database.sql`update orders.orders set created_at = now() - interval '11 minutes', updated_at = now() - interval '11 minutes' where id in (${lost.id}, ${stuck.id})`;
     await t.database.sql`select graphile_worker.add_job('orders.reconcile_orders', '{}'::json)`;
     await t.runJobs();
-    const order = (await t.http.get(`/v1/orders/${placed.id}`).expect(200)).body;
-    expect(order.status).toBe('failed');
-    expect(order.reason).toMatch(/^fulfilment_lost/);
-    const [n] = await t.database.sql`select status from orders.msisdns where msisdn = ${firstNumber}`;
+    await t.runJobs();
+    expect((await t.http.get(`/v1/orders/${lost.id}`).expect(200)).body.status).toBe('completed');
+    const failed = (await t.http.get(`/v1/orders/${stuck.id}`).expect(200)).body;
+    expect(failed.status).toBe('failed');
+    expect(failed.reason).toMatch(/^fulfilment_lost/);
+    const held = failed.items.find((i: { kind: string }) => i.kind === 'msisdn').msisdn;
+    const [n] = await t.database.sql`select status from orders.msisdns where msisdn = ${held}`;
     expect(n!.status).toBe('available');
   });
 });
