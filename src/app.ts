@@ -24,6 +24,7 @@ import { partitionJobs } from './platform/db/partitions.js';
 import { createMetrics } from './platform/metrics.js';
 import { uuidv7 } from './platform/ids.js';
 import { logOptions } from './platform/log.js';
+import { billingJobs, billingModule } from './modules/billing/index.js';
 import { customerExists, customersModule } from './modules/customers/index.js';
 import { ordersJobs, ordersModule, ordersSubscribers } from './modules/orders/index.js';
 
@@ -104,12 +105,14 @@ export async function buildApp(p: Platform) {
   await app.register(eventRoutes, { db });
   await app.register(customersModule, { db, readAuditDb: database.relaxed, crypto });
   await app.register(ordersModule, { db, crypto });
+  await app.register(billingModule, { db, settings: { adjustmentSupervisorAbove: config.ADJUSTMENT_SUPERVISOR_ABOVE, rechargeValidityDays: config.RECHARGE_VALIDITY_DAYS } });
 
   const subscribers: Subscriber[] = [...ordersSubscribers];
   const jobs: JobsSetup = mergeJobs(
     eventJobs(db, subscribers),
     partitionJobs(db),
     ordersJobs(db),
+    billingJobs(db),
     { tasks: { 'platform.purge_idempotency_keys': () => purgeIdempotencyKeys(db) }, cron: [{ pattern: '17 * * * *', task: 'platform.purge_idempotency_keys' }] },
   );
   return { app, jobs, subscribers, credentials, metrics };

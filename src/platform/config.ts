@@ -31,6 +31,10 @@ const schema = z.object({
   RUN_WORKER: bool.default(true),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(9000),
+  /** Billing: a CSR's balance adjustment above this (minor units, either sign) needs a supervisor. */
+  ADJUSTMENT_SUPERVISOR_ABOVE: z.coerce.number().int().min(0).default(5000),
+  /** Billing: how many days a recharge keeps a prepaid balance valid from now (never shortening it). */
+  RECHARGE_VALIDITY_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -23,6 +23,8 @@ type Status = (typeof orderStatuses)[number];
 const HOLD_SECONDS = 3600;
 /** Self-care may change its plan and packs; everything else goes through a CSR or a partner. */
 const CUSTOMER_TYPES: SubmitOrder['type'][] = ['change_plan', 'add_add_on', 'remove_add_on'];
+/** The transaction's time as the API writes every instant: ISO 8601 in UTC with milliseconds. */
+const isoNow = sql`to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 interface Draft { customerId: string; billingAccountId: string; lineId?: string; items: OrderItem[]; effective?: 'now' | 'next_cycle'; scheduledFor?: Date }
 
@@ -198,7 +200,7 @@ export async function submitOrder(db: Db, ctx: Ctx, body: SubmitOrder) {
     const [order] = await tx.insert(orders).values({
       id, type: body.type, customerId: draft.customerId, billingAccountId: draft.billingAccountId, lineId: draft.lineId ?? null,
       items: draft.items, effective: draft.effective ?? 'now', scheduledFor: draft.scheduledFor ?? null, reason: reasonOf(body),
-      history: sql`jsonb_build_array(jsonb_build_object('status', 'acknowledged', 'at', now()))`, placedBy: `${ctx.principal.kind}:${ctx.principal.id}`,
+      history: sql`jsonb_build_array(jsonb_build_object('status', 'acknowledged', 'at', ${isoNow}))`, placedBy: `${ctx.principal.kind}:${ctx.principal.id}`,
     }).returning();
     await emitOrder(tx, order!, ctx.requestId);
     await audit(tx, ctx, { action: 'order.submitted', entityType: 'order', entityId: id, details: { type: body.type } });
@@ -223,7 +225,7 @@ export async function transition(tx: Tx, id: string, from: Status[], to: Status,
     status: to,
     reason: extra.reason ?? sql`${orders.reason}`,
     lineId: extra.lineId ?? sql`${orders.lineId}`,
-    history: sql`${orders.history} || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('status', ${to}::text, 'at', now(), 'reason', ${extra.reason ?? null}::text)))`,
+    history: sql`${orders.history} || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('status', ${to}::text, 'at', ${isoNow}, 'reason', ${extra.reason ?? null}::text)))`,
     updatedAt: sql`now()`,
     completedAt: FINAL.includes(to) ? sql`now()` : null,
   }).where(and(eq(orders.id, id), inArray(orders.status, from))).returning();

@@ -18,6 +18,9 @@ export const permissions = [
   'inventory:write',
   'orders:read',
   'orders:write',
+  'billing:read',
+  'billing:recharge',
+  'billing:adjust',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -32,16 +35,16 @@ export type Principal =
 
 const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
-  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write'],
-  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write'],
+  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust'],
+  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust'],
   // Marketing owns the offer: price plans and add-ons.
   marketing: ['catalog:read', 'catalog:write'],
 };
 // Partners and customers reach only their own records (and only what is on sale): the scope does
 // that, not these lists.
-const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'orders:read', 'orders:write'];
+const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'orders:read', 'orders:write', 'billing:read'];
 // A customer's own orders are limited by type (self-care: plan change and packs), in the orders module.
-const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write'];
+const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write', 'billing:read'];
 
 export function can(p: Principal, permission: Permission): boolean {
   switch (p.kind) {

@@ -38,6 +38,7 @@ describe('a new line', () => {
     const order = (await t.http.get(`/v1/orders/${placed.body.id}`).expect(200)).body;
     expect(order.status).toBe('completed');
     expect(order.history.map((h: { status: string }) => h.status)).toEqual(['acknowledged', 'in_progress', 'completed']);
+    expect(order.history[0].at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(await eventsOf(order.id)).toEqual(['order.acknowledged', 'order.in_progress', 'order.completed']);
 
     const line = (await t.http.get(`/v1/lines/${order.lineId}`).expect(200)).body;

@@ -1,0 +1,13 @@
+import { defineErrors } from '../../platform/http/errors.js';
+
+export const billingErrors = defineErrors({
+  billing_account_not_found: { status: 404, title: 'No such billing account' },
+  not_prepaid: { status: 409, title: 'The billing account is postpaid: it has invoices, not a prepaid balance' },
+  account_closed: { status: 409, title: 'The billing account is closed' },
+  currency_mismatch: { status: 422, title: 'The amount is not in the balance\'s currency' },
+  insufficient_balance: { status: 409, title: 'The balance (with its credit limit) does not cover this debit' },
+  duplicate_entry: { status: 409, title: 'This cause has already moved the balance' },
+  credit_limit_below_debt: { status: 409, title: 'The balance is further below zero than that credit limit allows' },
+  supervisor_required: { status: 403, title: 'An adjustment this large needs a supervisor' },
+  idempotency_key_required: { status: 400, title: 'Send an Idempotency-Key header: a retried recharge must never credit twice' },
+});

@@ -1,0 +1,161 @@
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import type { Ctx } from '../../platform/context.js';
+import type { Db, Tx } from '../../platform/db/client.js';
+import { emit } from '../../platform/events/events.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { findBillingAccount } from '../customers/index.js';
+import { billingErrors } from './errors.js';
+import { balances, type entryTypes, ledgerEntries } from './tables.js';
+
+export type EntryType = (typeof entryTypes)[number];
+export type Entry = typeof ledgerEntries.$inferSelect;
+
+/** One movement of a prepaid balance, caused by something that can be named (and so never repeated). */
+export interface Movement {
+  billingAccountId: string;
+  /** Positive, in minor units: `credit` adds it, `debit` takes it. */
+  amount: number;
+  currency: string;
+  type: EntryType;
+  refType: string;
+  refId: string;
+  reason?: string;
+  /** Who moved it: "staff:<id>", "customer:<id>", "system:<job>"... */
+  actor: string;
+  /** A recharge keeps the balance valid this many days from now (never shortening it). */
+  extendValidityDays?: number;
+}
+
+/** Ledger moves act for the system once the caller has been checked: balances open on first use. */
+const SYSTEM: Ctx = { principal: { kind: 'staff', id: 'system', role: 'admin', via: 'api_key' }, requestId: 'billing.ledger' };
+
+/** Adds money to a balance inside the caller's transaction (a voucher redemption, a payment). */
+export const credit = (tx: Tx, m: Movement) => move(tx, m, m.amount);
+
+/** Takes money from a balance inside the caller's transaction; refused, atomically, past the credit limit. */
+export const debit = (tx: Tx, m: Movement) => move(tx, m, -m.amount);
+
+async function move(tx: Tx, m: Movement, delta: number): Promise<Entry & { balance: number }> {
+  if (!Number.isSafeInteger(m.amount) || m.amount <= 0) throw new RangeError('a movement is a positive integer in minor units');
+  for (let attempt = 0; ; attempt++) {
+    const rows = await apply(tx, m, delta);
+    if (rows.length) {
+      const entry = rows[0]!;
+      await afterMove(tx, m, entry);
+      return entry;
+    }
+    const [b] = await tx.select().from(balances).where(eq(balances.billingAccountId, m.billingAccountId));
+    if (!b && attempt === 0) {
+      await openBalance(tx, m.billingAccountId);
+      continue;
+    }
+    if (!b) throw billingErrors.billing_account_not_found();
+    if (b.currency !== m.currency) throw billingErrors.currency_mismatch(`The balance is in ${b.currency}`);
+    throw billingErrors.insufficient_balance(undefined, { balance: { amount: b.amount, currency: b.currency }, creditLimit: b.creditLimit });
+  }
+}
+
+/** The update and its entry in one statement: either both happen or neither. */
+async function apply(tx: Tx, m: Movement, delta: number) {
+  try {
+    return await tx.execute<Entry & { balance: number; threshold: number | null; customerId: string }>(sql`
+      with b as (
+        update ${balances} set amount = amount + ${delta}, entries = entries + 1, updated_at = now(),
+          valid_until = case when ${m.extendValidityDays ?? null}::int is null then valid_until
+            else greatest(coalesce(valid_until, now()), now() + make_interval(days => ${m.extendValidityDays ?? 0})) end
+        where billing_account_id = ${m.billingAccountId} and currency = ${m.currency} and amount + ${delta} >= -credit_limit
+        returning amount, entries, low_balance_threshold, customer_id)
+      insert into ${ledgerEntries} (id, billing_account_id, seq, type, amount, currency, balance_after, ref_type, ref_id, reason, actor)
+      select ${uuidv7()}, ${m.billingAccountId}, b.entries, ${m.type}, ${delta}, ${m.currency}, b.amount, ${m.refType}, ${m.refId}, ${m.reason ?? null}, ${m.actor} from b
+      returning id, billing_account_id as "billingAccountId", seq::float8 as seq, type, amount::float8 as amount, currency, balance_after::float8 as "balanceAfter",
+        ref_type as "refType", ref_id as "refId", reason, actor, created_at as "createdAt", balance_after::float8 as balance,
+        (select low_balance_threshold::float8 from b) as threshold, (select customer_id from b) as "customerId"`);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; constraint_name?: string } }).cause ?? (err as { code?: string; constraint_name?: string });
+    if (cause.code === '23505' && cause.constraint_name === 'ledger_entries_cause_key') throw billingErrors.duplicate_entry(`${m.type} by ${m.refType} ${m.refId} is already on the ledger`);
+    throw err;
+  }
+}
+
+/** Events: every movement but usage (rating reports its own), and balance.low once per downward crossing. */
+async function afterMove(tx: Tx, m: Movement, e: Entry & { balance: number; threshold: number | null; customerId: string }) {
+  const base = { billingAccountId: m.billingAccountId, customerId: e.customerId, balance: { amount: e.balance, currency: m.currency } };
+  if (m.type !== 'usage') {
+    await emit(tx, e.amount > 0 ? 'balance.credited' : 'balance.debited', { ...base, entryId: e.id, type: m.type, amount: { amount: Math.abs(e.amount), currency: m.currency } }, { aggregateId: m.billingAccountId });
+  }
+  if (e.threshold !== null && e.balance < e.threshold && e.balance - e.amount >= e.threshold) {
+    await emit(tx, 'balance.low', { ...base, threshold: { amount: e.threshold, currency: m.currency } }, { aggregateId: m.billingAccountId });
+  }
+}
+
+/** A prepaid account's balance row, made on first use. */
+async function openBalance(tx: Tx, billingAccountId: string) {
+  const account = await findBillingAccount(tx, SYSTEM, billingAccountId);
+  if (!account) throw billingErrors.billing_account_not_found();
+  if (account.type !== 'prepaid') throw billingErrors.not_prepaid();
+  if (account.status !== 'active') throw billingErrors.account_closed();
+  await tx.insert(balances).values({ billingAccountId, customerId: account.customerId, currency: account.currency }).onConflictDoNothing();
+}
+
+/** The caller's view of an account's balance (opening it on first look: a new prepaid account holds 0). */
+export async function getBalance(db: Db, ctx: Ctx, billingAccountId: string) {
+  return db.transaction(async (tx) => {
+    const account = await findBillingAccount(tx, ctx, billingAccountId);
+    if (!account) throw billingErrors.billing_account_not_found();
+    if (account.type !== 'prepaid') throw billingErrors.not_prepaid();
+    let [b] = await tx.select().from(balances).where(eq(balances.billingAccountId, billingAccountId));
+    if (!b) {
+      await openBalance(tx, billingAccountId);
+      [b] = await tx.select().from(balances).where(eq(balances.billingAccountId, billingAccountId));
+    }
+    return b!;
+  });
+}
+
+export async function listEntries(db: Db, ctx: Ctx, billingAccountId: string, q: { limit: number; before?: number }) {
+  if (!(await findBillingAccount(db, ctx, billingAccountId))) throw billingErrors.billing_account_not_found();
+  return db.select().from(ledgerEntries)
+    .where(and(eq(ledgerEntries.billingAccountId, billingAccountId), q.before !== undefined ? lt(ledgerEntries.seq, q.before) : undefined))
+    .orderBy(desc(ledgerEntries.seq)).limit(q.limit + 1);
+}
+
+/**
+ * Proof that the balance is its ledger: the sum of the entries, the last entry's running balance
+ * and the stored balance, read in one snapshot, and whether the running balances chain up.
+ */
+export async function reconcile(db: Db | Tx, billingAccountId: string) {
+  const [r] = await db.execute<{ balance: number | null; sum: number; count: number; last: number | null; broken: number }>(sql`
+    select (select amount::float8 from ${balances} where billing_account_id = ${billingAccountId}) as balance,
+      coalesce(sum(amount), 0)::float8 as sum, count(*)::int as count,
+      (select balance_after::float8 from ${ledgerEntries} where billing_account_id = ${billingAccountId} order by seq desc limit 1) as last,
+      count(*) filter (where balance_after - amount <> coalesce(prev, 0) or seq <> n)::int as broken
+    from (select seq, amount, balance_after, lag(balance_after) over (order by seq) as prev, row_number() over (order by seq) as n
+          from ${ledgerEntries} where billing_account_id = ${billingAccountId}) e`);
+  const balance = r!.balance ?? 0;
+  return { balance, entriesSum: r!.sum, entries: r!.count, lastBalanceAfter: r!.last, consistent: balance === r!.sum && (r!.last ?? 0) === balance && r!.broken === 0 };
+}
+
+/** Every balance whose ledger does not add up to it: an empty list is the operator's proof. */
+export async function reconcileAll(db: Db) {
+  return db.execute<{ billingAccountId: string; balance: number; entriesSum: number }>(sql`
+    select b.billing_account_id as "billingAccountId", b.amount::float8 as balance, coalesce(e.sum, 0)::float8 as "entriesSum"
+    from ${balances} b left join (select billing_account_id, sum(amount) as sum from ${ledgerEntries} group by 1) e using (billing_account_id)
+    where b.amount <> coalesce(e.sum, 0) limit 1000`);
+}
+
+/** Scheduled: money on balances past their validity expires, one entry each. */
+export async function expireBalances(db: Db) {
+  const due = await db.select({ id: balances.billingAccountId }).from(balances)
+    .where(and(lt(balances.validUntil, sql`now()`), sql`${balances.amount} > 0`)).limit(1000);
+  for (const { id } of due) {
+    await db.transaction(async (tx) => {
+      // Re-read under the lock: a recharge may have extended it, usage may have spent some.
+      const [b] = await tx.select().from(balances).where(and(eq(balances.billingAccountId, id), lt(balances.validUntil, sql`now()`), sql`${balances.amount} > 0`)).for('update');
+      if (!b) return;
+      await debit(tx, {
+        billingAccountId: id, amount: b.amount, currency: b.currency, type: 'expiry', refType: 'validity', refId: b.validUntil!.toISOString(),
+        reason: 'The balance was not recharged before its validity ended', actor: 'system:billing.expire_balances',
+      });
+    });
+  }
+}

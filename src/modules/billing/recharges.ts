@@ -1,0 +1,61 @@
+import { and, eq, gte } from 'drizzle-orm';
+import { audit } from '../../platform/audit/audit.js';
+import type { Ctx } from '../../platform/context.js';
+import type { Db } from '../../platform/db/client.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { findBillingAccount } from '../customers/index.js';
+import { billingErrors } from './errors.js';
+import { credit, debit, getBalance } from './ledger.js';
+import { balances } from './tables.js';
+
+export interface BillingSettings { adjustmentSupervisorAbove: number; rechargeValidityDays: number }
+
+const actorOf = (ctx: Ctx) => `${ctx.principal.kind}:${ctx.principal.id}`;
+const senior = (ctx: Ctx) => ctx.principal.kind === 'staff' && (ctx.principal.role === 'supervisor' || ctx.principal.role === 'admin');
+
+async function visibleAccount(db: Db, ctx: Ctx, id: string) {
+  if (!(await findBillingAccount(db, ctx, id))) throw billingErrors.billing_account_not_found();
+}
+
+/**
+ * Money in from a CSR's till or an external payment. A processor's transaction id is the cause:
+ * the same payment reported twice is refused (duplicate_entry), whatever Idempotency-Key it came with.
+ */
+export async function recharge(db: Db, ctx: Ctx, settings: BillingSettings, id: string, input: { amount: { amount: number; currency: string }; paymentRef?: string }) {
+  await visibleAccount(db, ctx, id);
+  return db.transaction(async (tx) => {
+    const entry = await credit(tx, {
+      billingAccountId: id, amount: input.amount.amount, currency: input.amount.currency, type: 'recharge',
+      refType: input.paymentRef ? 'payment' : 'recharge', refId: input.paymentRef ?? uuidv7(), actor: actorOf(ctx), extendValidityDays: settings.rechargeValidityDays,
+    });
+    await audit(tx, ctx, { action: 'balance.recharged', entityType: 'billing_account', entityId: id, details: { entryId: entry.id, amount: input.amount.amount } });
+    return entry;
+  });
+}
+
+/** A CSR's correction, either way, always with a reason; above the configured size only a supervisor may. */
+export async function adjust(db: Db, ctx: Ctx, settings: BillingSettings, id: string, input: { amount: number; currency: string; reason: string }) {
+  if (Math.abs(input.amount) > settings.adjustmentSupervisorAbove && !senior(ctx)) {
+    throw billingErrors.supervisor_required(`Adjustments above ${settings.adjustmentSupervisorAbove} minor units need a supervisor`);
+  }
+  await visibleAccount(db, ctx, id);
+  return db.transaction(async (tx) => {
+    const m = { billingAccountId: id, amount: Math.abs(input.amount), currency: input.currency, type: 'adjustment' as const, refType: 'adjustment', refId: uuidv7(), reason: input.reason, actor: actorOf(ctx) };
+    const entry = input.amount > 0 ? await credit(tx, m) : await debit(tx, m);
+    await audit(tx, ctx, { action: 'balance.adjusted', entityType: 'billing_account', entityId: id, details: { entryId: entry.id, amount: input.amount, reason: input.reason } });
+    return entry;
+  });
+}
+
+/** The warning threshold any CSR may set; a credit limit (money the operator lends) only a supervisor. */
+export async function updateBalanceSettings(db: Db, ctx: Ctx, id: string, patch: { creditLimit?: number; lowBalanceThreshold?: number | null }) {
+  if (patch.creditLimit !== undefined && !senior(ctx)) throw billingErrors.supervisor_required('Only a supervisor sets a credit limit');
+  await getBalance(db, ctx, id); // scope, prepaid, and the row exists
+  return db.transaction(async (tx) => {
+    const [b] = await tx.update(balances).set({ ...patch, updatedAt: new Date() })
+      .where(and(eq(balances.billingAccountId, id), patch.creditLimit !== undefined ? gte(balances.amount, -patch.creditLimit) : undefined)).returning();
+    if (!b) throw billingErrors.credit_limit_below_debt();
+    await audit(tx, ctx, { action: 'balance.settings_changed', entityType: 'billing_account', entityId: id, details: { fields: Object.keys(patch), ...patch } });
+    return b!;
+  });
+}

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
+
+let t: TestApp;
+beforeAll(async () => { t = await testApp({ env: { ADJUSTMENT_SUPERVISOR_ABOVE: '5000' } }); });
+afterAll(async () => { await t.close(); });
+
+let keys = 0;
+async function prepaidAccount(type: 'prepaid' | 'postpaid' = 'prepaid') {
+  const customer = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Pre', familyName: 'Paid' }).expect(201)).body;
+  const account = (await t.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type, currency: 'EUR', ...(type === 'postpaid' ? { billCycleDay: 1 } : {}) }).expect(201)).body;
+  return { customerId: customer.id as string, accountId: account.id as string };
+}
+const recharge = (accountId: string, amount: number, extra: Record<string, unknown> = {}) =>
+  t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', `r-${++keys}`).send({ amount: { amount, currency: 'EUR' }, ...extra });
+const adjust = (accountId: string, amount: number, reason = 'Goodwill for an outage') =>
+  t.http.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount, currency: 'EUR', reason });
+const balance = async (accountId: string) => (await t.http.get(`/v1/billing-accounts/${accountId}/balance`).expect(200)).body;
+const reconciled = async (accountId: string) => (await t.http.get(`/v1/billing-accounts/${accountId}/ledger/reconciliation`).expect(200)).body;
+
+describe('prepaid balance ledger', () => {
+  it('a recharge credits the balance, extends its validity, and lands on the ledger with the running balance', async () => {
+    const { accountId } = await prepaidAccount();
+    expect(await balance(accountId)).toMatchObject({ amount: 0, currency: 'EUR', creditLimit: 0, lowBalanceThreshold: 500, validUntil: null });
+    const entry = (await recharge(accountId, 2000, { paymentRef: 'psp-tx-1001' }).expect(201)).body;
+    expect(entry).toMatchObject({ seq: 1, type: 'recharge', amount: 2000, balanceAfter: 2000, refType: 'payment', refId: 'psp-tx-1001' });
+    const b = await balance(accountId);
+    expect(b.amount).toBe(2000);
+    const days = (new Date(b.validUntil).getTime() - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(89.9);
+    expect(days).toBeLessThanOrEqual(90);
+    await recharge(accountId, 500).expect(201);
+    const ledger = (await t.http.get(`/v1/billing-accounts/${accountId}/ledger`).expect(200)).body.items;
+    expect(ledger.map((e: { amount: number; balanceAfter: number }) => [e.amount, e.balanceAfter])).toEqual([[500, 2500], [2000, 2000]]);
+    expect(await reconciled(accountId)).toEqual({ balance: 2500, entriesSum: 2500, entries: 2, lastBalanceAfter: 2500, consistent: true });
+    const events = await t.database.sql`select type from platform.events where aggregate_id = ${accountId} order by id`;
+    expect(events.map((e) => e.type)).toEqual(['balance.credited', 'balance.credited']);
+  });
+
+  it('the same payment reported twice credits once; a recharge without Idempotency-Key is refused', async () => {
+    const { accountId } = await prepaidAccount();
+    await recharge(accountId, 1000, { paymentRef: 'psp-dup' }).expect(201);
+    expect((await recharge(accountId, 1000, { paymentRef: 'psp-dup' }).expect(409)).body.code).toBe('duplicate_entry');
+    const noKey = await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).send({ amount: { amount: 1000, currency: 'EUR' } }).expect(400);
+    expect(noKey.body.code).toBe('idempotency_key_required');
+    // A retry with the same key answers the first result and credits nothing more.
+    const first = await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', 'same').send({ amount: { amount: 300, currency: 'EUR' } }).expect(201);
+    const again = await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', 'same').send({ amount: { amount: 300, currency: 'EUR' } }).expect(201);
+    expect(again.body.id).toBe(first.body.id);
+    expect((await balance(accountId)).amount).toBe(1300);
+  });
+
+  it('refuses wrong currency, postpaid accounts, card-number-like extras, and unknown accounts', async () => {
+    const { accountId } = await prepaidAccount();
+    const wrong = await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', 'usd').send({ amount: { amount: 100, currency: 'USD' } }).expect(422);
+    expect(wrong.body.code).toBe('currency_mismatch');
+    const post = await prepaidAccount('postpaid');
+    expect((await recharge(post.accountId, 100).expect(409)).body.code).toBe('not_prepaid');
+    expect((await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', 'card').send({ amount: { amount: 100, currency: 'EUR' }, cardNumber: '4111111111111111' }).expect(400)).body.code).toBe('validation_failed');
+    expect((await recharge('01900000-0000-7000-8000-0000000000ff', 100).expect(404)).body.code).toBe('billing_account_not_found');
+    expect((await recharge(accountId, 0).expect(400)).body.code).toBe('validation_failed');
+    expect(await reconciled(accountId)).toMatchObject({ balance: 0, entries: 0, consistent: true });
+  });
+
+  it('100 concurrent debits against one balance: never below zero, and the ledger sums to the balance', async () => {
+    const { accountId } = await prepaidAccount();
+    await recharge(accountId, 5000).expect(201);
+    const results = await Promise.all(Array.from({ length: 100 }, () => adjust(accountId, -120, 'Concurrent debit test')));
+    const ok = results.filter((r) => r.status === 201);
+    const refused = results.filter((r) => r.status !== 201);
+    expect(ok).toHaveLength(41); // 41 × 120 = 4920 ≤ 5000 < 42 × 120
+    expect(refused.every((r) => r.status === 409 && r.body.code === 'insufficient_balance')).toBe(true);
+    expect((await balance(accountId)).amount).toBe(80);
+    expect(await reconciled(accountId)).toEqual({ balance: 80, entriesSum: 80, entries: 42, lastBalanceAfter: 80, consistent: true });
+    const [low] = await t.database.sql`select min(balance_after)::int as min from billing.ledger_entries where billing_account_id = ${accountId}`;
+    expect(low!.min).toBe(80);
+    // Crossing below the 500 threshold warned once, not on every later debit.
+    const [warned] = await t.database.sql`select count(*)::int as n from platform.events where aggregate_id = ${accountId} and type = 'balance.low'`;
+    expect(warned!.n).toBe(1);
+    expect((await t.http.get('/v1/billing/reconciliation').expect(200)).body).toEqual({ mismatches: [] });
+  });
+
+  it('a credit limit lets the balance go below zero, only that far; only a supervisor sets it', async () => {
+    const { accountId } = await prepaidAccount();
+    const csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
+    expect((await csr.patch(`/v1/billing-accounts/${accountId}/balance`).send({ creditLimit: 1000 }).expect(403)).body.code).toBe('supervisor_required');
+    await csr.patch(`/v1/billing-accounts/${accountId}/balance`).send({ lowBalanceThreshold: null }).expect(200);
+    const supervisor = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'supervisor' }));
+    expect((await supervisor.patch(`/v1/billing-accounts/${accountId}/balance`).send({ creditLimit: 1000 }).expect(200)).body.creditLimit).toBe(1000);
+    await adjust(accountId, -1000).expect(201);
+    expect((await adjust(accountId, -1).expect(409)).body.code).toBe('insufficient_balance');
+    expect((await supervisor.patch(`/v1/billing-accounts/${accountId}/balance`).send({ creditLimit: 500 }).expect(409)).body.code).toBe('credit_limit_below_debt');
+    expect((await balance(accountId)).amount).toBe(-1000);
+  });
+
+  it('a CSR adjusts small amounts with a reason; larger ones need a supervisor; every one is audited', async () => {
+    const { accountId } = await prepaidAccount();
+    const csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
+    const small = (await csr.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount: 5000, currency: 'EUR', reason: 'Outage goodwill' }).expect(201)).body;
+    expect(small).toMatchObject({ type: 'adjustment', amount: 5000, reason: 'Outage goodwill' });
+    expect((await csr.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount: -5001, currency: 'EUR', reason: 'Big fix' }).expect(403)).body.code).toBe('supervisor_required');
+    await csr.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount: 10, currency: 'EUR' }).expect(400);
+    const supervisor = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'supervisor' }));
+    await supervisor.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount: -5001, currency: 'EUR', reason: 'Reverse a double credit' }).expect(409);
+    await supervisor.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount: -4000, currency: 'EUR', reason: 'Reverse a double credit' }).expect(201);
+    const audited = await t.database.sql`select action, details->>'reason' as reason from platform.audit_log where entity_id = ${accountId} and action = 'balance.adjusted' order by id`;
+    expect(audited).toEqual([{ action: 'balance.adjusted', reason: 'Outage goodwill' }, { action: 'balance.adjusted', reason: 'Reverse a double credit' }]);
+  });
+
+  it('the ledger cannot be rewritten, and expired balances are emptied once', async () => {
+    const { accountId } = await prepaidAccount();
+    await recharge(accountId, 700).expect(201);
+    await expect(t.database.sql`update billing.ledger_entries set amount = 1 where billing_account_id = ${accountId}`).rejects.toThrow(/append-only/);
+    await expect(t.database.sql`delete from billing.ledger_entries where billing_account_id = ${accountId}`).rejects.toThrow(/append-only/);
+    await t.database.sql`update billing.balances set valid_until = now() - interval '1 second' where billing_account_id = ${accountId}`;
+    for (let i = 0; i < 2; i++) {
+      await t.database.sql`select graphile_worker.add_job('billing.expire_balances', '{}'::json)`;
+      await t.runJobs();
+    }
+    expect((await balance(accountId)).amount).toBe(0);
+    const ledger = (await t.http.get(`/v1/billing-accounts/${accountId}/ledger`).expect(200)).body.items;
+    expect(ledger.map((e: { type: string; amount: number }) => [e.type, e.amount])).toEqual([['expiry', -700], ['recharge', 700]]);
+  });
+
+  it('customers and partners read only their own balance; they cannot recharge or adjust', async () => {
+    const mine = await prepaidAccount();
+    const theirs = await prepaidAccount();
+    const me = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: mine.customerId }));
+    await me.get(`/v1/billing-accounts/${mine.accountId}/balance`).expect(200);
+    await me.get(`/v1/billing-accounts/${mine.accountId}/ledger`).expect(200);
+    expect((await me.get(`/v1/billing-accounts/${theirs.accountId}/balance`).expect(404)).body.code).toBe('billing_account_not_found');
+    await me.get(`/v1/billing-accounts/${theirs.accountId}/ledger`).expect(404);
+    await me.get(`/v1/billing-accounts/${theirs.accountId}/ledger/reconciliation`).expect(404);
+    await me.post(`/v1/billing-accounts/${mine.accountId}/recharges`).set('idempotency-key', 'me').send({ amount: { amount: 100, currency: 'EUR' } }).expect(403);
+    await me.post(`/v1/billing-accounts/${mine.accountId}/adjustments`).send({ amount: 100, currency: 'EUR', reason: 'Free money' }).expect(403);
+    await me.get('/v1/billing/reconciliation').expect(403);
+    const partner = asCaller(t, await keyFor(t, { principalKind: 'partner', partnerId: '01900000-0000-7000-8000-0000000000bb' }));
+    await partner.get(`/v1/billing-accounts/${mine.accountId}/balance`).expect(404);
+    const marketing = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'marketing' }));
+    await marketing.get(`/v1/billing-accounts/${mine.accountId}/balance`).expect(403);
+  });
+});
