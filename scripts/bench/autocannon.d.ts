@@ -15,6 +15,8 @@ declare module 'autocannon' {
     body?: string;
     requests?: Request[];
     timeout?: number;
+    /** Stops after this many requests in all; with `duration`, whichever comes first. */
+    maxOverallRequests?: number;
   }
   interface Histogram { average: number; p50: number; p99: number; total: number }
   interface Result {

@@ -14,17 +14,22 @@ const result = await autocannon({
   duration: spec.duration,
   headers: spec.headers,
   requests: spec.paths.map((path) => ({ method: spec.method, path, body: spec.body, headers: spec.headers })),
+  // Unlike `amount`, which overrides `duration`, this caps the count and keeps the time limit.
+  ...(spec.maxRequests ? { maxOverallRequests: spec.maxRequests } : {}),
 });
+
+const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]));
+const ok = spec.expectStatus === undefined ? result['2xx'] : statusCodes[String(spec.expectStatus)] ?? 0;
 
 const out: LoadResult = {
   completed: result.requests.total,
-  ok: result['2xx'],
-  non2xx: result.non2xx,
+  ok,
+  non2xx: spec.expectStatus === undefined ? result.non2xx : Object.values(statusCodes).reduce((a, b) => a + b, 0) - ok,
   errors: result.errors,
   timeouts: result.timeouts,
   durationSec: result.duration,
   p50Ms: result.latency.p50,
   p99Ms: result.latency.p99,
-  statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count])),
+  statusCodes,
 };
 process.stdout.write(JSON.stringify(out) + '\n');

@@ -1,12 +1,14 @@
 /*
- * npm run bench [-- --duration N] [--connections N] [--json] [--fallback]
+ * npm run bench [-- --duration N] [--connections N] [--json] [--fallback] [--no-worker]
  * Starts the server on a throw-away embedded Postgres, drives it with autocannon from a separate
  * process, then runs pgbench TPC-B on the same Postgres so that each scenario is reported as a
  * ratio to that floor (ratios travel across machines, absolute numbers do not).
+ * Scenarios: create customer, get customer by id, place new-line order (its set-up in orders.ts).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { POOL, setupOrders, waitForFulfilment } from './orders.js';
 import { pgbenchFloor } from './pgbench.js';
 import { toJson, toTable } from './report.js';
 import { log, root, startServer, type BenchServer } from './server.js';
@@ -18,6 +20,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     json: { type: 'boolean', default: false },
     fallback: { type: 'boolean', default: false }, // exercise the postgres.js TPC-B path even where pgbench exists
+    'no-worker': { type: 'boolean', default: false }, // the server without its job worker: orders are accepted, not fulfilled
   },
 });
 const duration = Number(args.duration);
@@ -66,7 +69,10 @@ async function scenario(name: string, spec: Omit<LoadSpec, 'connections' | 'dura
   log(`${name}: ${connections} connections, ${duration} s`);
   const r = await runLoad({ ...spec, connections, duration });
   if (r.non2xx || r.errors || r.timeouts) {
-    log(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts; status codes ${JSON.stringify(r.statusCodes)}`);
+    log(`${name}: ${r.non2xx} ${spec.expectStatus ? `not ${spec.expectStatus}` : 'non-2xx'}, ${r.errors} errors, ${r.timeouts} timeouts; status codes ${JSON.stringify(r.statusCodes)}`);
+  }
+  if (spec.maxRequests && r.completed + r.errors + r.timeouts >= spec.maxRequests) {
+    log(`${name}: stopped after ${spec.maxRequests} requests (${r.durationSec} s), before the ${duration} s were up`);
   }
   // Only successful responses count as throughput: fast 4xx/5xx must not flatter a scenario.
   return { scenario: name, throughputPerSec: r.ok / r.durationSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, non2xx: r.non2xx, errors: r.errors + r.timeouts };
@@ -84,12 +90,19 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 let exitCode = 0;
 try {
   log('starting the server on a fresh embedded Postgres');
-  server = await startServer();
+  server = await startServer({ worker: !args['no-worker'] });
   const headers = { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' };
   const ids = await seed(server, headers);
   const rows: Row[] = [];
   rows.push(await scenario('create customer', { url: server.baseUrl, headers, method: 'POST', body: customerBody, paths: ['/v1/customers'] }));
   rows.push(await scenario('get customer by id', { url: server.baseUrl, headers, method: 'GET', paths: ids.map((id) => `/v1/customers/${id}`) }));
+  const orders = await setupOrders(server.baseUrl, headers);
+  // Each 201 takes a number and a SIM: never ask for more than the pool holds (the set-up placed one order too).
+  rows.push(await scenario('place new-line order', {
+    url: server.baseUrl, headers, method: 'POST', body: orders.body, paths: ['/v1/orders'], expectStatus: 201, maxRequests: POOL - 100,
+  }));
+  if (args['no-worker']) log('orders: --no-worker, so the accepted orders stay acknowledged');
+  else await waitForFulfilment(server.baseUrl, headers, Math.max(120, duration * 20));
   const floor = await pgbenchFloor({ port: server.pgPort, password: server.pgPassword, dataDir: server.dataDir }, duration, args.fallback);
   rows.push(floor);
   if (args.json) process.stdout.write(JSON.stringify(toJson(rows, floor.throughputPerSec), null, 2) + '\n');

@@ -8,12 +8,18 @@ export interface LoadSpec {
   body?: string;
   /** Paths to cycle through; each connection walks the list in order. */
   paths: string[];
+  /** The one status that counts as success (e.g. 201); any other response counts against the scenario. Default: any 2xx. */
+  expectStatus?: number;
+  /** Stop after this many requests even if time remains (a scenario that uses up a finite pool). */
+  maxRequests?: number;
 }
 
 /** What the load runner prints on stdout. */
 export interface LoadResult {
   completed: number;
+  /** Responses with the expected status (any 2xx unless `expectStatus`). */
   ok: number;
+  /** Responses that were not ok (with `expectStatus`, every other status, 2xx included). */
   non2xx: number;
   errors: number;
   timeouts: number;
