@@ -5,6 +5,7 @@ export const billingErrors = defineErrors({
   not_prepaid: { status: 409, title: 'The billing account is postpaid: it has invoices, not a prepaid balance' },
   account_closed: { status: 409, title: 'The billing account is closed' },
   currency_mismatch: { status: 422, title: 'The amount is not in the balance\'s currency' },
+  balance_expired: { status: 409, title: 'The balance\'s validity has ended: recharge first' },
   insufficient_balance: { status: 409, title: 'The balance (with its credit limit) does not cover this debit' },
   duplicate_entry: { status: 409, title: 'This cause has already moved the balance' },
   credit_limit_below_debt: { status: 409, title: 'The balance is further below zero than that credit limit allows' },

@@ -16,7 +16,7 @@ export const billingModule: FastifyPluginAsync<{ db: Db; settings: BillingSettin
 
 /** Every hour: money on balances past their validity expires. */
 export const billingJobs = (db: Db): Partial<JobsSetup> => ({
-  tasks: { 'billing.expire_balances': () => expireBalances(db) },
+  tasks: { 'billing.expire_balances': (_payload, helpers) => expireBalances(db, { error: (meta, message) => helpers.logger.error(message, meta) }) },
   cron: [{ pattern: '23 * * * *', task: 'billing.expire_balances' }],
 });
 

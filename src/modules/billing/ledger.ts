@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, notInArray, sql } from 'drizzle-orm';
 import type { Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
@@ -29,16 +29,22 @@ export interface Movement {
 /** Ledger moves act for the system once the caller has been checked: balances open on first use. */
 const SYSTEM: Ctx = { principal: { kind: 'staff', id: 'system', role: 'admin', via: 'api_key' }, requestId: 'billing.ledger' };
 
-/** Adds money to a balance inside the caller's transaction (a voucher redemption, a payment). */
+/**
+ * Adds money to a balance inside the caller's transaction (a voucher redemption, a payment). A
+ * refusal (an AppError: duplicate_entry, currency_mismatch ...) leaves the caller's transaction
+ * usable: the movement runs in a savepoint.
+ */
 export const credit = (tx: Tx, m: Movement) => move(tx, m, m.amount);
 
-/** Takes money from a balance inside the caller's transaction; refused, atomically, past the credit limit. */
+/** Takes money from a balance inside the caller's transaction; refused, atomically, past the credit limit or validity. */
 export const debit = (tx: Tx, m: Movement) => move(tx, m, -m.amount);
 
-async function move(tx: Tx, m: Movement, delta: number): Promise<Entry & { balance: number }> {
+async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promise<Entry & { balance: number }> {
   if (!Number.isSafeInteger(m.amount) || m.amount <= 0) throw new RangeError('a movement is a positive integer in minor units');
+  // Money whose validity has ended is not carried into a new validity by a recharge.
+  if (m.extendValidityDays) await expireIfDue(tx, m.billingAccountId);
   for (let attempt = 0; ; attempt++) {
-    const rows = await apply(tx, m, delta);
+    const rows = await apply(tx, m, delta, expiring);
     if (rows.length) {
       const entry = rows[0]!;
       await afterMove(tx, m, entry);
@@ -51,28 +57,32 @@ async function move(tx: Tx, m: Movement, delta: number): Promise<Entry & { balan
     }
     if (!b) throw billingErrors.billing_account_not_found();
     if (b.currency !== m.currency) throw billingErrors.currency_mismatch(`The balance is in ${b.currency}`);
+    if (delta < 0 && b.validUntil && b.validUntil <= new Date()) throw billingErrors.balance_expired();
     throw billingErrors.insufficient_balance(undefined, { balance: { amount: b.amount, currency: b.currency }, creditLimit: b.creditLimit });
   }
 }
 
 /** The update and its entry in one statement: either both happen or neither. */
-async function apply(tx: Tx, m: Movement, delta: number) {
+async function apply(tx: Tx, m: Movement, delta: number, expiring: boolean) {
   try {
-    return await tx.execute<Entry & { balance: number; threshold: number | null; customerId: string }>(sql`
+    return await tx.transaction((sp) => sp.execute<Entry & { balance: number; threshold: number | null; customerId: string }>(sql`
       with b as (
         update ${balances} set amount = amount + ${delta}, entries = entries + 1, updated_at = now(),
           valid_until = case when ${m.extendValidityDays ?? null}::int is null then valid_until
             else greatest(coalesce(valid_until, now()), now() + make_interval(days => ${m.extendValidityDays ?? 0})) end
         where billing_account_id = ${m.billingAccountId} and currency = ${m.currency} and amount + ${delta} >= -credit_limit
+          and (${delta} > 0 or ${expiring} or valid_until is null or valid_until > now())
         returning amount, entries, low_balance_threshold, customer_id)
       insert into ${ledgerEntries} (id, billing_account_id, seq, type, amount, currency, balance_after, ref_type, ref_id, reason, actor)
       select ${uuidv7()}, ${m.billingAccountId}, b.entries, ${m.type}, ${delta}, ${m.currency}, b.amount, ${m.refType}, ${m.refId}, ${m.reason ?? null}, ${m.actor} from b
       returning id, billing_account_id as "billingAccountId", seq::float8 as seq, type, amount::float8 as amount, currency, balance_after::float8 as "balanceAfter",
         ref_type as "refType", ref_id as "refId", reason, actor, created_at as "createdAt", balance_after::float8 as balance,
-        (select low_balance_threshold::float8 from b) as threshold, (select customer_id from b) as "customerId"`);
+        (select low_balance_threshold::float8 from b) as threshold, (select customer_id from b) as "customerId"`));
   } catch (err) {
     const cause = (err as { cause?: { code?: string; constraint_name?: string } }).cause ?? (err as { code?: string; constraint_name?: string });
-    if (cause.code === '23505' && cause.constraint_name === 'ledger_entries_cause_key') throw billingErrors.duplicate_entry(`${m.type} by ${m.refType} ${m.refId} is already on the ledger`);
+    if (cause.code === '23505' && (cause.constraint_name === 'ledger_entries_cause_key' || cause.constraint_name === 'ledger_entries_payment_key')) {
+      throw billingErrors.duplicate_entry(`${m.type} by ${m.refType} ${m.refId} is already on a ledger`);
+    }
     throw err;
   }
 }
@@ -124,38 +134,52 @@ export async function listEntries(db: Db, ctx: Ctx, billingAccountId: string, q:
  * and the stored balance, read in one snapshot, and whether the running balances chain up.
  */
 export async function reconcile(db: Db | Tx, billingAccountId: string) {
-  const [r] = await db.execute<{ balance: number | null; sum: number; count: number; last: number | null; broken: number }>(sql`
+  const [r] = await db.execute<{ balance: number | null; counted: number | null; sum: number; count: number; last: number | null; broken: number }>(sql`
     select (select amount::float8 from ${balances} where billing_account_id = ${billingAccountId}) as balance,
+      (select entries::int from ${balances} where billing_account_id = ${billingAccountId}) as counted,
       coalesce(sum(amount), 0)::float8 as sum, count(*)::int as count,
       (select balance_after::float8 from ${ledgerEntries} where billing_account_id = ${billingAccountId} order by seq desc limit 1) as last,
       count(*) filter (where balance_after - amount <> coalesce(prev, 0) or seq <> n)::int as broken
     from (select seq, amount, balance_after, lag(balance_after) over (order by seq) as prev, row_number() over (order by seq) as n
           from ${ledgerEntries} where billing_account_id = ${billingAccountId}) e`);
   const balance = r!.balance ?? 0;
-  return { balance, entriesSum: r!.sum, entries: r!.count, lastBalanceAfter: r!.last, consistent: balance === r!.sum && (r!.last ?? 0) === balance && r!.broken === 0 };
+  return { balance, entriesSum: r!.sum, entries: r!.count, lastBalanceAfter: r!.last, consistent: balance === r!.sum && (r!.last ?? 0) === balance && r!.broken === 0 && (r!.counted ?? 0) === r!.count };
 }
 
 /** Every balance whose ledger does not add up to it: an empty list is the operator's proof. */
 export async function reconcileAll(db: Db) {
   return db.execute<{ billingAccountId: string; balance: number; entriesSum: number }>(sql`
     select b.billing_account_id as "billingAccountId", b.amount::float8 as balance, coalesce(e.sum, 0)::float8 as "entriesSum"
-    from ${balances} b left join (select billing_account_id, sum(amount) as sum from ${ledgerEntries} group by 1) e using (billing_account_id)
-    where b.amount <> coalesce(e.sum, 0) limit 1000`);
+    from ${balances} b left join (select billing_account_id, sum(amount) as sum, count(*) as n from ${ledgerEntries} group by 1) e using (billing_account_id)
+    where b.amount <> coalesce(e.sum, 0) or b.entries <> coalesce(e.n, 0) limit 1000`);
 }
 
-/** Scheduled: money on balances past their validity expires, one entry each. */
-export async function expireBalances(db: Db) {
-  const due = await db.select({ id: balances.billingAccountId }).from(balances)
-    .where(and(lt(balances.validUntil, sql`now()`), sql`${balances.amount} > 0`)).limit(1000);
-  for (const { id } of due) {
-    await db.transaction(async (tx) => {
-      // Re-read under the lock: a recharge may have extended it, usage may have spent some.
-      const [b] = await tx.select().from(balances).where(and(eq(balances.billingAccountId, id), lt(balances.validUntil, sql`now()`), sql`${balances.amount} > 0`)).for('update');
-      if (!b) return;
-      await debit(tx, {
-        billingAccountId: id, amount: b.amount, currency: b.currency, type: 'expiry', refType: 'validity', refId: b.validUntil!.toISOString(),
-        reason: 'The balance was not recharged before its validity ended', actor: 'system:billing.expire_balances',
-      });
-    });
+/** Money past its validity leaves the balance, as one expiry entry (under the balance's lock). */
+async function expireIfDue(tx: Tx, billingAccountId: string) {
+  const [b] = await tx.select().from(balances)
+    .where(and(eq(balances.billingAccountId, billingAccountId), lt(balances.validUntil, sql`now()`), sql`${balances.amount} > 0`)).for('update');
+  if (!b) return;
+  await move(tx, {
+    billingAccountId, amount: b.amount, currency: b.currency, type: 'expiry', refType: 'validity', refId: `${b.validUntil!.toISOString()}#${b.entries + 1}`,
+    reason: 'The balance was not recharged before its validity ended', actor: 'system:billing.expire_balances',
+  }, -b.amount, true);
+}
+
+/** Scheduled: money on balances past their validity expires; an account that fails is logged and left for the next run. */
+export async function expireBalances(db: Db, log: { error(meta: Record<string, unknown>, message: string): void }) {
+  const failed: string[] = [];
+  for (;;) {
+    const due = await db.select({ id: balances.billingAccountId }).from(balances)
+      .where(and(lt(balances.validUntil, sql`now()`), sql`${balances.amount} > 0`, failed.length ? notInArray(balances.billingAccountId, failed) : undefined))
+      .orderBy(balances.validUntil).limit(500);
+    for (const { id } of due) {
+      try {
+        await db.transaction((tx) => expireIfDue(tx, id));
+      } catch (err) {
+        failed.push(id);
+        log.error({ err, billingAccountId: id }, 'expiring a balance failed; it is retried on the next run');
+      }
+    }
+    if (due.length < 500) return;
   }
 }

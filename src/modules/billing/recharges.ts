@@ -1,5 +1,6 @@
 import { and, eq, gte } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
+import { emit } from '../../platform/events/events.js';
 import type { Ctx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
@@ -13,8 +14,11 @@ export interface BillingSettings { adjustmentSupervisorAbove: number; rechargeVa
 const actorOf = (ctx: Ctx) => `${ctx.principal.kind}:${ctx.principal.id}`;
 const senior = (ctx: Ctx) => ctx.principal.kind === 'staff' && (ctx.principal.role === 'supervisor' || ctx.principal.role === 'admin');
 
+/** Money moves by hand only on an open account the caller may see. */
 async function visibleAccount(db: Db, ctx: Ctx, id: string) {
-  if (!(await findBillingAccount(db, ctx, id))) throw billingErrors.billing_account_not_found();
+  const account = await findBillingAccount(db, ctx, id);
+  if (!account) throw billingErrors.billing_account_not_found();
+  if (account.status !== 'active') throw billingErrors.account_closed();
 }
 
 /**
@@ -41,6 +45,8 @@ export async function adjust(db: Db, ctx: Ctx, settings: BillingSettings, id: st
   await visibleAccount(db, ctx, id);
   return db.transaction(async (tx) => {
     const m = { billingAccountId: id, amount: Math.abs(input.amount), currency: input.currency, type: 'adjustment' as const, refType: 'adjustment', refId: uuidv7(), reason: input.reason, actor: actorOf(ctx) };
+    // Adjustments, unlike recharges and usage, do not carry the balance's validity: an expired balance is recharged, not adjusted.
+
     const entry = input.amount > 0 ? await credit(tx, m) : await debit(tx, m);
     await audit(tx, ctx, { action: 'balance.adjusted', entityType: 'billing_account', entityId: id, details: { entryId: entry.id, amount: input.amount, reason: input.reason } });
     return entry;
@@ -52,9 +58,15 @@ export async function updateBalanceSettings(db: Db, ctx: Ctx, id: string, patch:
   if (patch.creditLimit !== undefined && !senior(ctx)) throw billingErrors.supervisor_required('Only a supervisor sets a credit limit');
   await getBalance(db, ctx, id); // scope, prepaid, and the row exists
   return db.transaction(async (tx) => {
+    const [before] = await tx.select().from(balances).where(eq(balances.billingAccountId, id)).for('update');
     const [b] = await tx.update(balances).set({ ...patch, updatedAt: new Date() })
       .where(and(eq(balances.billingAccountId, id), patch.creditLimit !== undefined ? gte(balances.amount, -patch.creditLimit) : undefined)).returning();
     if (!b) throw billingErrors.credit_limit_below_debt();
+    // A threshold raised above the balance warns now: the balance will not cross it on its own.
+    const below = (t: number | null) => t !== null && b.amount < t;
+    if (below(b.lowBalanceThreshold) && !below(before!.lowBalanceThreshold)) {
+      await emit(tx, 'balance.low', { billingAccountId: id, customerId: b.customerId, balance: { amount: b.amount, currency: b.currency }, threshold: { amount: b.lowBalanceThreshold, currency: b.currency } }, { aggregateId: id });
+    }
     await audit(tx, ctx, { action: 'balance.settings_changed', entityType: 'billing_account', entityId: id, details: { fields: Object.keys(patch), ...patch } });
     return b!;
   });

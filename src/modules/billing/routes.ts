@@ -59,7 +59,7 @@ export const billingRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
   app.post('/v1/billing-accounts/:id/adjustments', {
     config: { auth: 'billing:adjust', idempotent: true },
     schema: {
-      operationId: 'adjustBalance', tags, summary: 'Correct a prepaid balance either way, with a reason (large ones need a supervisor); audited',
+      operationId: 'adjustBalance', tags, summary: 'Correct a prepaid balance either way, with a reason (large ones need a supervisor); audited; Idempotency-Key required',
       params, headers: idempotencyHeaders,
       body: z.object({
         amount: z.number().int().min(-MAX).max(MAX).refine((n) => n !== 0, 'not zero').describe('Signed minor units'),
@@ -67,7 +67,10 @@ export const billingRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
       }).strict(),
       response: { 201: entryView, ...problems(400, 403, 404, 409, 422) },
     },
-  }, async (req, reply) => reply.status(201).send(await adjust(db, ctxOf(req), settings, req.params.id, req.body)));
+  }, async (req, reply) => {
+    if (!req.headers['idempotency-key']) throw billingErrors.idempotency_key_required('Send an Idempotency-Key header: a retried adjustment must never apply twice');
+    return reply.status(201).send(await adjust(db, ctxOf(req), settings, req.params.id, req.body));
+  });
 
   app.get('/v1/billing-accounts/:id/ledger', {
     config: { auth: 'billing:read' },
@@ -78,7 +81,11 @@ export const billingRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
     },
   }, async (req) => {
     const [before] = decodeCursor(req.query.cursor, z.tuple([z.number().int()])) ?? [];
-    return toPage(await listEntries(db, ctxOf(req), req.params.id, { limit: req.query.limit, before }), req.query.limit, (e) => [e.seq]);
+    const ctx = ctxOf(req);
+    const entries = await listEntries(db, ctx, req.params.id, { limit: req.query.limit, before });
+    // Customers and partners see what moved and why, not which member of staff moved it.
+    const shown = ctx.principal.kind === 'staff' ? entries : entries.map((e) => ({ ...e, actor: e.actor.split(':')[0]! }));
+    return toPage(shown, req.query.limit, (e) => [e.seq]);
   });
 
   app.get('/v1/billing-accounts/:id/ledger/reconciliation', {

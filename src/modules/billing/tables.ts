@@ -56,6 +56,11 @@ export const ledgerEntries = billingSchema.table('ledger_entries', {
 }, (t) => [
   uniqueIndex('ledger_entries_seq_key').on(t.billingAccountId, t.seq),
   uniqueIndex('ledger_entries_cause_key').on(t.billingAccountId, t.type, t.refType, t.refId),
+  // A processor's payment pays one account, once.
+  uniqueIndex('ledger_entries_payment_key').on(t.refId).where(sql`ref_type = 'payment'`),
+  check('ledger_entries_sign_check', sql`case ${t.type} when 'recharge' then ${t.amount} > 0 when 'voucher' then ${t.amount} > 0 when 'refund' then ${t.amount} > 0
+    when 'usage' then ${t.amount} < 0 when 'fee' then ${t.amount} < 0 when 'expiry' then ${t.amount} < 0 else true end`),
+  check('ledger_entries_adjustment_reason_check', sql`${t.type} <> 'adjustment' or ${t.reason} is not null`),
   check('ledger_entries_type_check', sql`${t.type} in ('recharge', 'voucher', 'usage', 'fee', 'refund', 'adjustment', 'transfer', 'expiry')`),
   check('ledger_entries_amount_check', sql`${t.amount} <> 0`),
 ]);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { credit } from '../../../src/modules/billing/index.js';
 import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
 
 let t: TestApp;
@@ -14,7 +15,7 @@ async function prepaidAccount(type: 'prepaid' | 'postpaid' = 'prepaid') {
 const recharge = (accountId: string, amount: number, extra: Record<string, unknown> = {}) =>
   t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', `r-${++keys}`).send({ amount: { amount, currency: 'EUR' }, ...extra });
 const adjust = (accountId: string, amount: number, reason = 'Goodwill for an outage') =>
-  t.http.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount, currency: 'EUR', reason });
+  t.http.post(`/v1/billing-accounts/${accountId}/adjustments`).set('idempotency-key', `a-${++keys}`).send({ amount, currency: 'EUR', reason });
 const balance = async (accountId: string) => (await t.http.get(`/v1/billing-accounts/${accountId}/balance`).expect(200)).body;
 const reconciled = async (accountId: string) => (await t.http.get(`/v1/billing-accounts/${accountId}/ledger/reconciliation`).expect(200)).body;
 
@@ -96,13 +97,13 @@ describe('prepaid balance ledger', () => {
   it('a CSR adjusts small amounts with a reason; larger ones need a supervisor; every one is audited', async () => {
     const { accountId } = await prepaidAccount();
     const csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
-    const small = (await csr.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount: 5000, currency: 'EUR', reason: 'Outage goodwill' }).expect(201)).body;
+    const small = (await csr.post(`/v1/billing-accounts/${accountId}/adjustments`).set('idempotency-key', `a-${++keys}`).send({ amount: 5000, currency: 'EUR', reason: 'Outage goodwill' }).expect(201)).body;
     expect(small).toMatchObject({ type: 'adjustment', amount: 5000, reason: 'Outage goodwill' });
-    expect((await csr.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount: -5001, currency: 'EUR', reason: 'Big fix' }).expect(403)).body.code).toBe('supervisor_required');
-    await csr.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount: 10, currency: 'EUR' }).expect(400);
+    expect((await csr.post(`/v1/billing-accounts/${accountId}/adjustments`).set('idempotency-key', `a-${++keys}`).send({ amount: -5001, currency: 'EUR', reason: 'Big fix' }).expect(403)).body.code).toBe('supervisor_required');
+    await csr.post(`/v1/billing-accounts/${accountId}/adjustments`).set('idempotency-key', `a-${++keys}`).send({ amount: 10, currency: 'EUR' }).expect(400);
     const supervisor = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'supervisor' }));
-    await supervisor.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount: -5001, currency: 'EUR', reason: 'Reverse a double credit' }).expect(409);
-    await supervisor.post(`/v1/billing-accounts/${accountId}/adjustments`).send({ amount: -4000, currency: 'EUR', reason: 'Reverse a double credit' }).expect(201);
+    await supervisor.post(`/v1/billing-accounts/${accountId}/adjustments`).set('idempotency-key', `a-${++keys}`).send({ amount: -5001, currency: 'EUR', reason: 'Reverse a double credit' }).expect(409);
+    await supervisor.post(`/v1/billing-accounts/${accountId}/adjustments`).set('idempotency-key', `a-${++keys}`).send({ amount: -4000, currency: 'EUR', reason: 'Reverse a double credit' }).expect(201);
     const audited = await t.database.sql`select action, details->>'reason' as reason from platform.audit_log where entity_id = ${accountId} and action = 'balance.adjusted' order by id`;
     expect(audited).toEqual([{ action: 'balance.adjusted', reason: 'Outage goodwill' }, { action: 'balance.adjusted', reason: 'Reverse a double credit' }]);
   });
@@ -132,11 +133,58 @@ describe('prepaid balance ledger', () => {
     await me.get(`/v1/billing-accounts/${theirs.accountId}/ledger`).expect(404);
     await me.get(`/v1/billing-accounts/${theirs.accountId}/ledger/reconciliation`).expect(404);
     await me.post(`/v1/billing-accounts/${mine.accountId}/recharges`).set('idempotency-key', 'me').send({ amount: { amount: 100, currency: 'EUR' } }).expect(403);
-    await me.post(`/v1/billing-accounts/${mine.accountId}/adjustments`).send({ amount: 100, currency: 'EUR', reason: 'Free money' }).expect(403);
+    await me.post(`/v1/billing-accounts/${mine.accountId}/adjustments`).set('idempotency-key', 'me-a').send({ amount: 100, currency: 'EUR', reason: 'Free money' }).expect(403);
     await me.get('/v1/billing/reconciliation').expect(403);
     const partner = asCaller(t, await keyFor(t, { principalKind: 'partner', partnerId: '01900000-0000-7000-8000-0000000000bb' }));
     await partner.get(`/v1/billing-accounts/${mine.accountId}/balance`).expect(404);
     const marketing = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'marketing' }));
     await marketing.get(`/v1/billing-accounts/${mine.accountId}/balance`).expect(403);
+  });
+
+  it('expired money is neither spent nor carried into a new validity', async () => {
+    const { accountId } = await prepaidAccount();
+    await recharge(accountId, 900).expect(201);
+    await t.database.sql`update billing.balances set valid_until = now() - interval '1 second' where billing_account_id = ${accountId}`;
+    expect((await adjust(accountId, -100).expect(409)).body.code).toBe('balance_expired');
+    await recharge(accountId, 300).expect(201);
+    const ledger = (await t.http.get(`/v1/billing-accounts/${accountId}/ledger`).expect(200)).body.items;
+    expect(ledger.map((e: { type: string; amount: number }) => [e.type, e.amount])).toEqual([['recharge', 300], ['expiry', -900], ['recharge', 900]]);
+    expect((await balance(accountId)).amount).toBe(300);
+    expect((await reconciled(accountId)).consistent).toBe(true);
+  });
+
+  it('one processor payment credits one account; a closed account takes no money by hand', async () => {
+    const a = await prepaidAccount();
+    const b = await prepaidAccount();
+    await recharge(a.accountId, 100, { paymentRef: 'psp-shared' }).expect(201);
+    expect((await recharge(b.accountId, 100, { paymentRef: 'psp-shared' }).expect(409)).body.code).toBe('duplicate_entry');
+    await t.http.patch(`/v1/customers/${a.customerId}/billing-accounts/${a.accountId}`).send({ status: 'closed' }).expect(200);
+    expect((await recharge(a.accountId, 100).expect(409)).body.code).toBe('account_closed');
+    expect((await adjust(a.accountId, 100).expect(409)).body.code).toBe('account_closed');
+    await t.http.post(`/v1/billing-accounts/${b.accountId}/adjustments`).send({ amount: 1, currency: 'EUR', reason: 'No key' }).expect(400);
+  });
+
+  it('a refused credit inside a caller\'s transaction leaves that transaction usable', async () => {
+    const { accountId } = await prepaidAccount();
+    const m = { billingAccountId: accountId, currency: 'EUR', type: 'voucher' as const, refType: 'voucher', actor: 'system:test' };
+    await t.database.db.transaction(async (tx) => {
+      await credit(tx, { ...m, amount: 100, refId: 'V-1' });
+      await expect(credit(tx, { ...m, amount: 100, refId: 'V-1' })).rejects.toMatchObject({ code: 'duplicate_entry' });
+      await credit(tx, { ...m, amount: 50, refId: 'V-2' });
+    });
+    expect((await balance(accountId)).amount).toBe(150);
+    expect(await reconciled(accountId)).toMatchObject({ entries: 2, consistent: true });
+  });
+
+  it('raising the warning threshold above the balance warns once; customers see who moved money only by kind', async () => {
+    const { accountId, customerId } = await prepaidAccount();
+    await recharge(accountId, 800).expect(201);
+    await t.http.patch(`/v1/billing-accounts/${accountId}/balance`).send({ lowBalanceThreshold: 1000 }).expect(200);
+    await t.http.patch(`/v1/billing-accounts/${accountId}/balance`).send({ lowBalanceThreshold: 1200 }).expect(200);
+    const [warned] = await t.database.sql`select count(*)::int as n from platform.events where aggregate_id = ${accountId} and type = 'balance.low'`;
+    expect(warned!.n).toBe(1);
+    const me = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId }));
+    const [entry] = (await me.get(`/v1/billing-accounts/${accountId}/ledger`).expect(200)).body.items;
+    expect(entry.actor).toBe('staff');
   });
 });

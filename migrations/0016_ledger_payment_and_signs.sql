@@ -1,0 +1,4 @@
+CREATE UNIQUE INDEX "ledger_entries_payment_key" ON "billing"."ledger_entries" USING btree ("ref_id") WHERE ref_type = 'payment';--> statement-breakpoint
+ALTER TABLE "billing"."ledger_entries" ADD CONSTRAINT "ledger_entries_sign_check" CHECK (case "billing"."ledger_entries"."type" when 'recharge' then "billing"."ledger_entries"."amount" > 0 when 'voucher' then "billing"."ledger_entries"."amount" > 0 when 'refund' then "billing"."ledger_entries"."amount" > 0
+    when 'usage' then "billing"."ledger_entries"."amount" < 0 when 'fee' then "billing"."ledger_entries"."amount" < 0 when 'expiry' then "billing"."ledger_entries"."amount" < 0 else true end);--> statement-breakpoint
+ALTER TABLE "billing"."ledger_entries" ADD CONSTRAINT "ledger_entries_adjustment_reason_check" CHECK ("billing"."ledger_entries"."type" <> 'adjustment' or "billing"."ledger_entries"."reason" is not null);
