@@ -1,0 +1,95 @@
+/**
+ * Rating rules: pure functions, no I/O. Quantities are base units (bytes, seconds, messages);
+ * money is integer minor units. A record first draws on the line's allowance buckets (packs
+ * before the plan, the pack expiring first before the others), and what no bucket covers is
+ * priced by the plan's charging tiers.
+ */
+
+export type UsageType = 'data' | 'voice' | 'sms';
+
+export interface UsageRecord { usageType: UsageType; zone: string; quantity: number; startedAt: Date }
+
+export interface Bucket {
+  id: string;
+  usageType: UsageType;
+  zone: string;
+  /** From a pack (drawn first) or the plan. */
+  fromPack: boolean;
+  /** What is left; null = unlimited. */
+  remaining: number | null;
+  validFrom: Date;
+  validUntil: Date;
+  /** A daily window (e.g. night data) in its own time zone; absent = all day. */
+  timeWindow?: { from: string; to: string; timeZone: string } | null;
+}
+
+export interface Tier { upTo: number | null; unitSize: number; pricePerUnit: number }
+
+/** "HH:MM" of an instant in a time zone. */
+function localTime(at: Date, timeZone: string) {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  return `${parts.find((p) => p.type === 'hour')!.value}:${parts.find((p) => p.type === 'minute')!.value}`;
+}
+
+/** Whether a window contains an instant; a window may run over midnight (22:00–06:00). */
+export function inWindow(w: { from: string; to: string; timeZone: string }, at: Date) {
+  const t = localTime(at, w.timeZone);
+  return w.from < w.to ? t >= w.from && t < w.to : t >= w.from || t < w.to;
+}
+
+/** The buckets a record may draw on, in the order it draws: packs by earliest expiry, then the plan's. */
+export function eligibleBuckets(buckets: Bucket[], r: UsageRecord): Bucket[] {
+  return buckets
+    .filter((b) => b.usageType === r.usageType && b.zone === r.zone && b.validFrom <= r.startedAt && r.startedAt < b.validUntil
+      && (b.remaining === null || b.remaining > 0) && (!b.timeWindow || inWindow(b.timeWindow, r.startedAt)))
+    .sort((a, b) => Number(b.fromPack) - Number(a.fromPack) || a.validUntil.getTime() - b.validUntil.getTime() || a.id.localeCompare(b.id));
+}
+
+export interface Draw { bucketId: string; quantity: number }
+
+/**
+ * Draws `quantity` from the buckets in order, exactly: each takes what it has left, the next the
+ * rest. Mutates `remaining` of the buckets it draws on, so that records rated one after another
+ * in one batch see each other's consumption. Returns the draws and what no bucket covered.
+ */
+export function draw(ordered: Bucket[], quantity: number): { draws: Draw[]; uncovered: number } {
+  const draws: Draw[] = [];
+  let left = quantity;
+  for (const b of ordered) {
+    if (left === 0) break;
+    const take = b.remaining === null ? left : Math.min(b.remaining, left);
+    if (take === 0) continue;
+    if (b.remaining !== null) b.remaining -= take;
+    draws.push({ bucketId: b.id, quantity: take });
+    left -= take;
+  }
+  return { draws, uncovered: left };
+}
+
+/**
+ * The price of `quantity` chargeable units when `before` units were already charged this cycle:
+ * each tier prices the part of the cycle's cumulative usage that falls in it, rounding that part
+ * up to whole charged units (a started megabyte or minute is a charged one).
+ */
+export function priceTiers(tiers: Tier[], before: number, quantity: number): number {
+  if (quantity <= 0) return 0;
+  let amount = 0;
+  let floor = 0;
+  const end = before + quantity;
+  for (const tier of tiers) {
+    const ceiling = tier.upTo ?? Number.POSITIVE_INFINITY;
+    const part = Math.min(end, ceiling) - Math.max(before, floor);
+    if (part > 0) amount += Math.ceil(part / tier.unitSize) * tier.pricePerUnit;
+    floor = ceiling;
+    if (end <= ceiling) break;
+  }
+  return amount;
+}
+
+export interface Rated { draws: Draw[]; chargeable: number; amount: number }
+
+/** One record: its draws on the buckets, then the price of the rest (0 when no tiers are set: not charged). */
+export function rate(buckets: Bucket[], tiers: Tier[] | undefined, chargedBefore: number, r: UsageRecord): Rated {
+  const { draws, uncovered } = draw(eligibleBuckets(buckets, r), r.quantity);
+  return { draws, chargeable: uncovered, amount: tiers ? priceTiers(tiers, chargedBefore, uncovered) : 0 };
+}
