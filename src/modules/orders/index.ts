@@ -54,3 +54,4 @@ export const ordersSubscribers: Subscriber[] = [{
 export { reserve, release, type ResourceKind } from './inventory.js';
 
 export { billingCycle, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';
+export { barLines, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, type LineBucket, type RatableLine } from './usage-service.js';

@@ -21,6 +21,7 @@ export const permissions = [
   'billing:read',
   'billing:recharge',
   'billing:adjust',
+  'usage:ingest',
 ] as const;
 export type Permission = (typeof permissions)[number];
 

@@ -2,8 +2,8 @@ import { sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import type { JobsSetup } from '../jobs/jobs.js';
 
-/** Tables partitioned by month (see migration 0007); later modules add theirs (usage, ledger). */
-export const monthlyPartitioned = ['platform.audit_log', 'platform.events'];
+/** Tables partitioned by month (migrations 0007, 0018). */
+export const monthlyPartitioned = ['platform.audit_log', 'platform.events', 'billing.usage_records'];
 
 /** Creates this month's neighbours ahead of time; each call is idempotent. */
 export async function ensurePartitions(db: Db, tables = monthlyPartitioned) {

@@ -1,0 +1,56 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ctxOf } from '../../platform/auth/guard.js';
+import type { Db } from '../../platform/db/client.js';
+import { problems } from '../../platform/http/errors.js';
+import { decodeCursor, page, toPage } from '../../platform/http/pagination.js';
+import { listRejected, rateBatch } from './usage.js';
+
+const tags = ['billing'];
+const MAX_BATCH = 10_000;
+
+const usageRecord = z.object({
+  recordId: z.string().min(1).max(100).describe('Unique per record at its source: a record sent again is not rated again'),
+  msisdn: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number'),
+  usageType: z.enum(['data', 'voice', 'sms']),
+  zone: z.string().regex(/^(home|roaming-[a-z0-9-]{1,32})$/).default('home'),
+  quantity: z.number().int().min(1).max(10 ** 13).describe('Bytes, seconds or messages'),
+  startedAt: z.iso.datetime({ offset: true }).transform((v) => new Date(v)),
+}).strict();
+
+export const usageRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  app.post('/v1/usage/batches', {
+    config: { auth: 'usage:ingest' },
+    bodyLimit: 8 * 1024 * 1024,
+    schema: {
+      operationId: 'rateUsageBatch', tags,
+      summary: 'Rate a batch of usage records (up to 10,000): allowance buckets first (packs by earliest expiry, then the plan), '
+        + 'then the plan\'s tiers; prepaid balances debited once per batch, postpaid usage kept for the bill run. '
+        + 'Duplicates are skipped; unknown lines, late and future records are kept in the rejected queue.',
+      body: z.object({ records: z.array(usageRecord).min(1).max(MAX_BATCH) }).strict(),
+      response: {
+        200: z.object({
+          batchId: z.uuid(), received: z.number().int(), duplicates: z.number().int(), rated: z.number().int(), rejected: z.number().int(),
+          charges: z.array(z.object({ billingAccountId: z.uuid(), amount: z.number().int(), unpaid: z.number().int(), currency: z.string() }))
+            .describe('Prepaid debits of this batch (postpaid usage is billed by the bill run)'),
+        }),
+        ...problems(400, 413),
+      },
+    },
+  }, async (req) => rateBatch(db, ctxOf(req), req.body.records));
+
+  app.get('/v1/usage/rejected', {
+    config: { auth: 'usage:ingest' },
+    schema: {
+      operationId: 'listRejectedUsage', tags, summary: 'Usage records that were not rated, newest first, with the reason',
+      querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }),
+      response: {
+        200: page(z.object({ id: z.uuid(), recordId: z.string(), batchId: z.uuid(), reason: z.string(), record: z.record(z.string(), z.unknown()), receivedAt: z.date() })),
+        ...problems(400),
+      },
+    },
+  }, async (req) => {
+    const [after] = decodeCursor(req.query.cursor, z.tuple([z.uuid()])) ?? [];
+    return toPage(await listRejected(db, { limit: req.query.limit, after }), req.query.limit, (r) => [r.id]);
+  });
+};

@@ -1,0 +1,74 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+// Lists travel as one JSON parameter: drizzle spreads a JS array into one parameter per element.
+import type { Tx } from '../../platform/db/client.js';
+import type { PlanTerms } from './catalog-schemas.js';
+import { currentLine } from './changes.js';
+import { allowanceBuckets, lines } from './lines-tables.js';
+import { dbNow, lineEvent } from './lines.js';
+import type { TimeWindow } from './order-schemas.js';
+import { pricePlanVersions } from './tables.js';
+
+/** What rating needs to know of a line, found by its number (terminated lines are not found). */
+export interface RatableLine {
+  lineId: string; msisdn: string; customerId: string; billingAccountId: string; kind: 'prepaid' | 'postpaid'; currency: string;
+  status: 'active' | 'suspended' | 'barred'; cycleStart: Date; cycleEnd: Date; rates: PlanTerms['rates']; usageCap: PlanTerms['usageCap'];
+}
+
+export async function linesForUsage(tx: Tx, msisdnList: string[]): Promise<RatableLine[]> {
+  if (!msisdnList.length) return [];
+  const rows = await tx.execute<Omit<RatableLine, 'cycleStart' | 'cycleEnd'> & { cycleStart: string; cycleEnd: string }>(sql`
+    select l.id as "lineId", l.msisdn, l.customer_id as "customerId", l.billing_account_id as "billingAccountId", l.kind, l.currency, l.status,
+      l.cycle_start as "cycleStart", l.cycle_end as "cycleEnd", v.terms->'rates' as rates, v.terms->'usageCap' as "usageCap"
+    from ${lines} l join ${pricePlanVersions} v on v.id = l.plan_version_id
+    where l.msisdn in (select json_array_elements_text(${JSON.stringify(msisdnList)}::json)) and l.status <> 'terminated'`);
+  return rows.map((r) => ({ ...r, cycleStart: new Date(r.cycleStart), cycleEnd: new Date(r.cycleEnd) }));
+}
+
+export interface LineBucket {
+  id: string; lineId: string; usageType: 'data' | 'voice' | 'sms'; zone: string; fromPack: boolean;
+  total: number | null; used: number; validFrom: Date; validUntil: Date; timeWindow: TimeWindow | null;
+}
+
+/**
+ * The lines' allowance buckets valid at some time in [from, to], locked (in id order, so that two
+ * batches never wait on each other in a circle) until the caller's transaction ends.
+ */
+export async function lockBuckets(tx: Tx, lineIds: string[], from: Date, to: Date): Promise<LineBucket[]> {
+  if (!lineIds.length) return [];
+  const rows = await tx.execute<{ id: string; lineId: string; usageType: LineBucket['usageType']; zone: string; fromPack: boolean; total: string | null; used: string; validFrom: string; validUntil: string; timeWindow: TimeWindow | null }>(sql`
+    select id, line_id as "lineId", usage_type as "usageType", zone, line_add_on_id is not null as "fromPack", total, used,
+      valid_from as "validFrom", valid_until as "validUntil", time_window as "timeWindow"
+    from ${allowanceBuckets}
+    where line_id in (select json_array_elements_text(${JSON.stringify(lineIds)}::json)::uuid) and valid_from <= ${to.toISOString()}::timestamptz and valid_until > ${from.toISOString()}::timestamptz
+    order by id for update`);
+  return rows.map((r) => ({
+    ...r, total: r.total === null ? null : Number(r.total), used: Number(r.used), validFrom: new Date(r.validFrom), validUntil: new Date(r.validUntil),
+  }));
+}
+
+/** Adds what rating drew to each bucket, in one statement. */
+export async function recordConsumption(tx: Tx, draws: { bucketId: string; quantity: number }[]) {
+  if (!draws.length) return;
+  await tx.execute(sql`
+    update ${allowanceBuckets} b set used = b.used + d.quantity
+    from (select bucket_id, sum(quantity)::bigint as quantity from json_to_recordset(${JSON.stringify(draws.map((d) => ({ bucket_id: d.bucketId, quantity: d.quantity })))}::json)
+          as x(bucket_id uuid, quantity bigint) group by bucket_id) d
+    where b.id = d.bucket_id`);
+}
+
+/** Lines whose cycle has ended are renewed first, so that usage after midnight meets the new cycle's buckets. */
+export async function renewLinesDue(tx: Tx, msisdnList: string[]) {
+  if (!msisdnList.length) return;
+  const due = await tx.execute<{ id: string }>(sql`select id from ${lines} where msisdn in (select json_array_elements_text(${JSON.stringify(msisdnList)}::json)) and status <> 'terminated' and cycle_end <= now() order by id`);
+  if (!due.length) return;
+  const now = await dbNow(tx);
+  for (const { id } of due) await currentLine(tx, id, now);
+}
+
+/** Usage the balance could not pay for bars the line (an active one), with the reason. */
+export async function barLines(tx: Tx, lineIds: string[], reason: string) {
+  if (!lineIds.length) return;
+  const barred = await tx.update(lines).set({ status: 'barred', statusReason: reason, updatedAt: sql`now()` })
+    .where(and(inArray(lines.id, lineIds), eq(lines.status, 'active'))).returning();
+  for (const line of barred) await lineEvent(tx, 'line.barred', line, { reason });
+}

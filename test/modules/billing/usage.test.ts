@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anon, asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { activeAddOn, activePlan, customerWithAccount, fulfilled, stock } from '../orders/fixtures.js';
+
+let t: TestApp;
+let mediation: ReturnType<typeof asCaller>;
+beforeAll(async () => {
+  t = await testApp();
+  mediation = asCaller(t, await keyFor(t, { principalKind: 'integration', capabilities: ['usage:ingest'] }));
+});
+afterAll(async () => { await t.close(); });
+
+const MiB = 1024 ** 2;
+const GiB = 1024 * MiB;
+let seq = 0;
+const record = (msisdn: string, over: Record<string, unknown> = {}) => ({
+  recordId: `cdr-${process.pid}-${++seq}`, msisdn, usageType: 'data', zone: 'home', quantity: MiB, startedAt: new Date().toISOString(), ...over,
+});
+const ingest = (records: unknown[]) => mediation.post('/v1/usage/batches').send({ records });
+
+/** A prepaid line on a plan with 5 GiB of home data, data at 1 cent per MiB after it, and a 2 GiB EU roaming pack. */
+async function prepaidLine() {
+  const plan = await activePlan(t, { kind: 'prepaid', fee: 1000, dataGiB: 5 });
+  const roaming = await activeAddOn(t, { zone: 'roaming-eu', fee: 0 });
+  await stock(t, 1);
+  const { accountId } = await customerWithAccount(t, 'prepaid');
+  const order = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id, addOnIds: [roaming.id] });
+  const line = (await t.http.get(`/v1/lines/${order.lineId}`).expect(200)).body;
+  await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', `rc-${accountId}`).send({ amount: { amount: 2000, currency: 'EUR' } }).expect(201);
+  return { lineId: line.id as string, msisdn: line.msisdn as string, accountId };
+}
+const balance = async (accountId: string) => (await t.http.get(`/v1/billing-accounts/${accountId}/balance`).expect(200)).body.amount;
+const buckets = async (lineId: string) => Object.fromEntries((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body.allowances
+  .filter((b: { usageType: string }) => b.usageType === 'data').map((b: { zone: string; used: number }) => [b.zone, b.used]));
+
+describe('usage rating', () => {
+  it('eats the roaming pack, then the plan allowance, then money; a batch sent twice is charged once', async () => {
+    const { lineId, msisdn, accountId } = await prepaidLine();
+    const batch = [
+      record(msisdn, { zone: 'roaming-eu', quantity: 1.5 * GiB }),
+      record(msisdn, { zone: 'roaming-eu', quantity: GiB }), // 0.5 GiB over the pack: charged at the plan's rate
+      record(msisdn, { quantity: 6 * GiB }), // 5 GiB from the plan, 1 GiB charged
+    ];
+    const first = (await ingest(batch).expect(200)).body;
+    expect(first).toMatchObject({ received: 3, duplicates: 0, rated: 3, rejected: 0, charges: [{ billingAccountId: accountId, amount: 512 + 1024, unpaid: 0, currency: 'EUR' }] });
+    expect(await buckets(lineId)).toEqual({ 'roaming-eu': 2 * GiB, home: 5 * GiB });
+    expect(await balance(accountId)).toBe(2000 - 1536);
+
+    const again = (await ingest(batch).expect(200)).body;
+    expect(again).toMatchObject({ received: 3, duplicates: 3, rated: 0, charges: [] });
+    expect(await balance(accountId)).toBe(464);
+    const rows = await t.database.sql`select chargeable::float8, amount from billing.usage_records where line_id = ${lineId} order by started_at, record_id`;
+    expect(rows.map((r) => r.amount).reduce((a, b) => a + b, 0)).toBe(1536);
+    const events = await t.database.sql`select payload->>'percent' as percent from platform.events where aggregate_id = ${lineId} and type = 'allowance.threshold_reached' order by id`;
+    expect(events.map((e) => e.percent)).toEqual(['80', '100', '80', '100']);
+    const ledger = (await t.http.get(`/v1/billing-accounts/${accountId}/ledger/reconciliation`).expect(200)).body;
+    expect(ledger.consistent).toBe(true);
+  });
+
+  it('usage the balance cannot cover is taken as far as it goes, the rest reported, and the line barred', async () => {
+    const { lineId, msisdn, accountId } = await prepaidLine();
+    await ingest([record(msisdn, { quantity: 5 * GiB })]).expect(200); // the whole allowance
+    const res = (await ingest([record(msisdn, { quantity: 3 * GiB })]).expect(200)).body; // 3072 owed, 2000 on the balance
+    expect(res.charges).toEqual([{ billingAccountId: accountId, amount: 2000, unpaid: 1072, currency: 'EUR' }]);
+    expect(await balance(accountId)).toBe(0);
+    const line = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
+    expect(line).toMatchObject({ status: 'barred', statusReason: 'The prepaid balance does not cover the usage' });
+    const [unpaid] = await t.database.sql`select payload->'owed'->>'amount' as owed from platform.events where aggregate_id = ${accountId} and type = 'usage.unpaid'`;
+    expect(unpaid!.owed).toBe('1072');
+  });
+
+  it('keeps records it cannot rate, with the reason: unknown line, late, future', async () => {
+    const { msisdn } = await prepaidLine();
+    const res = (await ingest([
+      record('+999000111222'),
+      record(msisdn, { startedAt: '2020-01-01T00:00:00Z' }),
+      record(msisdn, { startedAt: new Date(Date.now() + 3_600_000).toISOString() }),
+      record(msisdn),
+    ]).expect(200)).body;
+    expect(res).toMatchObject({ rated: 1, rejected: 3 });
+    const rejected = (await mediation.get('/v1/usage/rejected?limit=3').expect(200)).body.items;
+    expect(rejected.map((r: { reason: string }) => r.reason).sort()).toEqual(['future_record', 'late_record', 'unknown_line']);
+    expect(rejected.find((r: { reason: string }) => r.reason === 'unknown_line').record.msisdn).toBe('+999000111222');
+  });
+
+  it('postpaid usage is rated and kept for the bill run, not debited; bad input and callers are refused', async () => {
+    const plan = await activePlan(t, { kind: 'postpaid', dataGiB: 1 });
+    await stock(t, 1);
+    const { accountId } = await customerWithAccount(t, 'postpaid');
+    const order = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id });
+    const line = (await t.http.get(`/v1/lines/${order.lineId}`).expect(200)).body;
+    const res = (await ingest([record(line.msisdn, { quantity: 2 * GiB })]).expect(200)).body;
+    expect(res).toMatchObject({ rated: 1, charges: [] });
+    const [row] = await t.database.sql`select amount, billed_at from billing.usage_records where line_id = ${line.id}`;
+    expect(row!.amount).toBeGreaterThan(0);
+    expect(row!.billed_at).toBeNull();
+
+    expect((await ingest([]).expect(400)).body.code).toBe('validation_failed');
+    expect((await ingest([record(line.msisdn, { quantity: -1 })]).expect(400)).body.code).toBe('validation_failed');
+    expect((await ingest([record(line.msisdn, { usageType: 'fax' })]).expect(400)).body.code).toBe('validation_failed');
+    await anon(t).post('/v1/usage/batches').send({ records: [record(line.msisdn)] }).expect(401);
+    const csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
+    await csr.post('/v1/usage/batches').send({ records: [record(line.msisdn)] }).expect(403);
+  });
+
+  it('two batches with the same records at once rate them once', async () => {
+    const { msisdn, accountId } = await prepaidLine();
+    const batch = Array.from({ length: 20 }, () => record(msisdn, { quantity: 300 * MiB }));
+    const results = await Promise.all([ingest(batch), ingest(batch), ingest(batch)]);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(results.map((r) => r.body.rated).reduce((a, b) => a + b, 0)).toBe(20);
+    // 6000 MiB: 5120 from the plan, 880 MiB charged at 1 cent.
+    expect(await balance(accountId)).toBe(2000 - 880);
+  });
+});
