@@ -93,3 +93,25 @@ export function rate(buckets: Bucket[], tiers: Tier[] | undefined, chargedBefore
   const { draws, uncovered } = draw(eligibleBuckets(buckets, r), r.quantity);
   return { draws, chargeable: uncovered, amount: tiers ? priceTiers(tiers, chargedBefore, uncovered) : 0 };
 }
+
+export type CapBehaviour = 'block' | 'throttle' | 'charge_on';
+export type CapHit = 'allowance' | 'spend_cap';
+
+/**
+ * What a rated record may cost under the line's caps. Past the allowance a plan that blocks or
+ * throttles charges nothing (the network stops or slows the line; what leaks through is not
+ * billed); one that charges on prices it. A spend cap is a promise: the cycle never costs more.
+ */
+export function applyCaps(r: { chargeable: number; amount: number }, o: { behaviour: CapBehaviour; spent: number; spendCap: number | null }): { amount: number; hits: CapHit[] } {
+  const hits: CapHit[] = [];
+  let amount = r.amount;
+  if (r.chargeable > 0 && o.behaviour !== 'charge_on') {
+    hits.push('allowance');
+    amount = 0;
+  }
+  if (o.spendCap !== null && amount > 0 && o.spent + amount >= o.spendCap) {
+    hits.push('spend_cap');
+    amount = Math.max(0, o.spendCap - o.spent);
+  }
+  return { amount, hits };
+}

@@ -4,6 +4,7 @@ import { ctxOf } from '../../platform/auth/guard.js';
 import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
 import { decodeCursor, page, toPage } from '../../platform/http/pagination.js';
+import { listSpendCaps, removeSpendCap, setSpendCap } from './spend-caps.js';
 import { listRejected, rateBatch } from './usage.js';
 
 const tags = ['billing'];
@@ -52,5 +53,33 @@ export const usageRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
   }, async (req) => {
     const [after] = decodeCursor(req.query.cursor, z.tuple([z.uuid()])) ?? [];
     return toPage(await listRejected(db, { limit: req.query.limit, after }), req.query.limit, (r) => [r.id]);
+  });
+
+  const capParams = z.object({ id: z.uuid().describe('The line'), setBy: z.enum(['customer', 'operator']) });
+  const capView = z.object({ lineId: z.uuid(), setBy: z.enum(['customer', 'operator']), amount: z.number().int(), currency: z.string(), updatedAt: z.date() });
+
+  app.get('/v1/lines/:id/spend-caps', {
+    config: { auth: 'billing:read' },
+    schema: {
+      operationId: 'listSpendCaps', tags, summary: 'The line\'s spend caps per cycle (the lower of the customer\'s and the operator\'s holds)',
+      params: capParams.pick({ id: true }), response: { 200: z.object({ items: z.array(capView) }), ...problems(400, 404) },
+    },
+  }, async (req) => ({ items: await listSpendCaps(db, ctxOf(req), req.params.id) }));
+
+  app.put('/v1/lines/:id/spend-caps/:setBy', {
+    config: { auth: 'spend_caps:write' },
+    schema: {
+      operationId: 'setSpendCap', tags, summary: 'Cap what the line may spend on usage per cycle; reaching it bars the line until the next cycle',
+      params: capParams, body: z.object({ amount: z.number().int().min(0).max(100_000_000), currency: z.string().regex(/^[A-Z]{3}$/) }).strict(),
+      response: { 200: capView, ...problems(400, 403, 404, 422) },
+    },
+  }, async (req) => setSpendCap(db, ctxOf(req), req.params.id, req.params.setBy, req.body));
+
+  app.delete('/v1/lines/:id/spend-caps/:setBy', {
+    config: { auth: 'spend_caps:write' },
+    schema: { operationId: 'removeSpendCap', tags, params: capParams, response: { 204: z.null(), ...problems(400, 403, 404) } },
+  }, async (req, reply) => {
+    await removeSpendCap(db, ctxOf(req), req.params.id, req.params.setBy);
+    return reply.status(204).send(null);
   });
 };

@@ -61,3 +61,16 @@ export const usageCounters = billingSchema.table('usage_counters', {
   chargeable: bigint({ mode: 'number' }).notNull().default(0),
   amount: bigint({ mode: 'number' }).notNull().default(0),
 }, (t) => [primaryKey({ columns: [t.lineId, t.cycleStart, t.usageType] })]);
+
+/** Most a line may spend on usage in a cycle: the customer's own cap and the operator's; the lower holds. */
+export const spendCaps = billingSchema.table('spend_caps', {
+  lineId: uuid().notNull(),
+  setBy: text({ enum: ['customer', 'operator'] }).notNull(),
+  amount: integer().notNull(),
+  currency: text().notNull(),
+  updatedAt: ts(),
+}, (t) => [
+  primaryKey({ columns: [t.lineId, t.setBy] }),
+  check('spend_caps_amount_check', sql`${t.amount} >= 0`),
+  check('spend_caps_set_by_check', sql`${t.setBy} in ('customer', 'operator')`),
+]);

@@ -4,11 +4,11 @@ import type { Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { barLines, type LineBucket, linesForUsage, lockBuckets, type RatableLine, recordConsumption, renewLinesDue } from '../orders/index.js';
+import { barLines, type LineBucket, linesForUsage, lockBuckets, type RatableLine, recordConsumption, renewLinesDue, throttleLines } from '../orders/index.js';
 import { debit } from './ledger.js';
-import { type Bucket, rate, type UsageType } from './rules.js';
+import { applyCaps, type Bucket, rate, type UsageType } from './rules.js';
 import { balances } from './tables.js';
-import { rejectedUsage, usageCounters, usageRecordIds, usageRecords } from './usage-tables.js';
+import { rejectedUsage, spendCaps, usageCounters, usageRecordIds, usageRecords } from './usage-tables.js';
 
 export interface UsageInput { recordId: string; msisdn: string; usageType: UsageType; zone: string; quantity: number; startedAt: Date }
 
@@ -71,17 +71,53 @@ async function rateAll(tx: Tx, ratable: { r: UsageInput; line: RatableLine }[]):
     buckets.set(b.lineId, list);
   }
   const counters = await lockCounters(tx, ratable.map((x) => x.line));
+  const caps = await spendCapsOf(tx, lineIds);
+  const spent = new Map<string, number>();
+  for (const [key, c] of counters) spent.set(key.split('|')[0]!, (spent.get(key.split('|')[0]!) ?? 0) + c.amount);
+  const hits = { allowance: new Map<string, RatableLine>(), spend_cap: new Set<string>() };
   const out: RatedRecord[] = [];
   for (const { r, line } of ratable) {
     const key = `${line.lineId}|${line.cycleStart.toISOString()}|${r.usageType}`;
     const counter = counters.get(key) ?? { chargeable: 0, amount: 0 };
-    const result = rate(buckets.get(line.lineId) ?? [], line.rates[r.usageType], counter.chargeable, r);
-    counters.set(key, { chargeable: counter.chargeable + result.chargeable, amount: counter.amount + result.amount });
-    out.push({ r, line, ...result });
+    const rated = rate(buckets.get(line.lineId) ?? [], line.rates[r.usageType], counter.chargeable, r);
+    const capped = applyCaps(rated, { behaviour: line.usageCap.behaviour, spent: spent.get(line.lineId) ?? 0, spendCap: caps.get(line.lineId) ?? null });
+    for (const hit of capped.hits) {
+      if (hit === 'allowance') hits.allowance.set(line.lineId, line);
+      else hits.spend_cap.add(line.lineId);
+    }
+    spent.set(line.lineId, (spent.get(line.lineId) ?? 0) + capped.amount);
+    counters.set(key, { chargeable: counter.chargeable + rated.chargeable, amount: counter.amount + capped.amount });
+    out.push({ r, line, draws: rated.draws, chargeable: rated.chargeable, amount: capped.amount });
   }
   await saveCounters(tx, counters);
   await allowanceEvents(tx, buckets);
+  await enforceCaps(tx, hits);
   return out;
+}
+
+async function spendCapsOf(tx: Tx, lineIds: string[]) {
+  const rows = await tx.execute<{ line_id: string; amount: number }>(sql`
+    select line_id, min(amount)::float8 as amount from ${spendCaps}
+    where line_id in (select json_array_elements_text(${JSON.stringify(lineIds)}::json)::uuid) group by line_id`);
+  return new Map(rows.map((r) => [r.line_id, r.amount]));
+}
+
+/** Lines past their plan's allowance are barred or slowed as the plan says; past a spend cap, barred. */
+async function enforceCaps(tx: Tx, hits: { allowance: Map<string, RatableLine>; spend_cap: Set<string> }) {
+  const block = [...hits.allowance.values()].filter((l) => l.usageCap.behaviour === 'block').map((l) => l.lineId);
+  const affected: { lineId: string; cap: string }[] = [];
+  for (const id of await barLines(tx, block, 'usage_cap', 'The plan\'s allowance is used up')) affected.push({ lineId: id, cap: 'allowance' });
+  for (const [kbps, ids] of groupBy([...hits.allowance.values()].filter((l) => l.usageCap.behaviour === 'throttle'), (l) => l.usageCap.throttleKbps!)) {
+    for (const id of await throttleLines(tx, ids.map((l) => l.lineId), kbps)) affected.push({ lineId: id, cap: 'allowance' });
+  }
+  for (const id of await barLines(tx, [...hits.spend_cap], 'spend_cap', 'The line reached its spend cap')) affected.push({ lineId: id, cap: 'spend_cap' });
+  for (const a of affected) await emit(tx, 'usage.cap_reached', a, { aggregateId: a.lineId });
+}
+
+function groupBy<T, K>(items: T[], key: (t: T) => K) {
+  const groups = new Map<K, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
 }
 
 /** The lines' counters for their current cycle, locked, keyed "line|cycleStart|type". */
@@ -171,7 +207,7 @@ async function chargePrepaid(tx: Tx, batchId: string, rated: RatedRecord[]) {
       paid = b && !expired ? Math.max(0, Math.min(o.amount, b.amount + b.creditLimit)) : 0;
       if (paid > 0) await debit(tx, { ...m, amount: paid });
       await emit(tx, 'usage.unpaid', { billingAccountId, batchId, owed: { amount: o.amount - paid, currency: o.currency } }, { aggregateId: billingAccountId });
-      await barLines(tx, [...o.lineIds], 'The prepaid balance does not cover the usage');
+      await barLines(tx, [...o.lineIds], 'balance', 'The prepaid balance does not cover the usage');
     }
     charges.push({ billingAccountId, amount: paid, unpaid: o.amount - paid, currency: o.currency });
   }

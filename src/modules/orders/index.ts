@@ -54,4 +54,7 @@ export const ordersSubscribers: Subscriber[] = [{
 export { reserve, release, type ResourceKind } from './inventory.js';
 
 export { billingCycle, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';
-export { barLines, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, type LineBucket, type RatableLine } from './usage-service.js';
+export {
+  barLines, liftRestriction, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, throttleLines, visibleLine,
+  type LineBucket, type RatableLine, type Restriction,
+} from './usage-service.js';

@@ -73,7 +73,14 @@ export async function renewLine(tx: Tx, line: LineRow, now: Date, applyScheduled
     // Cycles are contiguous: the next starts where this one ended.
     const next = { start: current.cycleEnd, end: billingCycle(current.billCycleDay, current.cycleEnd).end };
     current = await applyScheduled(tx, current, next.start);
-    [current] = await tx.update(lines).set({ cycleStart: next.start, cycleEnd: next.end, updatedAt: sql`now()` }).where(eq(lines.id, current.id)).returning() as [LineRow];
+    // A new cycle brings new allowances: what the caps barred or slowed runs again.
+    const lifted = current.restriction;
+    const capped = lifted === 'usage_cap' || lifted === 'spend_cap';
+    [current] = await tx.update(lines).set({
+      cycleStart: next.start, cycleEnd: next.end, updatedAt: sql`now()`,
+      ...(capped ? { restriction: null, throttleKbps: null, ...(current.status === 'barred' ? { status: 'active' as const, statusReason: null } : {}) } : {}),
+    }).where(eq(lines.id, current.id)).returning() as [LineRow];
+    if (capped) await lineEvent(tx, 'line.restriction_lifted', current, { restriction: lifted });
     const { version } = await planVersion(tx, current.planVersionId);
     await addBuckets(tx, current.id, version.terms.allowances, next);
     const fees = [{ kind: 'recurring' as const, ref: version.id, description: 'Plan fee for the cycle', amount: version.feeAmount, currency: version.currency, from: next.start, to: next.end }];

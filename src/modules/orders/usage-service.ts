@@ -1,6 +1,8 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 // Lists travel as one JSON parameter: drizzle spreads a JS array into one parameter per element.
+import type { Ctx } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
+import { customerVisible } from '../customers/index.js';
 import type { PlanTerms } from './catalog-schemas.js';
 import { currentLine } from './changes.js';
 import { allowanceBuckets, lines } from './lines-tables.js';
@@ -65,10 +67,36 @@ export async function renewLinesDue(tx: Tx, msisdnList: string[]) {
   for (const { id } of due) await currentLine(tx, id, now);
 }
 
-/** Usage the balance could not pay for bars the line (an active one), with the reason. */
-export async function barLines(tx: Tx, lineIds: string[], reason: string) {
-  if (!lineIds.length) return;
-  const barred = await tx.update(lines).set({ status: 'barred', statusReason: reason, updatedAt: sql`now()` })
+export type Restriction = 'balance' | 'usage_cap' | 'spend_cap';
+
+/** Bars active lines for a usage limit; returns the lines it barred (one already barred is left as it is). */
+export async function barLines(tx: Tx, lineIds: string[], restriction: Restriction, reason: string) {
+  if (!lineIds.length) return [];
+  const barred = await tx.update(lines).set({ status: 'barred', statusReason: reason, restriction, updatedAt: sql`now()` })
     .where(and(inArray(lines.id, lineIds), eq(lines.status, 'active'))).returning();
-  for (const line of barred) await lineEvent(tx, 'line.barred', line, { reason });
+  for (const line of barred) await lineEvent(tx, 'line.barred', line, { reason, restriction });
+  return barred.map((l) => l.id);
+}
+
+/** Slows active lines whose plan throttles past its allowance; returns the lines it slowed. */
+export async function throttleLines(tx: Tx, lineIds: string[], kbps: number) {
+  if (!lineIds.length) return [];
+  const slowed = await tx.update(lines).set({ throttleKbps: kbps, restriction: 'usage_cap', updatedAt: sql`now()` })
+    .where(and(inArray(lines.id, lineIds), eq(lines.status, 'active'), isNull(lines.throttleKbps))).returning();
+  for (const line of slowed) await lineEvent(tx, 'line.throttled', line, { kbps });
+  return slowed.map((l) => l.id);
+}
+
+/** Lifts a restriction (a recharge lifts "balance") from an account's lines. */
+export async function liftRestriction(tx: Tx, billingAccountId: string, restriction: Restriction) {
+  const lifted = await tx.update(lines).set({ status: 'active', statusReason: null, restriction: null, throttleKbps: null, updatedAt: sql`now()` })
+    .where(and(eq(lines.billingAccountId, billingAccountId), eq(lines.restriction, restriction), eq(lines.status, 'barred'))).returning();
+  for (const line of lifted) await lineEvent(tx, 'line.restriction_lifted', line, { restriction });
+}
+
+/** A line the caller may see, for other modules' routes about it (spend caps). */
+export async function visibleLine(tx: Tx, ctx: Ctx, lineId: string) {
+  const [line] = await tx.select({ id: lines.id, customerId: lines.customerId, billingAccountId: lines.billingAccountId, currency: lines.currency, status: lines.status })
+    .from(lines).where(eq(lines.id, lineId));
+  return line && (await customerVisible(tx, ctx, line.customerId)) ? line : undefined;
 }

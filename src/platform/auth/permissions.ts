@@ -22,6 +22,7 @@ export const permissions = [
   'billing:recharge',
   'billing:adjust',
   'usage:ingest',
+  'spend_caps:write',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -36,8 +37,8 @@ export type Principal =
 
 const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
-  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust'],
-  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust'],
+  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'spend_caps:write'],
+  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'spend_caps:write'],
   // Marketing owns the offer: price plans and add-ons.
   marketing: ['catalog:read', 'catalog:write'],
 };
@@ -45,7 +46,7 @@ const staff: Record<StaffRole, readonly Permission[]> = {
 // that, not these lists.
 const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'orders:read', 'orders:write', 'billing:read'];
 // A customer's own orders are limited by type (self-care: plan change and packs), in the orders module.
-const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write', 'billing:read'];
+const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'spend_caps:write'];
 
 export function can(p: Principal, permission: Permission): boolean {
   switch (p.kind) {

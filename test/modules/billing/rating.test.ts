@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Bucket, draw, eligibleBuckets, inWindow, priceTiers, rate, type Tier } from '../../../src/modules/billing/rules.js';
+import { applyCaps, type Bucket, draw, eligibleBuckets, inWindow, priceTiers, rate, type Tier } from '../../../src/modules/billing/rules.js';
 
 const d = (iso: string) => new Date(iso);
 const MiB = 1024 ** 2;
@@ -91,5 +91,20 @@ describe('charging tiers', () => {
   it('a record is drawn first and only the rest is priced', () => {
     const buckets = [bucket('pack', { fromPack: true, zone: 'roaming-eu', remaining: 5 * MiB })];
     expect(rate(buckets, tiers, 0, rec(8 * MiB, { zone: 'roaming-eu' }))).toEqual({ draws: [{ bucketId: 'pack', quantity: 5 * MiB }], chargeable: 3 * MiB, amount: 6 });
+  });
+});
+
+describe('caps', () => {
+  it.each([
+    ['within the allowance: nothing to cap', { chargeable: 0, amount: 0 }, { behaviour: 'block' as const, spent: 0, spendCap: null }, { amount: 0, hits: [] }],
+    ['past the allowance, block: not charged, cap hit', { chargeable: 10, amount: 20 }, { behaviour: 'block' as const, spent: 0, spendCap: null }, { amount: 0, hits: ['allowance'] }],
+    ['past the allowance, throttle: not charged, cap hit', { chargeable: 10, amount: 20 }, { behaviour: 'throttle' as const, spent: 0, spendCap: 100 }, { amount: 0, hits: ['allowance'] }],
+    ['past the allowance, charge on: charged', { chargeable: 10, amount: 20 }, { behaviour: 'charge_on' as const, spent: 0, spendCap: null }, { amount: 20, hits: [] }],
+    ['spend cap not reached', { chargeable: 10, amount: 20 }, { behaviour: 'charge_on' as const, spent: 50, spendCap: 100 }, { amount: 20, hits: [] }],
+    ['spend cap reached exactly', { chargeable: 10, amount: 50 }, { behaviour: 'charge_on' as const, spent: 50, spendCap: 100 }, { amount: 50, hits: ['spend_cap'] }],
+    ['spend cap crossed: charged up to it', { chargeable: 10, amount: 80 }, { behaviour: 'charge_on' as const, spent: 50, spendCap: 100 }, { amount: 50, hits: ['spend_cap'] }],
+    ['spend cap already spent', { chargeable: 10, amount: 80 }, { behaviour: 'charge_on' as const, spent: 100, spendCap: 100 }, { amount: 0, hits: ['spend_cap'] }],
+  ])('%s', (_label, r, o, expected) => {
+    expect(applyCaps(r, o)).toEqual(expected);
   });
 });

@@ -113,3 +113,62 @@ describe('usage rating', () => {
     expect(await balance(accountId)).toBe(2000 - 880);
   });
 });
+
+describe('usage limits', () => {
+  async function postpaidLine(usageCap: Record<string, unknown>) {
+    const plan = await activePlan(t, { kind: 'postpaid', dataGiB: 1, usageCap });
+    await stock(t, 1);
+    const { accountId, customerId } = await customerWithAccount(t, 'postpaid');
+    const order = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id });
+    const line = (await t.http.get(`/v1/lines/${order.lineId}`).expect(200)).body;
+    return { lineId: line.id as string, msisdn: line.msisdn as string, customerId };
+  }
+  const lineOf = async (id: string) => (await t.http.get(`/v1/lines/${id}`).expect(200)).body;
+  const capEvents = async (lineId: string) => (await t.database.sql`select payload->>'cap' as cap from platform.events where aggregate_id = ${lineId} and type = 'usage.cap_reached'`).map((e) => e.cap);
+
+  it('a plan that blocks bars the line when its allowance is used up, and charges nothing past it', async () => {
+    const { lineId, msisdn } = await postpaidLine({ behaviour: 'block' });
+    await ingest([record(msisdn, { quantity: 2 * GiB })]).expect(200);
+    expect(await lineOf(lineId)).toMatchObject({ status: 'barred', restriction: 'usage_cap' });
+    const [row] = await t.database.sql`select amount from billing.usage_records where line_id = ${lineId}`;
+    expect(row!.amount).toBe(0);
+    await ingest([record(msisdn, { quantity: GiB })]).expect(200);
+    expect(await capEvents(lineId)).toEqual(['allowance']);
+  });
+
+  it('a plan that throttles slows the line instead', async () => {
+    const { lineId, msisdn } = await postpaidLine({ behaviour: 'throttle', throttleKbps: 128 });
+    await ingest([record(msisdn, { quantity: 2 * GiB })]).expect(200);
+    expect(await lineOf(lineId)).toMatchObject({ status: 'active', restriction: 'usage_cap', throttleKbps: 128 });
+    const events = await t.database.sql`select type from platform.events where aggregate_id = ${lineId} and type = 'line.throttled'`;
+    expect(events).toHaveLength(1);
+  });
+
+  it('a spend cap charges up to the cap, bars the line, and the next cycle lifts it', async () => {
+    const { lineId, msisdn, customerId } = await postpaidLine({ behaviour: 'charge_on' });
+    const me = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId }));
+    await me.put(`/v1/lines/${lineId}/spend-caps/customer`).send({ amount: 2000, currency: 'EUR' }).expect(200);
+    expect((await me.put(`/v1/lines/${lineId}/spend-caps/operator`).send({ amount: 1, currency: 'EUR' }).expect(403)).body.code).toBe('forbidden_cap');
+    await t.http.put(`/v1/lines/${lineId}/spend-caps/operator`).send({ amount: 1500, currency: 'EUR' }).expect(200);
+    expect((await me.get(`/v1/lines/${lineId}/spend-caps`).expect(200)).body.items).toHaveLength(2);
+    // 1 GiB allowance, then 2 GiB at 1 cent per MiB = 2048, capped by the operator's 1500.
+    await ingest([record(msisdn, { quantity: 3 * GiB })]).expect(200);
+    const [row] = await t.database.sql`select amount from billing.usage_records where line_id = ${lineId}`;
+    expect(row!.amount).toBe(1500);
+    expect(await lineOf(lineId)).toMatchObject({ status: 'barred', restriction: 'spend_cap' });
+    expect(await capEvents(lineId)).toEqual(['spend_cap']);
+
+    await t.database.sql`update orders.lines set cycle_start = now() - interval '31 days', cycle_end = now() - interval '1 second' where id = ${lineId}`;
+    await t.database.sql`select graphile_worker.add_job('orders.renew_cycles', '{}'::json)`;
+    await t.runJobs();
+    expect(await lineOf(lineId)).toMatchObject({ status: 'active', restriction: null });
+  });
+
+  it('a recharge lifts a bar for an empty balance', async () => {
+    const { lineId, msisdn, accountId } = await prepaidLine();
+    await ingest([record(msisdn, { quantity: 8 * GiB })]).expect(200);
+    expect(await lineOf(lineId)).toMatchObject({ status: 'barred', restriction: 'balance' });
+    await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', `lift-${accountId}`).send({ amount: { amount: 500, currency: 'EUR' } }).expect(201);
+    expect(await lineOf(lineId)).toMatchObject({ status: 'active', restriction: null });
+  });
+});

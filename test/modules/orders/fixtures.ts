@@ -4,17 +4,17 @@ const GiB = 1024 ** 3;
 let seq = 0;
 const code = (prefix: string) => `${prefix}-${process.pid % 1000}-${++seq}`;
 
-export const planTerms = (dataGiB: number | 'unlimited' = 5) => ({
+export const planTerms = (dataGiB: number | 'unlimited' = 5, usageCap: Record<string, unknown> = { behaviour: 'charge_on' }) => ({
   allowances: { dataBytes: dataGiB === 'unlimited' ? 'unlimited' : dataGiB * GiB, voiceSeconds: 'unlimited', smsCount: 500 },
   rates: { data: [{ upTo: null, unitSize: 1024 ** 2, pricePerUnit: 1 }] },
-  usageCap: { behaviour: 'block' },
+  usageCap,
 });
 
 /** An active plan; returns its id and code. */
-export async function activePlan(t: TestApp, over: { kind?: 'prepaid' | 'postpaid'; fee?: number; dataGiB?: number | 'unlimited'; currency?: string } = {}) {
+export async function activePlan(t: TestApp, over: { kind?: 'prepaid' | 'postpaid'; fee?: number; dataGiB?: number | 'unlimited'; currency?: string; usageCap?: Record<string, unknown> } = {}) {
   const body = {
     code: code('PLAN'), name: 'Plan', kind: over.kind ?? 'postpaid',
-    recurringFee: { amount: over.fee ?? 3100, currency: over.currency ?? 'EUR' }, terms: planTerms(over.dataGiB),
+    recurringFee: { amount: over.fee ?? 3100, currency: over.currency ?? 'EUR' }, terms: planTerms(over.dataGiB, over.usageCap),
   };
   const plan = (await t.http.post('/v1/price-plans').send(body).expect(201)).body;
   await t.http.post(`/v1/price-plans/${plan.id}/publish`).expect(200);
