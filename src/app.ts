@@ -105,14 +105,20 @@ export async function buildApp(p: Platform) {
   await app.register(eventRoutes, { db });
   await app.register(customersModule, { db, readAuditDb: database.relaxed, crypto });
   await app.register(ordersModule, { db, crypto });
-  await app.register(billingModule, { db, settings: { adjustmentSupervisorAbove: config.ADJUSTMENT_SUPERVISOR_ABOVE, rechargeValidityDays: config.RECHARGE_VALIDITY_DAYS } });
+  const billing = {
+    db,
+    settings: { adjustmentSupervisorAbove: config.ADJUSTMENT_SUPERVISOR_ABOVE, rechargeValidityDays: config.RECHARGE_VALIDITY_DAYS },
+    billRun: { taxRates: config.TAX_RATES, defaultTaxBp: config.DEFAULT_TAX_BP, paymentTermsDays: config.PAYMENT_TERMS_DAYS },
+    dunning: { reminderDays: config.DUNNING_REMINDER_DAYS.split(',').map(Number), suspendDays: config.DUNNING_SUSPEND_DAYS },
+  };
+  await app.register(billingModule, billing);
 
   const subscribers: Subscriber[] = [...ordersSubscribers];
   const jobs: JobsSetup = mergeJobs(
     eventJobs(db, subscribers),
     partitionJobs(db),
     ordersJobs(db),
-    billingJobs(db),
+    billingJobs(billing),
     { tasks: { 'platform.purge_idempotency_keys': () => purgeIdempotencyKeys(db) }, cron: [{ pattern: '17 * * * *', task: 'platform.purge_idempotency_keys' }] },
   );
   return { app, jobs, subscribers, credentials, metrics };

@@ -35,6 +35,13 @@ const schema = z.object({
   ADJUSTMENT_SUPERVISOR_ABOVE: z.coerce.number().int().min(0).default(5000),
   /** Billing: how many days a recharge keeps a prepaid balance valid from now (never shortening it). */
   RECHARGE_VALIDITY_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Billing: VAT per country in basis points ("DE:1900,FR:2000"); DEFAULT_TAX_BP for the rest. */
+  TAX_RATES: z.string().regex(/^([A-Z]{2}:\d{1,4})(,[A-Z]{2}:\d{1,4})*$|^$/, '"DE:1900,FR:2000"').default(''),
+  DEFAULT_TAX_BP: z.coerce.number().int().min(0).max(10000).default(0),
+  /** Billing: days from issue to due date, reminder days after it, and the day lines are barred. */
+  PAYMENT_TERMS_DAYS: z.coerce.number().int().min(0).max(365).default(14),
+  DUNNING_REMINDER_DAYS: z.string().regex(/^\d{1,3}(,\d{1,3})*$/).default('3,10'),
+  DUNNING_SUSPEND_DAYS: z.coerce.number().int().min(1).max(365).default(21),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -11,6 +11,8 @@ export const billingErrors = defineErrors({
   credit_limit_below_debt: { status: 409, title: 'The balance is further below zero than that credit limit allows' },
   line_not_found: { status: 404, title: 'No such line' },
   forbidden_cap: { status: 403, title: 'Not this cap' },
+  invoice_not_found: { status: 404, title: 'No such invoice' },
+  duplicate_payment: { status: 409, title: 'This processor transaction has already been recorded' },
   supervisor_required: { status: 403, title: 'An adjustment this large needs a supervisor' },
   idempotency_key_required: { status: 400, title: 'Send an Idempotency-Key header: a retried recharge must never credit twice' },
 });

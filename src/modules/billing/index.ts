@@ -1,7 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../platform/db/client.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
+import { billRun, type BillRunSettings } from './bill-run.js';
+import { invoiceRoutes } from './invoice-routes.js';
 import { expireBalances } from './ledger.js';
+import { dunningRun, type DunningSettings } from './payments.js';
 import type { BillingSettings } from './recharges.js';
 import { billingRoutes } from './routes.js';
 import { usageRoutes } from './usage-routes.js';
@@ -9,17 +12,28 @@ import { usageRoutes } from './usage-routes.js';
 /**
  * Billing (issue 5). So far: the prepaid balance ledger — credit and debit inside a caller's
  * transaction, recharges, adjustments, validity and low-balance warnings, reconciliation — and
- * usage rating in batches. Spend caps, bill runs, payments and dunning follow.
+ * usage rating in batches with caps, the postpaid bill run, invoices, payments and dunning.
  */
-export const billingModule: FastifyPluginAsync<{ db: Db; settings: BillingSettings }> = async (app, deps) => {
+export interface BillingDeps { db: Db; settings: BillingSettings; billRun: BillRunSettings; dunning: DunningSettings }
+
+export const billingModule: FastifyPluginAsync<BillingDeps> = async (app, deps) => {
   await app.register(billingRoutes, deps);
   await app.register(usageRoutes, deps);
+  await app.register(invoiceRoutes, deps);
 };
 
-/** Every hour: money on balances past their validity expires. */
-export const billingJobs = (db: Db): Partial<JobsSetup> => ({
-  tasks: { 'billing.expire_balances': (_payload, helpers) => expireBalances(db, { error: (meta, message) => helpers.logger.error(message, meta) }) },
-  cron: [{ pattern: '23 * * * *', task: 'billing.expire_balances' }],
+/** Every hour: money on balances past their validity expires, the bill run, dunning. */
+export const billingJobs = (deps: BillingDeps): Partial<JobsSetup> => ({
+  tasks: {
+    'billing.expire_balances': (_payload, helpers) => expireBalances(deps.db, { error: (meta, message) => helpers.logger.error(message, meta) }),
+    'billing.bill_run': async () => { await billRun(deps.db, deps.billRun); },
+    'billing.dunning': async () => { await dunningRun(deps.db, deps.dunning); },
+  },
+  cron: [
+    { pattern: '23 * * * *', task: 'billing.expire_balances' },
+    { pattern: '5 * * * *', task: 'billing.bill_run' },
+    { pattern: '35 * * * *', task: 'billing.dunning' },
+  ],
 });
 
 export { credit, debit, type Entry, type EntryType, type Movement } from './ledger.js';

@@ -108,3 +108,15 @@ export async function findBillingAccount(db: Tx, ctx: Ctx, id: string) {
     .where(and(eq(billingAccounts.id, id), scopeWhere(customerScope(ctx.principal))));
   return row?.account;
 }
+
+/**
+ * For the bill run: every open postpaid account, with the country its invoices are taxed in (the
+ * customer's billing address, else home address; null when there is neither).
+ */
+export async function postpaidAccounts(db: Tx) {
+  return db.execute<{ id: string; customerId: string; currency: string; billCycleDay: number; country: string | null }>(sql`
+    select a.id, a.customer_id as "customerId", a.currency, a.bill_cycle_day as "billCycleDay",
+      (select country from ${addresses} ad where ad.customer_id = a.customer_id and ad.kind in ('billing', 'home')
+        order by ad.kind = 'billing' desc, ad.id limit 1) as country
+    from ${billingAccounts} a where a.type = 'postpaid' and a.status = 'active' order by a.id`);
+}

@@ -55,6 +55,7 @@ export { reserve, release, type ResourceKind } from './inventory.js';
 
 export { billingCycle, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';
 export {
-  barLines, liftRestriction, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, throttleLines, visibleLine,
+  barAccountLines, barLines, liftRestriction, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, throttleLines, visibleLine,
   type LineBucket, type RatableLine, type Restriction,
 } from './usage-service.js';
+export { markChargesBilled, unbilledCharges, type ChargeLine } from './charges-service.js';

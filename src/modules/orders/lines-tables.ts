@@ -54,7 +54,7 @@ export const lines = ordersSchema.table('lines', {
   status: text({ enum: ['active', 'suspended', 'barred', 'terminated'] }).notNull().default('active'),
   statusReason: text(),
   /** Why usage limits bar or slow the line; the next cycle (caps) or a recharge (balance) lifts it. */
-  restriction: text({ enum: ['balance', 'usage_cap', 'spend_cap'] }),
+  restriction: text({ enum: ['balance', 'usage_cap', 'spend_cap', 'dunning'] }),
   /** Set while the plan's usage cap slows the line instead of barring it. */
   throttleKbps: integer(),
   /** Postpaid: the account's bill-cycle day; prepaid: the day of activation. */
@@ -75,7 +75,7 @@ export const lines = ordersSchema.table('lines', {
   check('lines_kind_check', sql`${t.kind} in ('prepaid', 'postpaid')`),
   check('lines_cycle_check', sql`${t.cycleEnd} > ${t.cycleStart} and ${t.billCycleDay} between 1 and 31`),
   check('lines_terminated_check', sql`(${t.status} = 'terminated') = (${t.terminatedAt} is not null)`),
-  check('lines_restriction_check', sql`${t.restriction} is null or ${t.restriction} in ('balance', 'usage_cap', 'spend_cap')`),
+  check('lines_restriction_check', sql`${t.restriction} is null or ${t.restriction} in ('balance', 'usage_cap', 'spend_cap', 'dunning')`),
 ]);
 
 /** An add-on on a line, from purchase to expiry or removal. */

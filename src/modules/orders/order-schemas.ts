@@ -83,7 +83,7 @@ const bucket = z.object({
 export const lineView = z.object({
   id, customerId: id, billingAccountId: id, kind: z.enum(['prepaid', 'postpaid']), msisdn: z.string(), iccid: z.string(),
   status: z.enum(['active', 'suspended', 'barred', 'terminated']), statusReason: z.string().nullable(),
-  restriction: z.enum(['balance', 'usage_cap', 'spend_cap']).nullable().describe('A usage limit that bars or slows the line'),
+  restriction: z.enum(['balance', 'usage_cap', 'spend_cap', 'dunning']).nullable().describe('A usage limit that bars or slows the line'),
   throttleKbps: z.number().int().nullable(),
   plan: z.object({ id, code: z.string(), name: z.string(), versionId: id, version: z.number().int(), recurringFee: moneyOut }),
   cycle: z.object({ start: z.date(), end: z.date(), billCycleDay: z.number().int() }),

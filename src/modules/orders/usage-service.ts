@@ -67,7 +67,7 @@ export async function renewLinesDue(tx: Tx, msisdnList: string[]) {
   for (const { id } of due) await currentLine(tx, id, now);
 }
 
-export type Restriction = 'balance' | 'usage_cap' | 'spend_cap';
+export type Restriction = 'balance' | 'usage_cap' | 'spend_cap' | 'dunning';
 
 /** Bars active lines for a usage limit; returns the lines it barred (one already barred is left as it is). */
 export async function barLines(tx: Tx, lineIds: string[], restriction: Restriction, reason: string) {
@@ -99,4 +99,10 @@ export async function visibleLine(tx: Tx, ctx: Ctx, lineId: string) {
   const [line] = await tx.select({ id: lines.id, customerId: lines.customerId, billingAccountId: lines.billingAccountId, currency: lines.currency, status: lines.status })
     .from(lines).where(eq(lines.id, lineId));
   return line && (await customerVisible(tx, ctx, line.customerId)) ? line : undefined;
+}
+
+/** Bars every active line of an account (an unpaid invoice past its last reminder). */
+export async function barAccountLines(tx: Tx, billingAccountId: string, restriction: Restriction, reason: string) {
+  const ids = await tx.select({ id: lines.id }).from(lines).where(and(eq(lines.billingAccountId, billingAccountId), eq(lines.status, 'active')));
+  return barLines(tx, ids.map((l) => l.id), restriction, reason);
 }

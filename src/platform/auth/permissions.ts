@@ -23,6 +23,7 @@ export const permissions = [
   'billing:adjust',
   'usage:ingest',
   'spend_caps:write',
+  'billing:run',
 ] as const;
 export type Permission = (typeof permissions)[number];
 

@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ctxOf } from '../../platform/auth/guard.js';
+import type { Db } from '../../platform/db/client.js';
+import { problems } from '../../platform/http/errors.js';
+import { idempotencyHeaders } from '../../platform/http/idempotency.js';
+import { decodeCursor, page, toPage } from '../../platform/http/pagination.js';
+import { billRun, type BillRunSettings } from './bill-run.js';
+import { billingErrors } from './errors.js';
+import { renderInvoice } from './invoice-document.js';
+import { dunningRun, type DunningSettings, listInvoices, recordPayment, visibleInvoice } from './payments.js';
+
+const tags = ['billing'];
+const params = z.object({ id: z.uuid() });
+const money = (d: string) => z.number().int().describe(d);
+
+const invoiceSummary = z.object({
+  id: z.uuid(), number: z.string(), billingAccountId: z.uuid(), currency: z.string(), periodStart: z.date(), periodEnd: z.date(),
+  country: z.string().nullable(), taxRateBp: z.number().int(), subtotal: money('Minor units'), tax: money('Minor units'), total: money('Minor units'),
+  paid: money('Minor units'), issuedAt: z.date(), dueAt: z.date(), dunning: z.array(z.string()),
+});
+const invoiceView = invoiceSummary.extend({
+  due: money('What is still to pay'),
+  lines: z.array(z.object({ id: z.uuid(), kind: z.string(), description: z.string(), amount: money('Minor units; negative for a credit'), ref: z.string() })),
+});
+
+export const invoiceRoutes: FastifyPluginAsyncZod<{ db: Db; billRun: BillRunSettings; dunning: DunningSettings }> = async (app, deps) => {
+  const { db } = deps;
+  app.post('/v1/billing/bill-runs', {
+    config: { auth: 'billing:run' },
+    schema: {
+      operationId: 'runBills', tags, summary: 'Run the bill run now (it also runs every hour): one invoice per postpaid account whose last cycle ended, never two',
+      response: { 200: z.object({ issued: z.number().int() }), ...problems(400) },
+    },
+  }, async () => billRun(db, deps.billRun));
+
+  app.post('/v1/billing/dunning-runs', {
+    config: { auth: 'billing:run' },
+    schema: {
+      operationId: 'runDunning', tags, summary: 'Run dunning now (it also runs every hour): reminders on the configured days after the due date, then the lines barred',
+      response: { 200: z.object({ reminders: z.number().int(), suspended: z.number().int() }), ...problems(400) },
+    },
+  }, async () => dunningRun(db, deps.dunning));
+
+  app.get('/v1/billing-accounts/:id/invoices', {
+    config: { auth: 'billing:read' },
+    schema: {
+      operationId: 'listInvoices', tags, summary: 'The account\'s invoices, newest first', params,
+      querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }),
+      response: { 200: page(invoiceSummary), ...problems(400, 404) },
+    },
+  }, async (req) => {
+    const [after] = decodeCursor(req.query.cursor, z.tuple([z.uuid()])) ?? [];
+    return toPage(await listInvoices(db, ctxOf(req), req.params.id, { limit: req.query.limit, after }), req.query.limit, (i) => [i.id]);
+  });
+
+  app.get('/v1/invoices/:id', {
+    config: { auth: 'billing:read' },
+    schema: { operationId: 'getInvoice', tags, summary: 'An invoice with its lines and what is still due', params, response: { 200: invoiceView, ...problems(400, 404) } },
+  }, async (req) => visibleInvoice(db, ctxOf(req), req.params.id));
+
+  app.get('/v1/invoices/:id/document', {
+    config: { auth: 'billing:read' },
+    schema: {
+      operationId: 'getInvoiceDocument', tags, summary: 'The invoice as an HTML document a customer can read or print', params,
+      response: { 200: z.string().describe('text/html'), ...problems(400, 404) },
+    },
+  }, async (req, reply) => reply.type('text/html; charset=utf-8').send(renderInvoice(await visibleInvoice(db, ctxOf(req), req.params.id))));
+
+  app.post('/v1/invoices/:id/payments', {
+    config: { auth: 'billing:recharge', idempotent: true },
+    schema: {
+      operationId: 'payInvoice', tags,
+      summary: 'Record a payment (the processor\'s transaction id, never a card number): this invoice first, then older open ones, the rest kept as credit; Idempotency-Key required',
+      params, headers: idempotencyHeaders,
+      body: z.object({ amount: z.number().int().min(1).max(100_000_000), currency: z.string().regex(/^[A-Z]{3}$/), processorRef: z.string().trim().min(1).max(100) }).strict(),
+      response: {
+        201: z.object({ id: z.uuid(), invoiceId: z.uuid(), amount: z.number().int(), currency: z.string(), applied: z.number().int(), credit: z.number().int(), processorRef: z.string() }),
+        ...problems(400, 404, 409, 422),
+      },
+    },
+  }, async (req, reply) => {
+    if (!req.headers['idempotency-key']) throw billingErrors.idempotency_key_required('Send an Idempotency-Key header: a retried payment must never count twice');
+    return reply.status(201).send(await recordPayment(db, ctxOf(req), req.params.id, req.body));
+  });
+};

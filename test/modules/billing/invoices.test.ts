@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { taxOf } from '../../../src/modules/billing/invoice-rules.js';
+import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { activePlan, customerWithAccount, fulfilled, stock } from '../orders/fixtures.js';
+
+let t: TestApp;
+beforeAll(async () => { t = await testApp({ env: { TAX_RATES: 'DE:1900,FR:2000', PAYMENT_TERMS_DAYS: '14' } }); });
+afterAll(async () => { await t.close(); });
+
+const MiB = 1024 ** 2;
+let keys = 0;
+
+/** A postpaid customer in Germany with one line and some usage, all moved into last month's cycle. */
+async function billedLastMonth() {
+  const plan = await activePlan(t, { kind: 'postpaid', fee: 3100, dataGiB: 1 });
+  await stock(t, 1);
+  const { accountId, customerId } = await customerWithAccount(t, 'postpaid', 1);
+  await t.http.post(`/v1/customers/${customerId}/addresses`).send({ kind: 'billing', line1: 'Hauptstr. 1', city: 'Berlin', country: 'DE' }).expect(201);
+  const order = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id });
+  const line = (await t.http.get(`/v1/lines/${order.lineId}`).expect(200)).body;
+  await t.http.post('/v1/usage/batches').send({ records: [{ recordId: `inv-${accountId}`, msisdn: line.msisdn, usageType: 'data', quantity: 1024 * MiB + 300 * MiB, startedAt: new Date().toISOString() }] }).expect(200);
+  // The test cannot wait for the month to end: what happened is moved into the cycle that has.
+  await t.database.sql`update orders.charge_lines set created_at = date_trunc('month', now() at time zone 'UTC') at time zone 'UTC' - interval '1 day' where billing_account_id = ${accountId}`;
+  await t.database.sql`update billing.usage_records set started_at = date_trunc('month', now() at time zone 'UTC') at time zone 'UTC' - interval '1 day' where billing_account_id = ${accountId}`;
+  const [charges] = await t.database.sql`select coalesce(sum(amount), 0)::int as sum from orders.charge_lines where billing_account_id = ${accountId}`;
+  const [usage] = await t.database.sql`select coalesce(sum(amount), 0)::int as sum from billing.usage_records where billing_account_id = ${accountId}`;
+  expect(usage!.sum).toBeGreaterThan(0); // beyond the part of the allowance a line joining mid-cycle gets
+  return { accountId, customerId, lineId: line.id as string, expectedSubtotal: charges!.sum + usage!.sum };
+}
+const invoicesOf = async (accountId: string) => (await t.http.get(`/v1/billing-accounts/${accountId}/invoices`).expect(200)).body.items;
+const pay = (invoiceId: string, amount: number, processorRef: string) =>
+  t.http.post(`/v1/invoices/${invoiceId}/payments`).set('idempotency-key', `p-${++keys}`).send({ amount, currency: 'EUR', processorRef });
+
+describe('bill run and invoices', () => {
+  it('invoices last month\'s charges and usage with the country\'s tax, numbered without gaps, once', async () => {
+    const { accountId, expectedSubtotal } = await billedLastMonth();
+    expect((await t.http.post('/v1/billing/bill-runs').expect(200)).body.issued).toBeGreaterThanOrEqual(1);
+    const [summary] = await invoicesOf(accountId);
+    const invoice = (await t.http.get(`/v1/invoices/${summary.id}`).expect(200)).body;
+    expect(invoice.number).toMatch(new RegExp(`^${new Date().getUTCFullYear()}-\\d{6}$`));
+    expect(invoice).toMatchObject({ country: 'DE', taxRateBp: 1900, subtotal: expectedSubtotal, tax: taxOf(expectedSubtotal, 1900), paid: 0 });
+    expect(invoice.total).toBe(invoice.subtotal + invoice.tax);
+    expect(invoice.lines.map((l: { kind: string }) => l.kind).sort()).toEqual(['charge', 'usage']);
+    const due = new Date(invoice.dueAt).getTime() - new Date(invoice.issuedAt).getTime();
+    expect(due).toBe(14 * 86_400_000);
+
+    await t.http.post('/v1/billing/bill-runs').expect(200);
+    expect(await invoicesOf(accountId)).toHaveLength(1);
+    const numbers = (await t.database.sql`select number from billing.invoices order by number`).map((r) => Number(r.number.split('-')[1]));
+    expect(numbers).toEqual(numbers.map((_, i) => i + 1));
+    const [{ unbilled }] = await t.database.sql`select count(*)::int as unbilled from orders.charge_lines where billing_account_id = ${accountId} and billed_at is null` as unknown as [{ unbilled: number }];
+    expect(unbilled).toBe(0);
+    const events = await t.database.sql`select type from platform.events where aggregate_id = ${accountId} and type like 'invoice.%'`;
+    expect(events.map((e) => e.type)).toEqual(['invoice.issued']);
+
+    const html = await t.http.get(`/v1/invoices/${invoice.id}/document`).expect(200);
+    expect(html.headers['content-type']).toMatch(/^text\/html/);
+    expect(html.text).toContain(invoice.number);
+    expect(html.text).toContain((invoice.total / 100).toFixed(2));
+  });
+
+  it('takes partial, full and over-payment: the rest is credit for the next invoice; a payment counts once', async () => {
+    const { accountId } = await billedLastMonth();
+    await t.http.post('/v1/billing/bill-runs').expect(200);
+    const [invoice] = await invoicesOf(accountId);
+    const first = (await pay(invoice.id, 1000, `psp-${accountId}-1`).expect(201)).body;
+    expect(first).toMatchObject({ applied: 1000, credit: 0 });
+    expect((await t.http.get(`/v1/invoices/${invoice.id}`).expect(200)).body.due).toBe(invoice.total - 1000);
+    expect((await pay(invoice.id, 1000, `psp-${accountId}-1`).expect(409)).body.code).toBe('duplicate_payment');
+    const rest = (await pay(invoice.id, invoice.total - 1000 + 250, `psp-${accountId}-2`).expect(201)).body;
+    expect(rest).toMatchObject({ applied: invoice.total - 1000, credit: 250 });
+    const after = (await t.http.get(`/v1/invoices/${invoice.id}`).expect(200)).body;
+    expect(after).toMatchObject({ paid: invoice.total, due: 0 });
+    const types = (await t.database.sql`select type from platform.events where aggregate_id = ${accountId} and type in ('payment.received', 'invoice.paid') order by id`).map((e) => e.type);
+    expect(types).toEqual(['payment.received', 'invoice.paid', 'payment.received']);
+    await t.http.post(`/v1/invoices/${invoice.id}/payments`).send({ amount: 1, currency: 'EUR', processorRef: 'no-key' }).expect(400);
+    await t.http.post(`/v1/invoices/${invoice.id}/payments`).set('idempotency-key', 'card').send({ amount: 1, currency: 'EUR', processorRef: 'x', cardNumber: '4111111111111111' }).expect(400);
+  });
+
+  it('reminds on the configured days after the due date, then bars the lines; paying lifts the bar', async () => {
+    const { accountId, lineId } = await billedLastMonth();
+    await t.http.post('/v1/billing/bill-runs').expect(200);
+    const [invoice] = await invoicesOf(accountId);
+    await t.database.sql`update billing.invoices set due_at = now() - interval '25 days' where id = ${invoice.id}`;
+    await t.http.post('/v1/billing/dunning-runs').expect(200);
+    await t.http.post('/v1/billing/dunning-runs').expect(200);
+    const types = (await t.database.sql`select type, payload->>'daysLate' as late from platform.events where aggregate_id = ${accountId} and type in ('invoice.reminder', 'invoice.lines_suspended') order by id`)
+      .map((e) => `${e.type}${e.late ? `:${e.late}` : ''}`);
+    expect(types).toEqual(['invoice.reminder:3', 'invoice.reminder:10', 'invoice.lines_suspended']);
+    expect((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body).toMatchObject({ status: 'barred', restriction: 'dunning' });
+    await pay(invoice.id, invoice.total, `psp-dun-${accountId}`).expect(201);
+    expect((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body).toMatchObject({ status: 'active', restriction: null });
+  });
+
+  it('a customer sees their own invoices only; a CSR cannot run bills', async () => {
+    const mine = await billedLastMonth();
+    const theirs = await customerWithAccount(t, 'postpaid');
+    await t.http.post('/v1/billing/bill-runs').expect(200);
+    const [invoice] = await invoicesOf(mine.accountId);
+    const me = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: mine.customerId }));
+    await me.get(`/v1/invoices/${invoice.id}`).expect(200);
+    await me.get(`/v1/invoices/${invoice.id}/document`).expect(200);
+    const other = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: theirs.customerId }));
+    expect((await other.get(`/v1/invoices/${invoice.id}`).expect(404)).body.code).toBe('invoice_not_found');
+    await other.get(`/v1/billing-accounts/${mine.accountId}/invoices`).expect(404);
+    await other.post(`/v1/invoices/${invoice.id}/payments`).set('idempotency-key', 'x').send({ amount: 1, currency: 'EUR', processorRef: 'x' }).expect(403);
+    const csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
+    await csr.post('/v1/billing/bill-runs').expect(403);
+  });
+});
