@@ -5,7 +5,7 @@ import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
 import { decodeCursor, page, toPage } from '../../platform/http/pagination.js';
 import { listSpendCaps, removeSpendCap, setSpendCap } from './spend-caps.js';
-import { listRejected, rateBatch } from './usage.js';
+import { listRejected, rateBatch, rerateRejected } from './usage.js';
 
 const tags = ['billing'];
 const MAX_BATCH = 10_000;
@@ -54,6 +54,22 @@ export const usageRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
     const [after] = decodeCursor(req.query.cursor, z.tuple([z.uuid()])) ?? [];
     return toPage(await listRejected(db, { limit: req.query.limit, after }), req.query.limit, (r) => [r.id]);
   });
+
+  app.post('/v1/usage/rejected/:id/rerate', {
+    config: { auth: 'usage:ingest' },
+    schema: {
+      operationId: 'rerateRejectedUsage', tags,
+      summary: 'Send a rejected record through rating again (its line exists now, or a late record the operator accepts into the current cycle); audited',
+      params: z.object({ id: z.uuid() }),
+      response: {
+        200: z.object({
+          batchId: z.uuid(), recordId: z.string(), rated: z.number().int(), rejected: z.number().int(),
+          charges: z.array(z.object({ billingAccountId: z.uuid(), amount: z.number().int(), unpaid: z.number().int(), currency: z.string() })),
+        }),
+        ...problems(400, 404),
+      },
+    },
+  }, async (req) => rerateRejected(db, ctxOf(req), req.params.id));
 
   const capParams = z.object({ id: z.uuid().describe('The line'), setBy: z.enum(['customer', 'operator']) });
   const capView = z.object({ lineId: z.uuid(), setBy: z.enum(['customer', 'operator']), amount: z.number().int(), currency: z.string(), updatedAt: z.date() });

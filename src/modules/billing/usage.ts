@@ -1,10 +1,12 @@
-import { and, desc, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { audit } from '../../platform/audit/audit.js';
 import { AppError } from '../../platform/http/errors.js';
 import type { Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { barLines, type LineBucket, linesForUsage, lockBuckets, type RatableLine, recordConsumption, renewLinesDue, throttleLines } from '../orders/index.js';
+import { billingErrors } from './errors.js';
 import { debit } from './ledger.js';
 import { applyCaps, type Bucket, rate, type UsageType } from './rules.js';
 import { balances } from './tables.js';
@@ -23,7 +25,8 @@ type Rejection = { record: UsageInput; reason: 'unknown_line' | 'late_record' | 
  * each against its line's buckets and tiers in time order, the buckets' use and the cycle counters
  * written back, prepaid accounts debited once per batch, postpaid usage kept for the bill run.
  * Records that cannot be rated are kept with the reason. Late records (from before the line's
- * current cycle) are not rated into a closed cycle: they wait in the rejected queue.
+ * current cycle) are not rated into a closed cycle: they wait in the rejected queue until an
+ * operator re-rates them (`rerateRejected`).
  */
 export async function rateBatch(db: Db, ctx: Ctx, records: UsageInput[]) {
   const batchId = uuidv7();
@@ -33,27 +36,51 @@ export async function rateBatch(db: Db, ctx: Ctx, records: UsageInput[]) {
     const fresh = new Set((await tx.execute<{ record_id: string }>(sql`
       insert into ${usageRecordIds} (record_id, batch_id) select record_id, ${batchId} from json_to_recordset(${json(firsts.map((r) => ({ record_id: r.recordId })))}) as x(record_id text)
       on conflict do nothing returning record_id`)).map((r) => r.record_id));
-    const candidates = firsts.filter((r) => fresh.has(r.recordId)).sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime() || a.recordId.localeCompare(b.recordId));
-    const msisdnList = [...new Set(candidates.map((r) => r.msisdn))];
-    await renewLinesDue(tx, msisdnList);
-    const byMsisdn = new Map((await linesForUsage(tx, msisdnList)).map((l) => [l.msisdn, l]));
+    const candidates = firsts.filter((r) => fresh.has(r.recordId));
+    const result = await rateCandidates(tx, ctx, batchId, candidates, false);
+    return { batchId, received: records.length, duplicates: records.length - candidates.length, ...result };
+  });
+}
 
-    const now = Date.now();
-    const rejected: Rejection[] = [];
-    const ratable: { r: UsageInput; line: RatableLine }[] = [];
-    for (const r of candidates) {
-      const line = byMsisdn.get(r.msisdn);
-      if (!line) rejected.push({ record: r, reason: 'unknown_line' });
-      else if (r.startedAt.getTime() > now + FUTURE_SLACK_MS) rejected.push({ record: r, reason: 'future_record' });
-      else if (r.startedAt < line.cycleStart) rejected.push({ record: r, reason: 'late_record' });
-      else ratable.push({ r, line });
-    }
+async function rateCandidates(tx: Tx, ctx: Ctx, batchId: string, records: UsageInput[], allowLate: boolean) {
+  const candidates = [...records].sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime() || a.recordId.localeCompare(b.recordId));
+  const msisdnList = [...new Set(candidates.map((r) => r.msisdn))];
+  await renewLinesDue(tx, msisdnList);
+  const byMsisdn = new Map((await linesForUsage(tx, msisdnList)).map((l) => [l.msisdn, l]));
 
-    const rated = await rateAll(tx, ratable);
-    await write(tx, batchId, rated, rejected);
-    const charges = await chargePrepaid(tx, batchId, rated);
-    await emit(tx, 'usage.batch_rated', { batchId, rated: rated.length, rejected: rejected.length }, { aggregateId: batchId, requestId: ctx.requestId });
-    return { batchId, received: records.length, duplicates: records.length - candidates.length, rated: rated.length, rejected: rejected.length, charges };
+  const now = Date.now();
+  const rejected: Rejection[] = [];
+  const ratable: { r: UsageInput; line: RatableLine }[] = [];
+  for (const r of candidates) {
+    const line = byMsisdn.get(r.msisdn);
+    if (!line) rejected.push({ record: r, reason: 'unknown_line' });
+    else if (r.startedAt.getTime() > now + FUTURE_SLACK_MS) rejected.push({ record: r, reason: 'future_record' });
+    else if (r.startedAt < line.cycleStart && !allowLate) rejected.push({ record: r, reason: 'late_record' });
+    else ratable.push({ r, line });
+  }
+
+  const rated = await rateAll(tx, ratable);
+  await write(tx, batchId, rated, rejected);
+  const charges = await chargePrepaid(tx, batchId, rated);
+  await emit(tx, 'usage.batch_rated', { batchId, rated: rated.length, rejected: rejected.length }, { aggregateId: batchId, requestId: ctx.requestId });
+  return { rated: rated.length, rejected: rejected.length, charges };
+}
+
+/**
+ * An operator sends a rejected record through rating again (its line now exists, or it is late and
+ * the operator accepts it): a late record draws on the buckets of its own time and is priced at the
+ * line's current place in the tiers, into the current cycle. Audited; a record that is still not
+ * ratable goes back to the queue with its reason.
+ */
+export async function rerateRejected(db: Db, ctx: Ctx, id: string) {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.delete(rejectedUsage).where(eq(rejectedUsage.id, id)).returning();
+    if (!row) throw billingErrors.rejected_record_not_found();
+    const record = row.record as unknown as UsageInput & { startedAt: string };
+    const batchId = uuidv7();
+    const result = await rateCandidates(tx, ctx, batchId, [{ ...record, startedAt: new Date(record.startedAt) }], true);
+    await audit(tx, ctx, { action: 'usage.rerated', entityType: 'usage_record', entityId: row.recordId, details: { reason: row.reason, batchId, rated: result.rated } });
+    return { batchId, recordId: row.recordId, ...result };
   });
 }
 

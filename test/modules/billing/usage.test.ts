@@ -83,6 +83,26 @@ describe('usage rating', () => {
     expect(rejected.find((r: { reason: string }) => r.reason === 'unknown_line').record.msisdn).toBe('+999000111222');
   });
 
+  it('an operator re-rates a rejected record: audited, rated once, and a still-unknown line goes back to the queue', async () => {
+    const { msisdn, lineId } = await prepaidLine();
+    const late = record(msisdn, { startedAt: new Date(Date.now() - 40 * 86_400_000).toISOString(), quantity: 10 * MiB });
+    const unknown = record('+999000333444');
+    await ingest([late, unknown]).expect(200);
+    const queue = (await mediation.get('/v1/usage/rejected?limit=200').expect(200)).body.items;
+    const lateRow = queue.find((r: { recordId: string }) => r.recordId === late.recordId);
+    const unknownRow = queue.find((r: { recordId: string }) => r.recordId === unknown.recordId);
+    const res = (await mediation.post(`/v1/usage/rejected/${lateRow.id}/rerate`).expect(200)).body;
+    expect(res).toMatchObject({ recordId: late.recordId, rated: 1, rejected: 0 });
+    await mediation.post(`/v1/usage/rejected/${lateRow.id}/rerate`).expect(404);
+    const [rated] = await t.database.sql`select count(*)::int as n from billing.usage_records where record_id = ${late.recordId} and line_id = ${lineId}`;
+    expect(rated!.n).toBe(1);
+    const [audited] = await t.database.sql`select details->>'reason' as reason from platform.audit_log where action = 'usage.rerated' and entity_id = ${late.recordId}`;
+    expect(audited!.reason).toBe('late_record');
+    expect((await mediation.post(`/v1/usage/rejected/${unknownRow.id}/rerate`).expect(200)).body).toMatchObject({ rated: 0, rejected: 1 });
+    const again = (await mediation.get('/v1/usage/rejected?limit=200').expect(200)).body.items.filter((r: { recordId: string }) => r.recordId === unknown.recordId);
+    expect(again).toHaveLength(1);
+  });
+
   it('postpaid usage is rated and kept for the bill run, not debited; bad input and callers are refused', async () => {
     const plan = await activePlan(t, { kind: 'postpaid', dataGiB: 1 });
     await stock(t, 1);
