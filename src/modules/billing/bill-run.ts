@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, lt, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
@@ -70,9 +70,14 @@ async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Accoun
   return true;
 }
 
+/** What is still to pay on an invoice. */
+export const dueOn = (i: { total: number; paid: number; credited: number }) => i.total - i.paid - i.credited;
+/** SQL for "money is still due on the invoice". */
+export const stillDue = sql`${invoices.paid} + ${invoices.credited} < ${invoices.total}`;
+
 /** What the account's earlier payments left over pays the new invoice, oldest first. */
 async function applyCredit(tx: Tx, invoice: typeof invoices.$inferSelect) {
-  let due = invoice.total - invoice.paid;
+  let due = dueOn(invoice);
   if (due <= 0) return;
   const open = await tx.select().from(payments)
     .where(and(eq(payments.billingAccountId, invoice.billingAccountId), eq(payments.currency, invoice.currency), lt(payments.applied, payments.amount)))
@@ -91,12 +96,12 @@ export async function allocate(tx: Tx, paymentId: string, invoiceId: string, amo
   await tx.insert(paymentAllocations).values({ paymentId, invoiceId, amount })
     .onConflictDoUpdate({ target: [paymentAllocations.paymentId, paymentAllocations.invoiceId], set: { amount: sql`${paymentAllocations.amount} + ${amount}` } });
   const [inv] = await tx.update(invoices).set({ paid: sql`${invoices.paid} + ${amount}` }).where(eq(invoices.id, invoiceId)).returning();
-  if (inv!.paid >= inv!.total) {
+  if (dueOn(inv!) <= 0) {
     await emit(tx, 'invoice.paid', { invoiceId, number: inv!.number, billingAccountId: inv!.billingAccountId, customerId: inv!.customerId }, { aggregateId: inv!.billingAccountId });
   }
 }
 
 /** Invoices with money still due, oldest first (for payments and dunning). */
 export const openInvoicesOf = (tx: Tx, billingAccountId: string) => tx.select().from(invoices)
-  .where(and(eq(invoices.billingAccountId, billingAccountId), gt(invoices.total, invoices.paid))).orderBy(asc(invoices.issuedAt)).for('update');
+  .where(and(eq(invoices.billingAccountId, billingAccountId), stillDue)).orderBy(asc(invoices.issuedAt)).for('update');
 

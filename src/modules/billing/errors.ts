@@ -14,6 +14,7 @@ export const billingErrors = defineErrors({
   invoice_not_found: { status: 404, title: 'No such invoice' },
   duplicate_payment: { status: 409, title: 'This processor transaction has already been recorded' },
   rejected_record_not_found: { status: 404, title: 'No such rejected usage record' },
+  credit_exceeds_invoice: { status: 422, title: 'A credit note cannot take off more than the invoice still holds' },
   supervisor_required: { status: 403, title: 'An adjustment this large needs a supervisor' },
   idempotency_key_required: { status: 400, title: 'Send an Idempotency-Key header: a retried recharge must never credit twice' },
 });

@@ -7,7 +7,9 @@ import { idempotencyHeaders } from '../../platform/http/idempotency.js';
 import { decodeCursor, page, toPage } from '../../platform/http/pagination.js';
 import { billRun, type BillRunSettings } from './bill-run.js';
 import { billingErrors } from './errors.js';
+import { issueCreditNote } from './credit-notes.js';
 import { renderInvoice } from './invoice-document.js';
+import type { BillingSettings } from './recharges.js';
 import { dunningRun, type DunningSettings, listInvoices, recordPayment, visibleInvoice } from './payments.js';
 
 const tags = ['billing'];
@@ -17,14 +19,19 @@ const money = (d: string) => z.number().int().describe(d);
 const invoiceSummary = z.object({
   id: z.uuid(), number: z.string(), billingAccountId: z.uuid(), currency: z.string(), periodStart: z.date(), periodEnd: z.date(),
   country: z.string().nullable(), taxRateBp: z.number().int(), subtotal: money('Minor units'), tax: money('Minor units'), total: money('Minor units'),
-  paid: money('Minor units'), issuedAt: z.date(), dueAt: z.date(), dunning: z.array(z.string()),
+  paid: money('Minor units'), credited: money('Taken off by credit notes'), issuedAt: z.date(), dueAt: z.date(), dunning: z.array(z.string()),
+});
+const creditNoteView = z.object({
+  id: z.uuid(), number: z.string(), invoiceId: z.uuid(), subtotal: z.number().int(), tax: z.number().int(), total: z.number().int(),
+  currency: z.string(), reason: z.string(), issuedBy: z.string(), issuedAt: z.date(),
 });
 const invoiceView = invoiceSummary.extend({
   due: money('What is still to pay'),
   lines: z.array(z.object({ id: z.uuid(), kind: z.string(), description: z.string(), amount: money('Minor units; negative for a credit'), ref: z.string() })),
+  creditNotes: z.array(creditNoteView),
 });
 
-export const invoiceRoutes: FastifyPluginAsyncZod<{ db: Db; billRun: BillRunSettings; dunning: DunningSettings }> = async (app, deps) => {
+export const invoiceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSettings; billRun: BillRunSettings; dunning: DunningSettings }> = async (app, deps) => {
   const { db } = deps;
   app.post('/v1/billing/bill-runs', {
     config: { auth: 'billing:run' },
@@ -83,4 +90,15 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ db: Db; billRun: BillRunSett
     if (!req.headers['idempotency-key']) throw billingErrors.idempotency_key_required('Send an Idempotency-Key header: a retried payment must never count twice');
     return reply.status(201).send(await recordPayment(db, ctxOf(req), req.params.id, req.body));
   });
+
+  app.post('/v1/invoices/:id/credit-notes', {
+    config: { auth: 'billing:adjust', idempotent: true },
+    schema: {
+      operationId: 'issueCreditNote', tags,
+      summary: 'Correct an issued invoice by a credit note (net amount; the invoice\'s tax rate is added): less is due, or the account gets credit; large ones need a supervisor',
+      params, headers: idempotencyHeaders,
+      body: z.object({ amount: z.number().int().min(1).max(100_000_000).describe('Net, minor units'), reason: z.string().trim().min(3).max(500) }).strict(),
+      response: { 201: creditNoteView.extend({ accountCredit: z.number().int() }), ...problems(400, 403, 404, 422) },
+    },
+  }, async (req, reply) => reply.status(201).send(await issueCreditNote(db, ctxOf(req), deps.settings, req.params.id, req.body)));
 };

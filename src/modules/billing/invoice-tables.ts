@@ -25,6 +25,8 @@ export const invoices = billingSchema.table('invoices', {
   tax: integer().notNull(),
   total: integer().notNull(),
   paid: integer().notNull().default(0),
+  /** What credit notes took off this invoice (due = total − paid − credited). */
+  credited: integer().notNull().default(0),
   issuedAt: ts(),
   dueAt: timestamp({ withTimezone: true }).notNull(),
   /** Dunning steps already taken (reminder days, "suspended"): each happens once. */
@@ -33,8 +35,8 @@ export const invoices = billingSchema.table('invoices', {
   uniqueIndex('invoices_number_key').on(t.number),
   // A re-run of the same cycle never bills twice.
   uniqueIndex('invoices_account_period_key').on(t.billingAccountId, t.periodStart),
-  index('invoices_open_idx').on(t.dueAt).where(sql`paid < total`),
-  check('invoices_paid_check', sql`${t.paid} >= 0`),
+  index('invoices_open_idx').on(t.dueAt).where(sql`paid + credited < total`),
+  check('invoices_paid_check', sql`${t.paid} >= 0 and ${t.credited} >= 0 and ${t.credited} <= ${t.total}`),
 ]);
 
 export const invoiceLines = billingSchema.table('invoice_lines', {
@@ -72,3 +74,28 @@ export const paymentAllocations = billingSchema.table('payment_allocations', {
   amount: integer().notNull(),
   at: ts(),
 }, (t) => [primaryKey({ columns: [t.paymentId, t.invoiceId] }), check('payment_allocations_amount_check', sql`${t.amount} > 0`)]);
+
+/** Credit notes have their own gapless series per year. */
+export const creditNoteCounters = billingSchema.table('credit_note_counters', {
+  year: integer().primaryKey(),
+  last: integer().notNull(),
+});
+
+/** A correction of an issued invoice, which itself never changes. */
+export const creditNotes = billingSchema.table('credit_notes', {
+  id: uuid().primaryKey(),
+  number: text().notNull(),
+  invoiceId: uuid().notNull().references(() => invoices.id),
+  billingAccountId: uuid().notNull(),
+  subtotal: integer().notNull(),
+  tax: integer().notNull(),
+  total: integer().notNull(),
+  currency: text().notNull(),
+  reason: text().notNull(),
+  issuedBy: text().notNull(),
+  issuedAt: ts(),
+}, (t) => [
+  uniqueIndex('credit_notes_number_key').on(t.number),
+  index('credit_notes_invoice_idx').on(t.invoiceId),
+  check('credit_notes_total_check', sql`${t.total} > 0 and ${t.subtotal} > 0`),
+]);

@@ -6,10 +6,10 @@ import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
 import { barAccountLines, liftRestriction } from '../orders/index.js';
-import { allocate, openInvoicesOf } from './bill-run.js';
+import { allocate, dueOn, openInvoicesOf, stillDue } from './bill-run.js';
 import { billingErrors } from './errors.js';
 import { dunningDue } from './invoice-rules.js';
-import { invoiceLines, invoices, payments } from './invoice-tables.js';
+import { creditNotes, invoiceLines, invoices, payments } from './invoice-tables.js';
 
 export interface DunningSettings { reminderDays: number[]; suspendDays: number }
 
@@ -18,7 +18,8 @@ export async function visibleInvoice(db: Db, ctx: Ctx, id: string) {
   const [invoice] = await db.select().from(invoices).where(eq(invoices.id, id));
   if (!invoice || !(await findBillingAccount(db, ctx, invoice.billingAccountId))) throw billingErrors.invoice_not_found();
   const lines = await db.select().from(invoiceLines).where(eq(invoiceLines.invoiceId, id)).orderBy(invoiceLines.id);
-  return { ...invoice, lines, due: invoice.total - invoice.paid };
+  const notes = await db.select().from(creditNotes).where(eq(creditNotes.invoiceId, id)).orderBy(creditNotes.id);
+  return { ...invoice, lines, creditNotes: notes, due: Math.max(0, dueOn(invoice)) };
 }
 
 export async function listInvoices(db: Db, ctx: Ctx, billingAccountId: string, q: { limit: number; after?: string }) {
@@ -45,7 +46,7 @@ export async function recordPayment(db: Db, ctx: Ctx, invoiceId: string, input: 
     let left = input.amount;
     for (const inv of [...open.filter((i) => i.id === invoiceId), ...open.filter((i) => i.id !== invoiceId)]) {
       if (left <= 0) break;
-      const take = Math.min(left, inv.total - inv.paid);
+      const take = Math.min(left, dueOn(inv));
       await allocate(tx, id, inv.id, take);
       left -= take;
     }
@@ -62,17 +63,17 @@ export async function recordPayment(db: Db, ctx: Ctx, invoiceId: string, input: 
 /** Scheduled: reminders for overdue invoices on the configured days, then the account's lines barred; each step once. */
 export async function dunningRun(db: Db, settings: DunningSettings, now = new Date()) {
   const overdue = await db.select({ id: invoices.id }).from(invoices)
-    .where(and(lt(invoices.paid, invoices.total), lt(invoices.dueAt, now))).orderBy(invoices.dueAt).limit(1000);
+    .where(and(stillDue, lt(invoices.dueAt, now))).orderBy(invoices.dueAt).limit(1000);
   let reminders = 0;
   let suspended = 0;
   for (const { id } of overdue) {
     await db.transaction(async (tx) => {
-      const [inv] = await tx.select().from(invoices).where(and(eq(invoices.id, id), lt(invoices.paid, invoices.total))).for('update');
+      const [inv] = await tx.select().from(invoices).where(and(eq(invoices.id, id), stillDue)).for('update');
       if (!inv) return;
       const steps = dunningDue(inv.dueAt, now, settings.reminderDays, settings.suspendDays, inv.dunning);
       if (!steps.length) return;
       for (const step of steps) {
-        const base = { invoiceId: inv.id, number: inv.number, billingAccountId: inv.billingAccountId, customerId: inv.customerId, due: { amount: inv.total - inv.paid, currency: inv.currency } };
+        const base = { invoiceId: inv.id, number: inv.number, billingAccountId: inv.billingAccountId, customerId: inv.customerId, due: { amount: dueOn(inv), currency: inv.currency } };
         if (step === 'suspend') {
           await barAccountLines(tx, inv.billingAccountId, 'dunning', `Invoice ${inv.number} is unpaid`);
           await emit(tx, 'invoice.lines_suspended', base, { aggregateId: inv.billingAccountId });

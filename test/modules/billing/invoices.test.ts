@@ -92,6 +92,28 @@ describe('bill run and invoices', () => {
     expect((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body).toMatchObject({ status: 'active', restriction: null });
   });
 
+  it('corrects an issued invoice by credit notes: less due, then account credit that pays the next invoice', async () => {
+    const { accountId } = await billedLastMonth();
+    await t.http.post('/v1/billing/bill-runs').expect(200);
+    const [invoice] = await invoicesOf(accountId);
+    const note = (await t.http.post(`/v1/invoices/${invoice.id}/credit-notes`).set('idempotency-key', `cn-${invoice.id}`).send({ amount: 100, reason: 'Outage on the 3rd' }).expect(201)).body;
+    expect(note).toMatchObject({ number: expect.stringMatching(/^CN-\d{4}-\d{6}$/), subtotal: 100, tax: 19, total: 119, accountCredit: 0 });
+    const after = (await t.http.get(`/v1/invoices/${invoice.id}`).expect(200)).body;
+    expect(after).toMatchObject({ total: invoice.total, credited: 119, due: invoice.total - 119 });
+    expect(after.creditNotes).toHaveLength(1);
+    await pay(invoice.id, invoice.total - 119, `psp-cn-${accountId}`).expect(201);
+    // Already paid: a further credit note becomes the account's credit.
+    const second = (await t.http.post(`/v1/invoices/${invoice.id}/credit-notes`).set('idempotency-key', `cn2-${invoice.id}`).send({ amount: 200, reason: 'Goodwill' }).expect(201)).body;
+    expect(second.accountCredit).toBe(238);
+    const tooMuch = await t.http.post(`/v1/invoices/${invoice.id}/credit-notes`).set('idempotency-key', `cn3-${invoice.id}`).send({ amount: invoice.total, reason: 'Everything' }).expect(422);
+    expect(tooMuch.body.code).toBe('credit_exceeds_invoice');
+    const csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
+    expect((await csr.post(`/v1/invoices/${invoice.id}/credit-notes`).send({ amount: 6000, reason: 'Big' }).expect(403)).body.code).toBe('supervisor_required');
+    // The credit pays the next invoice when it is issued.
+    const [credit] = await t.database.sql`select amount - applied as left from billing.payments where billing_account_id = ${accountId} and processor_ref like 'credit-note:%'`;
+    expect(credit!.left).toBe(238);
+  });
+
   it('a customer sees their own invoices only; a CSR cannot run bills', async () => {
     const mine = await billedLastMonth();
     const theirs = await customerWithAccount(t, 'postpaid');
