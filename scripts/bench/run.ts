@@ -3,16 +3,19 @@
  * Starts the server on a throw-away embedded Postgres, drives it with autocannon from a separate
  * process, then runs pgbench TPC-B on the same Postgres so that each scenario is reported as a
  * ratio to that floor (ratios travel across machines, absolute numbers do not).
- * Scenarios: create customer, get customer by id, place new-line order (its set-up in orders.ts).
+ * Scenarios: create customer, get customer by id, place new-line order (its set-up in orders.ts),
+ * rate usage batch (its set-up in usage.ts, its load in usage-runner.ts).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { POOL, setupOrders, waitForFulfilment } from './orders.js';
 import { pgbenchFloor } from './pgbench.js';
 import { toJson, toTable } from './report.js';
 import { log, root, startServer, type BenchServer } from './server.js';
-import type { LoadResult, LoadSpec, Row } from './types.js';
+import type { LoadResult, LoadSpec, Row, UsageResult, UsageSpec } from './types.js';
+import { setupUsage } from './usage.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -21,36 +24,43 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     fallback: { type: 'boolean', default: false }, // exercise the postgres.js TPC-B path even where pgbench exists
     'no-worker': { type: 'boolean', default: false }, // the server without its job worker: orders are accepted, not fulfilled
+    'usage-batch': { type: 'string', default: '5000' }, // records per POST /v1/usage/batches (at most 10,000)
+    'usage-concurrency': { type: 'string', default: '2' }, // usage batches in flight at once
   },
 });
 const duration = Number(args.duration);
 const connections = Number(args.connections);
-if (!(duration > 0) || !(connections > 0)) {
-  console.error('--duration and --connections must be positive numbers');
+const usageBatch = Number(args['usage-batch']);
+const usageConcurrency = Number(args['usage-concurrency']);
+if (!(duration > 0) || !(connections > 0) || !Number.isInteger(usageConcurrency) || usageConcurrency < 1 || !Number.isInteger(usageBatch) || usageBatch < 1 || usageBatch > 10_000) {
+  console.error('--duration and --connections must be positive numbers, --usage-concurrency a positive integer, --usage-batch 1 to 10000');
   process.exit(2);
 }
 
 const SEED = 100;
 const customerBody = JSON.stringify({ type: 'individual', givenName: 'Bench', familyName: 'User', contactPoints: [{ kind: 'email', value: 'bench@example.com' }] });
 
-function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/** Runs a load generator (load-runner.ts, usage-runner.ts) in its own process; it prints one JSON line. */
+function runChild<T>(script: string, envName: string, spec: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/bench/load-runner.ts')], {
-      cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_LOAD: JSON.stringify(spec) },
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/bench', script)], {
+      cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [envName]: JSON.stringify(spec) },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (code !== 0) return reject(new Error(`load runner exited with ${code ?? signal}`));
+      if (code !== 0) return reject(new Error(`${script} exited with ${code ?? signal}`));
       try {
-        resolve(JSON.parse(out) as LoadResult);
+        resolve(JSON.parse(out) as T);
       } catch {
-        reject(new Error(`load runner printed no JSON: ${out}`));
+        reject(new Error(`${script} printed no JSON: ${out}`));
       }
     });
   });
 }
+
+const runLoad = (spec: LoadSpec) => runChild<LoadResult>('load-runner.ts', 'BENCH_LOAD', spec);
 
 /** Creates the customers the read scenario cycles over; it also warms the server's write path. */
 async function seed(server: BenchServer, headers: Record<string, string>): Promise<string[]> {
@@ -78,7 +88,33 @@ async function scenario(name: string, spec: Omit<LoadSpec, 'connections' | 'dura
   return { scenario: name, throughputPerSec: r.ok / r.durationSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, non2xx: r.non2xx, errors: r.errors + r.timeouts };
 }
 
+/**
+ * Throughput in rated records a second (not requests), p50/p99 per batch request. A record that is
+ * not rated (rejected, duplicate) or a batch that is not answered 200 fails the bench: the figure
+ * would otherwise count work the server did not do. Its non-2xx cell counts both (batches, records).
+ */
+async function usageScenario(server: BenchServer, headers: Record<string, string>): Promise<Row> {
+  const world = await setupUsage(server, headers);
+  const name = `rate usage batch x${usageBatch} (records/s)`;
+  log(`${name}: ${usageConcurrency} batches in flight, ${duration} s, over ${world.lines} lines`);
+  const spec: UsageSpec = {
+    ...world, url: server.baseUrl, headers, duration, concurrency: usageConcurrency, batchSize: usageBatch, warmup: 2, runId: randomBytes(6).toString('hex'),
+  };
+  const r = await runChild<UsageResult>('usage-runner.ts', 'BENCH_USAGE', spec);
+  log(`${name}: ${r.batches} batches in ${r.durationSec.toFixed(1)} s (${(r.batches / r.durationSec).toFixed(2)}/s), `
+    + `${r.sent} records sent, ${r.rated} rated, ${r.rejected} rejected, ${r.duplicates} duplicates; max ${r.maxMs.toFixed(0)} ms a batch; `
+    + `the runner used ${r.runnerCpuSec.toFixed(1)} s of CPU`);
+  const bad = r.non200 + r.errors + r.rejected + r.duplicates + (r.sent - r.rated);
+  if (bad) {
+    log(`${name}: FAILED: ${r.non200} answers not 200 ${JSON.stringify(r.statusCodes)}, ${r.errors} request errors, ${r.rejected} records rejected, `
+      + `${r.duplicates} duplicates, ${r.sent - r.rated} not rated; first: ${r.firstProblem}`);
+    usageFailed = true;
+  }
+  return { scenario: name, throughputPerSec: r.rated / r.durationSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, non2xx: r.non200 + (r.sent - r.rated), errors: r.errors };
+}
+
 let server: BenchServer | undefined;
+let usageFailed = false;
 // Ctrl-C reaches the server too (same process group); wait for it and remove the temp dir.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
@@ -103,10 +139,15 @@ try {
   }));
   if (args['no-worker']) log('orders: --no-worker, so the accepted orders stay acknowledged');
   else await waitForFulfilment(server.baseUrl, headers, Math.max(120, duration * 20));
+  rows.push(await usageScenario(server, headers));
   const floor = await pgbenchFloor({ port: server.pgPort, password: server.pgPassword, dataDir: server.dataDir }, duration, args.fallback);
   rows.push(floor);
   if (args.json) process.stdout.write(JSON.stringify(toJson(rows, floor.throughputPerSec), null, 2) + '\n');
   else process.stdout.write(`\n${toTable(rows, floor.throughputPerSec)}\n`);
+  if (usageFailed) {
+    log('rate usage batch: records were refused or not rated (see above); the bench fails');
+    exitCode = 1;
+  }
 } catch (err) {
   log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   exitCode = 1;

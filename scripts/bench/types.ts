@@ -38,3 +38,43 @@ export interface Row {
   non2xx?: number;
   errors?: number;
 }
+
+/** The "rate usage batch" scenario's seeded lines: line n (1..lines) has msisdnPrefix + n in msisdnDigits digits. */
+export interface UsageWorld { lines: number; msisdnPrefix: string; msisdnDigits: number }
+
+/** What the parent asks of the usage runner (passed as JSON in BENCH_USAGE). */
+export interface UsageSpec extends UsageWorld {
+  url: string;
+  headers: Record<string, string>;
+  duration: number;
+  /** Batches in flight at once. */
+  concurrency: number;
+  batchSize: number;
+  /** Batches sent one by one before the clock starts (not counted unless they fail). */
+  warmup: number;
+  /** Prefix of this run's record ids (unique per run). */
+  runId: string;
+}
+
+/** What the usage runner prints on stdout. */
+export interface UsageResult {
+  batches: number;
+  /** Sums over the 200 answers. */
+  sent: number;
+  rated: number;
+  rejected: number;
+  duplicates: number;
+  /** Answers other than 200, by status, and failed requests. */
+  statusCodes: Record<string, number>;
+  non200: number;
+  errors: number;
+  firstProblem?: string;
+  /** From the first request sent to the last answer read. */
+  durationSec: number;
+  /** Per batch request, sending to answer read. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** CPU the runner itself used (building bodies, JSON), in seconds. */
+  runnerCpuSec: number;
+}
