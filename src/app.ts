@@ -24,7 +24,7 @@ import { partitionJobs } from './platform/db/partitions.js';
 import { createMetrics } from './platform/metrics.js';
 import { uuidv7 } from './platform/ids.js';
 import { logOptions } from './platform/log.js';
-import { billingJobs, billingModule } from './modules/billing/index.js';
+import { billingJobs, billingModule, billingSubscribers } from './modules/billing/index.js';
 import { customerExists, customersModule } from './modules/customers/index.js';
 import { ordersJobs, ordersModule, ordersSubscribers } from './modules/orders/index.js';
 
@@ -113,7 +113,7 @@ export async function buildApp(p: Platform) {
   };
   await app.register(billingModule, billing);
 
-  const subscribers: Subscriber[] = [...ordersSubscribers];
+  const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers];
   const jobs: JobsSetup = mergeJobs(
     eventJobs(db, subscribers),
     partitionJobs(db),

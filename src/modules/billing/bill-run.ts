@@ -20,16 +20,23 @@ const DAY = 86_400_000;
  * issue, and paid at once from any credit the account holds. Each account in its own transaction;
  * a re-run finds the invoice there and moves on.
  */
-export async function billRun(db: Db, settings: BillRunSettings, now = new Date()) {
+export async function billRun(db: Db, settings: BillRunSettings, log: { error(meta: Record<string, unknown>, message: string): void }, now = new Date()) {
   let issued = 0;
+  let failed = 0;
   for (const account of await postpaidAccounts(db)) {
     const period = lastClosedCycle(account.billCycleDay, now);
     const [done] = await db.select({ id: invoices.id }).from(invoices)
       .where(and(eq(invoices.billingAccountId, account.id), eq(invoices.periodStart, period.start)));
     if (done) continue;
-    if (await db.transaction((tx) => invoiceAccount(tx, settings, account, period))) issued++;
+    // One account that cannot be invoiced is logged and retried next run; it never holds up the others.
+    try {
+      if (await db.transaction((tx) => invoiceAccount(tx, settings, account, period))) issued++;
+    } catch (err) {
+      failed++;
+      log.error({ err, billingAccountId: account.id }, 'invoicing an account failed; it is retried on the next run');
+    }
   }
-  return { issued };
+  return { issued, failed };
 }
 
 async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Account, period: { start: Date; end: Date }) {
@@ -38,9 +45,13 @@ async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Accoun
   const [again] = await tx.select({ id: invoices.id }).from(invoices).where(and(eq(invoices.billingAccountId, account.id), eq(invoices.periodStart, period.start)));
   if (again) return false;
   const charges = await unbilledCharges(tx, account.id, period.end);
+  // Marked and summed in one statement: a record that commits meanwhile is either on this invoice or left for the next.
   const usage = await tx.execute<{ line_id: string; msisdn: string; usage_type: string; quantity: string; amount: string }>(sql`
-    select line_id, msisdn, usage_type, sum(quantity)::text as quantity, sum(amount)::text as amount from ${usageRecords}
-    where billing_account_id = ${account.id} and billed_at is null and amount > 0 and started_at < ${period.end.toISOString()}::timestamptz
+    with billed as (
+      update ${usageRecords} set billed_at = now()
+      where billing_account_id = ${account.id} and billed_at is null and amount > 0 and started_at < ${period.end.toISOString()}::timestamptz
+      returning line_id, msisdn, usage_type, quantity, amount)
+    select line_id, msisdn, usage_type, sum(quantity)::text as quantity, sum(amount)::text as amount from billed
     group by line_id, msisdn, usage_type order by msisdn, usage_type`);
   const id = uuidv7();
   const lines = [
@@ -61,8 +72,10 @@ async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Accoun
   }).returning();
   if (lines.length) await tx.insert(invoiceLines).values(lines);
   await markChargesBilled(tx, charges.map((c) => c.id));
-  await tx.execute(sql`update ${usageRecords} set billed_at = now()
-    where billing_account_id = ${account.id} and billed_at is null and amount > 0 and started_at < ${period.end.toISOString()}::timestamptz`);
+  // A period whose credits outweigh its charges owes the customer: the difference is account credit.
+  if (invoice!.total < 0) {
+    await tx.insert(payments).values({ id: uuidv7(), billingAccountId: account.id, invoiceId: id, amount: -invoice!.total, currency: account.currency, applied: 0, processorRef: `invoice-credit:${number}` });
+  }
   await emit(tx, 'invoice.issued', {
     invoiceId: id, number, billingAccountId: account.id, customerId: account.customerId, total: { amount: invoice!.total, currency: account.currency }, dueAt: invoice!.dueAt,
   }, { aggregateId: account.id });

@@ -1,10 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../platform/db/client.js';
+import type { Subscriber } from '../../platform/events/events.js';
+import { liftRestriction } from '../orders/index.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { billRun, type BillRunSettings } from './bill-run.js';
 import { invoiceRoutes } from './invoice-routes.js';
 import { expireBalances } from './ledger.js';
 import { dunningRun, type DunningSettings } from './payments.js';
+import { collectPrepaidCharges } from './prepaid-charges.js';
 import type { BillingSettings } from './recharges.js';
 import { billingRoutes } from './routes.js';
 import { usageRoutes } from './usage-routes.js';
@@ -22,19 +25,35 @@ export const billingModule: FastifyPluginAsync<BillingDeps> = async (app, deps) 
   await app.register(invoiceRoutes, deps);
 };
 
-/** Every hour: money on balances past their validity expires, the bill run, dunning. */
+/** Every hour: money on balances past their validity expires, the bill run, dunning; every minute: prepaid fees collected. */
 export const billingJobs = (deps: BillingDeps): Partial<JobsSetup> => ({
   tasks: {
     'billing.expire_balances': (_payload, helpers) => expireBalances(deps.db, { error: (meta, message) => helpers.logger.error(message, meta) }),
-    'billing.bill_run': async () => { await billRun(deps.db, deps.billRun); },
+    'billing.bill_run': async (_payload, helpers) => { await billRun(deps.db, deps.billRun, { error: (meta, message) => helpers.logger.error(message, meta) }); },
     'billing.dunning': async () => { await dunningRun(deps.db, deps.dunning); },
+    'billing.collect_prepaid_charges': (_payload, helpers) => collectPrepaidCharges(deps.db, { error: (meta, message) => helpers.logger.error(message, meta) }),
   },
   cron: [
     { pattern: '23 * * * *', task: 'billing.expire_balances' },
     { pattern: '5 * * * *', task: 'billing.bill_run' },
     { pattern: '35 * * * *', task: 'billing.dunning' },
+    { pattern: '* * * * *', task: 'billing.collect_prepaid_charges' },
   ],
 });
+
+/**
+ * Lines barred because the balance ran out run again once money brings it above zero. After the
+ * fact, from the outbox: the credit locks the balance and rating locks lines first, so doing it in
+ * the same transaction would take the two in opposite orders.
+ */
+export const billingSubscribers: Subscriber[] = [{
+  name: 'billing.lift_balance_bars',
+  types: ['balance.credited'],
+  handle: async (tx, event) => {
+    const { billingAccountId, balance } = event.payload as { billingAccountId: string; balance: { amount: number } };
+    if (balance.amount > 0) await liftRestriction(tx, billingAccountId, 'balance');
+  },
+}];
 
 export { credit, debit, type Entry, type EntryType, type Movement } from './ledger.js';
 export type { BillingSettings } from './recharges.js';

@@ -37,9 +37,9 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
     config: { auth: 'billing:run' },
     schema: {
       operationId: 'runBills', tags, summary: 'Run the bill run now (it also runs every hour): one invoice per postpaid account whose last cycle ended, never two',
-      response: { 200: z.object({ issued: z.number().int() }), ...problems(400) },
+      response: { 200: z.object({ issued: z.number().int(), failed: z.number().int().describe('Accounts that could not be invoiced (logged; retried next run)') }), ...problems(400) },
     },
-  }, async () => billRun(db, deps.billRun));
+  }, async (req) => billRun(db, deps.billRun, { error: (meta, message) => req.log.error(meta, message) }));
 
   app.post('/v1/billing/dunning-runs', {
     config: { auth: 'billing:run' },

@@ -36,7 +36,7 @@ export const invoices = billingSchema.table('invoices', {
   // A re-run of the same cycle never bills twice.
   uniqueIndex('invoices_account_period_key').on(t.billingAccountId, t.periodStart),
   index('invoices_open_idx').on(t.dueAt).where(sql`paid + credited < total`),
-  check('invoices_paid_check', sql`${t.paid} >= 0 and ${t.credited} >= 0 and ${t.credited} <= ${t.total}`),
+  check('invoices_paid_check', sql`${t.paid} >= 0 and ${t.credited} >= 0 and ${t.credited} <= greatest(${t.total}, 0)`),
 ]);
 
 export const invoiceLines = billingSchema.table('invoice_lines', {

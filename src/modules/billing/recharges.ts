@@ -5,7 +5,6 @@ import type { Ctx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
-import { liftRestriction } from '../orders/index.js';
 import { billingErrors } from './errors.js';
 import { credit, debit, getBalance } from './ledger.js';
 import { balances } from './tables.js';
@@ -34,8 +33,6 @@ export async function recharge(db: Db, ctx: Ctx, settings: BillingSettings, id: 
       refType: input.paymentRef ? 'payment' : 'recharge', refId: input.paymentRef ?? uuidv7(), actor: actorOf(ctx), extendValidityDays: settings.rechargeValidityDays,
     });
     await audit(tx, ctx, { action: 'balance.recharged', entityType: 'billing_account', entityId: id, details: { entryId: entry.id, amount: input.amount.amount } });
-    // Lines barred because the balance ran out run again once it is above zero.
-    if (entry.balance > 0) await liftRestriction(tx, id, 'balance');
     return entry;
   });
 }

@@ -102,10 +102,12 @@ export type CapHit = 'allowance' | 'spend_cap';
  * throttles charges nothing (the network stops or slows the line; what leaks through is not
  * billed); one that charges on prices it. A spend cap is a promise: the cycle never costs more.
  */
-export function applyCaps(r: { chargeable: number; amount: number }, o: { behaviour: CapBehaviour; spent: number; spendCap: number | null }): { amount: number; hits: CapHit[] } {
+export function applyCaps(r: { usageType: UsageType; chargeable: number; amount: number }, o: { behaviour: CapBehaviour; spent: number; spendCap: number | null }): { amount: number; hits: CapHit[] } {
   const hits: CapHit[] = [];
   let amount = r.amount;
-  if (r.chargeable > 0 && o.behaviour !== 'charge_on') {
+  // A plan's usage cap governs data (a network can slow or stop a data session); voice and SMS past
+  // their allowance are priced by their tiers.
+  if (r.usageType === 'data' && r.chargeable > 0 && o.behaviour !== 'charge_on') {
     hits.push('allowance');
     amount = 0;
   }

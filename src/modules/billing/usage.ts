@@ -32,7 +32,8 @@ export async function rateBatch(db: Db, ctx: Ctx, records: UsageInput[]) {
   const batchId = uuidv7();
   return db.transaction(async (tx) => {
     const seen = new Set<string>();
-    const firsts = records.filter((r) => !seen.has(r.recordId) && seen.add(r.recordId));
+    // Ids go in sorted: two overlapping batches then wait on each other in one order, never in a circle.
+    const firsts = records.filter((r) => !seen.has(r.recordId) && seen.add(r.recordId)).sort((a, b) => (a.recordId < b.recordId ? -1 : a.recordId > b.recordId ? 1 : 0));
     const fresh = new Set((await tx.execute<{ record_id: string }>(sql`
       insert into ${usageRecordIds} (record_id, batch_id) select record_id, ${batchId} from json_to_recordset(${json(firsts.map((r) => ({ record_id: r.recordId })))}) as x(record_id text)
       on conflict do nothing returning record_id`)).map((r) => r.record_id));
@@ -107,7 +108,7 @@ async function rateAll(tx: Tx, ratable: { r: UsageInput; line: RatableLine }[]):
     const key = `${line.lineId}|${line.cycleStart.toISOString()}|${r.usageType}`;
     const counter = counters.get(key) ?? { chargeable: 0, amount: 0 };
     const rated = rate(buckets.get(line.lineId) ?? [], line.rates[r.usageType], counter.chargeable, r);
-    const capped = applyCaps(rated, { behaviour: line.usageCap.behaviour, spent: spent.get(line.lineId) ?? 0, spendCap: caps.get(line.lineId) ?? null });
+    const capped = applyCaps({ ...rated, usageType: r.usageType }, { behaviour: line.usageCap.behaviour, spent: spent.get(line.lineId) ?? 0, spendCap: caps.get(line.lineId) ?? null });
     for (const hit of capped.hits) {
       if (hit === 'allowance') hits.allowance.set(line.lineId, line);
       else hits.spend_cap.add(line.lineId);

@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Tx } from '../../platform/db/client.js';
-import { chargeLines } from './lines-tables.js';
+import { chargeLines, lines } from './lines-tables.js';
 
 export type ChargeLine = typeof chargeLines.$inferSelect;
 
@@ -13,4 +13,18 @@ export async function unbilledCharges(tx: Tx, billingAccountId: string, before: 
 
 export async function markChargesBilled(tx: Tx, ids: string[]) {
   if (ids.length) await tx.update(chargeLines).set({ billedAt: sql`now()` }).where(and(inArray(chargeLines.id, ids), isNull(chargeLines.billedAt)));
+}
+
+/**
+ * The next prepaid charge line not yet collected, locked with its line (line before balance, as
+ * rating takes them); lines another worker holds, and charges that could not be collected, are skipped.
+ */
+export async function nextPrepaidCharge(tx: Tx, skip: string[]) {
+  const [row] = await tx.execute<{ id: string; lineId: string; billingAccountId: string; kind: ChargeLine['kind']; description: string; amount: number; currency: string }>(sql`
+    select c.id, c.line_id as "lineId", c.billing_account_id as "billingAccountId", c.kind, c.description, c.amount, c.currency
+    from ${chargeLines} c join ${lines} l on l.id = c.line_id
+    where c.billed_at is null and l.kind = 'prepaid' and c.id not in (select json_array_elements_text(${JSON.stringify(skip)}::json)::uuid)
+    order by c.id limit 1
+    for no key update of l skip locked for update of c skip locked`);
+  return row;
 }

@@ -16,13 +16,19 @@ export interface RatableLine {
   status: 'active' | 'suspended' | 'barred'; cycleStart: Date; cycleEnd: Date; rates: PlanTerms['rates']; usageCap: PlanTerms['usageCap'];
 }
 
+/**
+ * Locked, in id order: rating takes a line before its buckets, counters and balance, as order
+ * fulfilment and renewal do, so the two never wait on each other in a circle; and two batches on
+ * one line queue here rather than race on its counters.
+ */
 export async function linesForUsage(tx: Tx, msisdnList: string[]): Promise<RatableLine[]> {
   if (!msisdnList.length) return [];
   const rows = await tx.execute<Omit<RatableLine, 'cycleStart' | 'cycleEnd'> & { cycleStart: string; cycleEnd: string }>(sql`
     select l.id as "lineId", l.msisdn, l.customer_id as "customerId", l.billing_account_id as "billingAccountId", l.kind, l.currency, l.status,
       l.cycle_start as "cycleStart", l.cycle_end as "cycleEnd", v.terms->'rates' as rates, v.terms->'usageCap' as "usageCap"
     from ${lines} l join ${pricePlanVersions} v on v.id = l.plan_version_id
-    where l.msisdn in (select json_array_elements_text(${JSON.stringify(msisdnList)}::json)) and l.status <> 'terminated'`);
+    where l.msisdn in (select json_array_elements_text(${JSON.stringify(msisdnList)}::json)) and l.status <> 'terminated'
+    order by l.id for no key update of l`);
   return rows.map((r) => ({ ...r, cycleStart: new Date(r.cycleStart), cycleEnd: new Date(r.cycleEnd) }));
 }
 

@@ -105,6 +105,11 @@ describe('caps', () => {
     ['spend cap crossed: charged up to it', { chargeable: 10, amount: 80 }, { behaviour: 'charge_on' as const, spent: 50, spendCap: 100 }, { amount: 50, hits: ['spend_cap'] }],
     ['spend cap already spent', { chargeable: 10, amount: 80 }, { behaviour: 'charge_on' as const, spent: 100, spendCap: 100 }, { amount: 0, hits: ['spend_cap'] }],
   ])('%s', (_label, r, o, expected) => {
-    expect(applyCaps(r, o)).toEqual(expected);
+    expect(applyCaps({ ...r, usageType: 'data' }, o)).toEqual(expected);
+  });
+
+  it('a plan\'s cap governs data only: voice and SMS past their allowance are priced', () => {
+    expect(applyCaps({ usageType: 'sms', chargeable: 1, amount: 10 }, { behaviour: 'block', spent: 0, spendCap: null })).toEqual({ amount: 10, hits: [] });
+    expect(applyCaps({ usageType: 'voice', chargeable: 60, amount: 9 }, { behaviour: 'throttle', spent: 0, spendCap: 5 })).toEqual({ amount: 5, hits: ['spend_cap'] });
   });
 });

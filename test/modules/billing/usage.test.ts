@@ -189,6 +189,37 @@ describe('usage limits', () => {
     await ingest([record(msisdn, { quantity: 8 * GiB })]).expect(200);
     expect(await lineOf(lineId)).toMatchObject({ status: 'barred', restriction: 'balance' });
     await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', `lift-${accountId}`).send({ amount: { amount: 500, currency: 'EUR' } }).expect(201);
+    await t.runJobs();
     expect(await lineOf(lineId)).toMatchObject({ status: 'active', restriction: null });
+  });
+});
+
+describe('prepaid charges', () => {
+  const collect = async () => {
+    await t.database.sql`select graphile_worker.add_job('billing.collect_prepaid_charges', '{}'::json)`;
+    await t.runJobs();
+  };
+
+  it('plan fees and packs are taken from the balance once; a fee it cannot pay bars the line until a recharge', async () => {
+    const plan = await activePlan(t, { kind: 'prepaid', fee: 1500 });
+    const pack = await activeAddOn(t, { fee: 400 });
+    await stock(t, 1);
+    const { accountId } = await customerWithAccount(t, 'prepaid');
+    await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', `pc-${accountId}`).send({ amount: { amount: 1000, currency: 'EUR' } }).expect(201);
+    const order = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id, addOnIds: [pack.id] });
+    await collect();
+    // 1000 on the balance: the pack (400) is taken, the plan fee (1500) is not and bars the line.
+    const ledger = (await t.http.get(`/v1/billing-accounts/${accountId}/ledger`).expect(200)).body.items;
+    expect(ledger.map((e: { type: string; amount: number }) => [e.type, e.amount])).toEqual([['fee', -400], ['recharge', 1000]]);
+    expect((await t.http.get(`/v1/lines/${order.lineId}`).expect(200)).body).toMatchObject({ status: 'barred', restriction: 'balance' });
+
+    await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', `pc2-${accountId}`).send({ amount: { amount: 2000, currency: 'EUR' } }).expect(201);
+    await t.runJobs();
+    await collect();
+    await collect();
+    expect(await balance(accountId)).toBe(1000 - 400 + 2000 - 1500);
+    expect((await t.http.get(`/v1/lines/${order.lineId}`).expect(200)).body).toMatchObject({ status: 'active', restriction: null });
+    const [open] = await t.database.sql`select count(*)::int as n from orders.charge_lines where line_id = ${order.lineId} and billed_at is null`;
+    expect(open!.n).toBe(0);
   });
 });

@@ -1,0 +1,2 @@
+ALTER TABLE "billing"."invoices" DROP CONSTRAINT "invoices_paid_check";--> statement-breakpoint
+ALTER TABLE "billing"."invoices" ADD CONSTRAINT "invoices_paid_check" CHECK ("billing"."invoices"."paid" >= 0 and "billing"."invoices"."credited" >= 0 and "billing"."invoices"."credited" <= greatest("billing"."invoices"."total", 0));
