@@ -63,7 +63,8 @@ export async function recordPayment(db: Db, ctx: Ctx, invoiceId: string, input: 
 /** Scheduled: reminders for overdue invoices on the configured days, then the account's lines barred; each step once. */
 export async function dunningRun(db: Db, settings: DunningSettings, now = new Date()) {
   const overdue = await db.select({ id: invoices.id }).from(invoices)
-    .where(and(stillDue, lt(invoices.dueAt, now))).orderBy(invoices.dueAt).limit(1000);
+    // Invoices whose every step is taken (suspended) are left out, so that they never crowd out newer ones.
+    .where(and(stillDue, lt(invoices.dueAt, now), sql`not (${invoices.dunning} ? 'suspend')`)).orderBy(invoices.dueAt).limit(1000);
   let reminders = 0;
   let suspended = 0;
   for (const { id } of overdue) {

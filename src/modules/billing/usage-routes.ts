@@ -56,7 +56,8 @@ export const usageRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
   });
 
   app.post('/v1/usage/rejected/:id/rerate', {
-    config: { auth: 'usage:ingest' },
+    // An operator's decision, not mediation's: the key that sends records cannot also wave them through.
+    config: { auth: 'billing:adjust' },
     schema: {
       operationId: 'rerateRejectedUsage', tags,
       summary: 'Send a rejected record through rating again (its line exists now, or a late record the operator accepts into the current cycle); audited',

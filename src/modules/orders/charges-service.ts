@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../platform/db/client.js';
 import { chargeLines, lines } from './lines-tables.js';
 
@@ -7,7 +7,8 @@ export type ChargeLine = typeof chargeLines.$inferSelect;
 /** The account's charge lines written before `before` and not yet billed, locked for the bill run. */
 export async function unbilledCharges(tx: Tx, billingAccountId: string, before: Date): Promise<ChargeLine[]> {
   return tx.select().from(chargeLines)
-    .where(and(eq(chargeLines.billingAccountId, billingAccountId), isNull(chargeLines.billedAt), lt(chargeLines.createdAt, before)))
+    // By the period a charge is for when it has one (a cycle's fee written a moment before the cycle began is the next cycle's).
+    .where(and(eq(chargeLines.billingAccountId, billingAccountId), isNull(chargeLines.billedAt), sql`coalesce(${chargeLines.periodFrom}, ${chargeLines.createdAt}) < ${before.toISOString()}::timestamptz`))
     .orderBy(chargeLines.id).for('update');
 }
 

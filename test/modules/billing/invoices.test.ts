@@ -20,7 +20,8 @@ async function billedLastMonth() {
   const line = (await t.http.get(`/v1/lines/${order.lineId}`).expect(200)).body;
   await t.http.post('/v1/usage/batches').send({ records: [{ recordId: `inv-${accountId}`, msisdn: line.msisdn, usageType: 'data', quantity: 1024 * MiB + 300 * MiB, startedAt: new Date().toISOString() }] }).expect(200);
   // The test cannot wait for the month to end: what happened is moved into the cycle that has.
-  await t.database.sql`update orders.charge_lines set created_at = date_trunc('month', now() at time zone 'UTC') at time zone 'UTC' - interval '1 day' where billing_account_id = ${accountId}`;
+  await t.database.sql`update orders.charge_lines set created_at = date_trunc('month', now() at time zone 'UTC') at time zone 'UTC' - interval '1 day',
+    period_from = date_trunc('month', now() at time zone 'UTC') at time zone 'UTC' - interval '1 day' where billing_account_id = ${accountId}`;
   await t.database.sql`update billing.usage_records set started_at = date_trunc('month', now() at time zone 'UTC') at time zone 'UTC' - interval '1 day' where billing_account_id = ${accountId}`;
   const [charges] = await t.database.sql`select coalesce(sum(amount), 0)::int as sum from orders.charge_lines where billing_account_id = ${accountId}`;
   const [usage] = await t.database.sql`select coalesce(sum(amount), 0)::int as sum from billing.usage_records where billing_account_id = ${accountId}`;

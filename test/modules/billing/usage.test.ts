@@ -91,14 +91,15 @@ describe('usage rating', () => {
     const queue = (await mediation.get('/v1/usage/rejected?limit=200').expect(200)).body.items;
     const lateRow = queue.find((r: { recordId: string }) => r.recordId === late.recordId);
     const unknownRow = queue.find((r: { recordId: string }) => r.recordId === unknown.recordId);
-    const res = (await mediation.post(`/v1/usage/rejected/${lateRow.id}/rerate`).expect(200)).body;
+    await mediation.post(`/v1/usage/rejected/${lateRow.id}/rerate`).expect(403);
+    const res = (await t.http.post(`/v1/usage/rejected/${lateRow.id}/rerate`).expect(200)).body;
     expect(res).toMatchObject({ recordId: late.recordId, rated: 1, rejected: 0 });
-    await mediation.post(`/v1/usage/rejected/${lateRow.id}/rerate`).expect(404);
+    await t.http.post(`/v1/usage/rejected/${lateRow.id}/rerate`).expect(404);
     const [rated] = await t.database.sql`select count(*)::int as n from billing.usage_records where record_id = ${late.recordId} and line_id = ${lineId}`;
     expect(rated!.n).toBe(1);
     const [audited] = await t.database.sql`select details->>'reason' as reason from platform.audit_log where action = 'usage.rerated' and entity_id = ${late.recordId}`;
     expect(audited!.reason).toBe('late_record');
-    expect((await mediation.post(`/v1/usage/rejected/${unknownRow.id}/rerate`).expect(200)).body).toMatchObject({ rated: 0, rejected: 1 });
+    expect((await t.http.post(`/v1/usage/rejected/${unknownRow.id}/rerate`).expect(200)).body).toMatchObject({ rated: 0, rejected: 1 });
     const again = (await mediation.get('/v1/usage/rejected?limit=200').expect(200)).body.items.filter((r: { recordId: string }) => r.recordId === unknown.recordId);
     expect(again).toHaveLength(1);
   });
