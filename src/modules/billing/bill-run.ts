@@ -58,6 +58,8 @@ async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Accoun
     ...charges.map((c) => ({ id: uuidv7(), invoiceId: id, kind: c.kind, description: c.description, amount: c.amount, ref: c.id })),
     ...usage.map((u) => ({ id: uuidv7(), invoiceId: id, kind: 'usage' as const, description: `${u.usage_type} usage, ${u.msisdn}`, amount: Number(u.amount), ref: u.line_id })),
   ];
+  // Nothing happened in the cycle (no line yet, say): no invoice, and no number spent on one.
+  if (!lines.length) return false;
   const subtotal = lines.reduce((s, l) => s + l.amount, 0);
   const taxRateBp = taxRateFor(account.country, settings.taxRates, settings.defaultTaxBp);
   const tax = taxOf(subtotal, taxRateBp);

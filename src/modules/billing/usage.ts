@@ -54,7 +54,8 @@ async function rateCandidates(tx: Tx, ctx: Ctx, batchId: string, records: UsageI
   const ratable: { r: UsageInput; line: RatableLine }[] = [];
   for (const r of candidates) {
     const line = byMsisdn.get(r.msisdn);
-    if (!line) rejected.push({ record: r, reason: 'unknown_line' });
+    // A number's record from before its line was activated belongs to an earlier holder, not this one.
+    if (!line || r.startedAt < line.activatedAt) rejected.push({ record: r, reason: 'unknown_line' });
     else if (r.startedAt.getTime() > now + FUTURE_SLACK_MS) rejected.push({ record: r, reason: 'future_record' });
     else if (r.startedAt < line.cycleStart && !allowLate) rejected.push({ record: r, reason: 'late_record' });
     else ratable.push({ r, line });
@@ -230,7 +231,7 @@ async function chargePrepaid(tx: Tx, batchId: string, rated: RatedRecord[]) {
       await debit(tx, { ...m, amount: o.amount });
     } catch (err) {
       if (!(err instanceof AppError) || !['insufficient_balance', 'balance_expired'].includes(err.code)) throw err;
-      const [b] = await tx.select().from(balances).where(sql`${balances.billingAccountId} = ${billingAccountId}`);
+      const [b] = await tx.select().from(balances).where(sql`${balances.billingAccountId} = ${billingAccountId}`).for('update');
       const expired = b?.validUntil && b.validUntil <= new Date();
       paid = b && !expired ? Math.max(0, Math.min(o.amount, b.amount + b.creditLimit)) : 0;
       if (paid > 0) await debit(tx, { ...m, amount: paid });

@@ -13,7 +13,7 @@ import { pricePlanVersions } from './tables.js';
 /** What rating needs to know of a line, found by its number (terminated lines are not found). */
 export interface RatableLine {
   lineId: string; msisdn: string; customerId: string; billingAccountId: string; kind: 'prepaid' | 'postpaid'; currency: string;
-  status: 'active' | 'suspended' | 'barred'; cycleStart: Date; cycleEnd: Date; rates: PlanTerms['rates']; usageCap: PlanTerms['usageCap'];
+  status: 'active' | 'suspended' | 'barred'; cycleStart: Date; cycleEnd: Date; activatedAt: Date; rates: PlanTerms['rates']; usageCap: PlanTerms['usageCap'];
 }
 
 /**
@@ -23,13 +23,13 @@ export interface RatableLine {
  */
 export async function linesForUsage(tx: Tx, msisdnList: string[]): Promise<RatableLine[]> {
   if (!msisdnList.length) return [];
-  const rows = await tx.execute<Omit<RatableLine, 'cycleStart' | 'cycleEnd'> & { cycleStart: string; cycleEnd: string }>(sql`
+  const rows = await tx.execute<Omit<RatableLine, 'cycleStart' | 'cycleEnd' | 'activatedAt'> & { cycleStart: string; cycleEnd: string; activatedAt: string }>(sql`
     select l.id as "lineId", l.msisdn, l.customer_id as "customerId", l.billing_account_id as "billingAccountId", l.kind, l.currency, l.status,
-      l.cycle_start as "cycleStart", l.cycle_end as "cycleEnd", v.terms->'rates' as rates, v.terms->'usageCap' as "usageCap"
+      l.cycle_start as "cycleStart", l.cycle_end as "cycleEnd", l.activated_at as "activatedAt", v.terms->'rates' as rates, v.terms->'usageCap' as "usageCap"
     from ${lines} l join ${pricePlanVersions} v on v.id = l.plan_version_id
     where l.msisdn in (select json_array_elements_text(${JSON.stringify(msisdnList)}::json)) and l.status <> 'terminated'
     order by l.id for no key update of l`);
-  return rows.map((r) => ({ ...r, cycleStart: new Date(r.cycleStart), cycleEnd: new Date(r.cycleEnd) }));
+  return rows.map((r) => ({ ...r, cycleStart: new Date(r.cycleStart), cycleEnd: new Date(r.cycleEnd), activatedAt: new Date(r.activatedAt) }));
 }
 
 export interface LineBucket {

@@ -54,6 +54,11 @@ describe('bill run and invoices', () => {
     const events = await t.database.sql`select type from platform.events where aggregate_id = ${accountId} and type like 'invoice.%'`;
     expect(events.map((e) => e.type)).toEqual(['invoice.issued']);
 
+    // The database keeps it as issued: only settlement moves.
+    await expect(t.database.sql`update billing.invoices set total = 1 where id = ${invoice.id}`).rejects.toThrow(/immutable/);
+    await expect(t.database.sql`delete from billing.invoice_lines where invoice_id = ${invoice.id}`).rejects.toThrow(/append-only/);
+    await t.database.sql`update billing.invoices set dunning = dunning where id = ${invoice.id}`;
+
     const html = await t.http.get(`/v1/invoices/${invoice.id}/document`).expect(200);
     expect(html.headers['content-type']).toMatch(/^text\/html/);
     expect(html.text).toContain(invoice.number);
@@ -82,7 +87,11 @@ describe('bill run and invoices', () => {
     const { accountId, lineId } = await billedLastMonth();
     await t.http.post('/v1/billing/bill-runs').expect(200);
     const [invoice] = await invoicesOf(accountId);
-    await t.database.sql`update billing.invoices set due_at = now() - interval '25 days' where id = ${invoice.id}`;
+    // Issued invoices are immutable in the database: the test moves the clock past the due date with triggers off.
+    await t.database.sql.begin(async (sql) => {
+      await sql`set local session_replication_role = replica`;
+      await sql`update billing.invoices set due_at = now() - interval '25 days' where id = ${invoice.id}`;
+    });
     await t.http.post('/v1/billing/dunning-runs').expect(200);
     await t.http.post('/v1/billing/dunning-runs').expect(200);
     const types = (await t.database.sql`select type, payload->>'daysLate' as late from platform.events where aggregate_id = ${accountId} and type in ('invoice.reminder', 'invoice.lines_suspended') order by id`)

@@ -70,7 +70,8 @@ describe('usage rating', () => {
   });
 
   it('keeps records it cannot rate, with the reason: unknown line, late, future', async () => {
-    const { msisdn } = await prepaidLine();
+    const { msisdn, lineId } = await prepaidLine();
+    await t.database.sql`update orders.lines set activated_at = '2019-01-01T00:00:00Z' where id = ${lineId}`;
     const res = (await ingest([
       record('+999000111222'),
       record(msisdn, { startedAt: '2020-01-01T00:00:00Z' }),
@@ -83,8 +84,15 @@ describe('usage rating', () => {
     expect(rejected.find((r: { reason: string }) => r.reason === 'unknown_line').record.msisdn).toBe('+999000111222');
   });
 
+  it('a record from before the line was activated belongs to an earlier holder of the number: not this line', async () => {
+    const { msisdn } = await prepaidLine();
+    const res = (await ingest([record(msisdn, { startedAt: new Date(Date.now() - 3_600_000).toISOString() })]).expect(200)).body;
+    expect(res).toMatchObject({ rated: 0, rejected: 1 });
+  });
+
   it('an operator re-rates a rejected record: audited, rated once, and a still-unknown line goes back to the queue', async () => {
     const { msisdn, lineId } = await prepaidLine();
+    await t.database.sql`update orders.lines set activated_at = now() - interval '100 days' where id = ${lineId}`;
     const late = record(msisdn, { startedAt: new Date(Date.now() - 40 * 86_400_000).toISOString(), quantity: 10 * MiB });
     const unknown = record('+999000333444');
     await ingest([late, unknown]).expect(200);
