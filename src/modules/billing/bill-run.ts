@@ -40,8 +40,8 @@ export async function billRun(db: Db, settings: BillRunSettings, log: { error(me
 }
 
 async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Account, period: { start: Date; end: Date }) {
-  // The account's lock point: two runs of the same cycle queue here, and the second finds the first's invoice.
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`bill-run:${account.id}`}))`);
+  // Two runs of the same cycle queue here, and the second finds the first's invoice.
+  await lockAccountInvoices(tx, account.id);
   const [again] = await tx.select({ id: invoices.id }).from(invoices).where(and(eq(invoices.billingAccountId, account.id), eq(invoices.periodStart, period.start)));
   if (again) return false;
   const charges = await unbilledCharges(tx, account.id, period.end);
@@ -83,6 +83,14 @@ async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Accoun
   }, { aggregateId: account.id });
   await applyCredit(tx, invoice!);
   return true;
+}
+
+/**
+ * The account's invoicing lock, taken first by the bill run, payments and credit notes: they queue
+ * rather than deadlock, and a payment never misses an invoice being issued beside it.
+ */
+export async function lockAccountInvoices(tx: Tx, billingAccountId: string) {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`bill-run:${billingAccountId}`}))`);
 }
 
 /** What is still to pay on an invoice. */

@@ -5,7 +5,7 @@ import type { Db } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { liftRestriction } from '../orders/index.js';
-import { dueOn, openInvoicesOf } from './bill-run.js';
+import { dueOn, lockAccountInvoices, openInvoicesOf } from './bill-run.js';
 import { billingErrors } from './errors.js';
 import { taxOf } from './invoice-rules.js';
 import { creditNoteCounters, creditNotes, invoices, payments } from './invoice-tables.js';
@@ -24,6 +24,7 @@ export async function issueCreditNote(db: Db, ctx: Ctx, settings: BillingSetting
   const inv = await visibleInvoice(db, ctx, invoiceId);
   if (input.amount > settings.adjustmentSupervisorAbove && !senior(ctx)) throw billingErrors.supervisor_required(`Credit notes above ${settings.adjustmentSupervisorAbove} minor units need a supervisor`);
   return db.transaction(async (tx) => {
+    await lockAccountInvoices(tx, inv.billingAccountId);
     const [locked] = await tx.select().from(invoices).where(eq(invoices.id, invoiceId)).for('update');
     const tax = taxOf(input.amount, locked!.taxRateBp);
     const total = input.amount + tax;

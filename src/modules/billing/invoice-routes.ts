@@ -80,7 +80,12 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
       operationId: 'payInvoice', tags,
       summary: 'Record a payment (the processor\'s transaction id, never a card number): this invoice first, then older open ones, the rest kept as credit; Idempotency-Key required',
       params, headers: idempotencyHeaders,
-      body: z.object({ amount: z.number().int().min(1).max(100_000_000), currency: z.string().regex(/^[A-Z]{3}$/), processorRef: z.string().trim().min(1).max(100) }).strict(),
+      body: z.object({
+        amount: z.number().int().min(1).max(100_000_000), currency: z.string().regex(/^[A-Z]{3}$/),
+        processorRef: z.string().trim().min(1).max(100)
+          .refine((r) => !/^(credit-note|invoice-credit):/.test(r), 'this prefix is the system\'s own')
+          .refine((r) => !/^\d{13,19}$/.test(r.replace(/[\s-]/g, '')), 'this looks like a card number: send the processor\'s transaction id, never a card number'),
+      }).strict(),
       response: {
         201: z.object({ id: z.uuid(), invoiceId: z.uuid(), amount: z.number().int(), currency: z.string(), applied: z.number().int(), credit: z.number().int(), processorRef: z.string() }),
         ...problems(400, 404, 409, 422),

@@ -6,7 +6,7 @@ import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
 import { barAccountLines, liftRestriction } from '../orders/index.js';
-import { allocate, dueOn, openInvoicesOf, stillDue } from './bill-run.js';
+import { allocate, dueOn, lockAccountInvoices, openInvoicesOf, stillDue } from './bill-run.js';
 import { billingErrors } from './errors.js';
 import { dunningDue } from './invoice-rules.js';
 import { creditNotes, invoiceLines, invoices, payments } from './invoice-tables.js';
@@ -38,6 +38,7 @@ export async function recordPayment(db: Db, ctx: Ctx, invoiceId: string, input: 
   const target = await visibleInvoice(db, ctx, invoiceId);
   if (input.currency !== target.currency) throw billingErrors.currency_mismatch(`The invoice is in ${target.currency}`);
   return db.transaction(async (tx) => {
+    await lockAccountInvoices(tx, target.billingAccountId);
     const open = await openInvoicesOf(tx, target.billingAccountId);
     const id = uuidv7();
     const [payment] = await tx.insert(payments).values({ id, billingAccountId: target.billingAccountId, invoiceId, amount: input.amount, currency: input.currency, applied: 0, processorRef: input.processorRef })

@@ -81,6 +81,8 @@ describe('bill run and invoices', () => {
     expect(types).toEqual(['payment.received', 'invoice.paid', 'payment.received']);
     await t.http.post(`/v1/invoices/${invoice.id}/payments`).send({ amount: 1, currency: 'EUR', processorRef: 'no-key' }).expect(400);
     await t.http.post(`/v1/invoices/${invoice.id}/payments`).set('idempotency-key', 'card').send({ amount: 1, currency: 'EUR', processorRef: 'x', cardNumber: '4111111111111111' }).expect(400);
+    await t.http.post(`/v1/invoices/${invoice.id}/payments`).set('idempotency-key', 'card2').send({ amount: 1, currency: 'EUR', processorRef: '4111 1111 1111 1111' }).expect(400);
+    await t.http.post(`/v1/invoices/${invoice.id}/payments`).set('idempotency-key', 'prefix').send({ amount: 1, currency: 'EUR', processorRef: 'credit-note:CN-1' }).expect(400);
   });
 
   it('reminds on the configured days after the due date, then bars the lines; paying lifts the bar', async () => {
