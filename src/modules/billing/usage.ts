@@ -16,6 +16,12 @@ export interface UsageInput { recordId: string; msisdn: string; usageType: Usage
 
 /** A record may arrive this far ahead of the clock (mediation clocks drift), no further. */
 const FUTURE_SLACK_MS = 5 * 60_000;
+/**
+ * Records from the last hours of the previous cycle still arrive after the boundary (mediation
+ * runs in batches): within this grace they are rated on the buckets of their own time, into the
+ * invoice that is still open for them. Older ones wait for an operator.
+ */
+const LATE_GRACE_MS = 6 * 3_600_000;
 const json = (rows: unknown[]) => sql`${JSON.stringify(rows)}::json`;
 
 type Rejection = { record: UsageInput; reason: 'unknown_line' | 'late_record' | 'future_record' };
@@ -24,9 +30,9 @@ type Rejection = { record: UsageInput; reason: 'unknown_line' | 'late_record' | 
  * Rates one batch in one transaction: new record ids only (a record delivered twice is rated once),
  * each against its line's buckets and tiers in time order, the buckets' use and the cycle counters
  * written back, prepaid accounts debited once per batch, postpaid usage kept for the bill run.
- * Records that cannot be rated are kept with the reason. Late records (from before the line's
- * current cycle) are not rated into a closed cycle: they wait in the rejected queue until an
- * operator re-rates them (`rerateRejected`).
+ * Records that cannot be rated are kept with the reason. Late records (more than six hours before
+ * the line's current cycle) are not rated into a closed cycle: they wait in the rejected queue
+ * until an operator re-rates them (`rerateRejected`).
  */
 export async function rateBatch(db: Db, ctx: Ctx, records: UsageInput[]) {
   const batchId = uuidv7();
@@ -57,7 +63,7 @@ async function rateCandidates(tx: Tx, ctx: Ctx, batchId: string, records: UsageI
     // A number's record from before its line was activated belongs to an earlier holder, not this one.
     if (!line || r.startedAt < line.activatedAt) rejected.push({ record: r, reason: 'unknown_line' });
     else if (r.startedAt.getTime() > now + FUTURE_SLACK_MS) rejected.push({ record: r, reason: 'future_record' });
-    else if (r.startedAt < line.cycleStart && !allowLate) rejected.push({ record: r, reason: 'late_record' });
+    else if (r.startedAt.getTime() < line.cycleStart.getTime() - LATE_GRACE_MS && !allowLate) rejected.push({ record: r, reason: 'late_record' });
     else ratable.push({ r, line });
   }
 

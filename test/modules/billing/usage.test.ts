@@ -232,3 +232,19 @@ describe('prepaid charges', () => {
     expect(open!.n).toBe(0);
   });
 });
+
+describe('records around the cycle boundary', () => {
+  it('a record from the last hours of the previous cycle is rated on its own time\'s buckets; an older one waits', async () => {
+    const { msisdn, lineId } = await prepaidLine();
+    const [line] = await t.database.sql`select cycle_start from orders.lines where id = ${lineId}`;
+    // The line was active before this cycle, and its old plan bucket ran until the boundary.
+    await t.database.sql`update orders.lines set activated_at = ${line!.cycle_start}::timestamptz - interval '40 days' where id = ${lineId}`;
+    await t.database.sql`insert into orders.allowance_buckets (id, line_id, usage_type, zone, total, used, valid_from, valid_until)
+      values (gen_random_uuid(), ${lineId}, 'data', 'home', ${100 * MiB}, 0, ${line!.cycle_start}::timestamptz - interval '30 days', ${line!.cycle_start}::timestamptz)`;
+    const at = (hoursBefore: number) => new Date(new Date(line!.cycle_start).getTime() - hoursBefore * 3_600_000).toISOString();
+    const res = (await ingest([record(msisdn, { startedAt: at(2), quantity: 50 * MiB }), record(msisdn, { startedAt: at(7) })]).expect(200)).body;
+    expect(res).toMatchObject({ rated: 1, rejected: 1, charges: [] });
+    const [old] = await t.database.sql`select used::float8 from orders.allowance_buckets where line_id = ${lineId} and valid_until = ${line!.cycle_start}::timestamptz`;
+    expect(old!.used).toBe(50 * MiB);
+  });
+});
