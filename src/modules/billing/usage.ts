@@ -5,7 +5,7 @@ import type { Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { barLines, type LineBucket, linesForUsage, lockBuckets, type RatableLine, recordConsumption, renewLinesDue, throttleLines } from '../orders/index.js';
+import { addLineCharge, barLines, type LineBucket, linesForUsage, lockBuckets, type RatableLine, recordConsumption, renewLinesDue, throttleLines } from '../orders/index.js';
 import { billingErrors } from './errors.js';
 import { debit } from './ledger.js';
 import { applyCaps, type Bucket, rate, type UsageType } from './rules.js';
@@ -217,8 +217,8 @@ async function write(tx: Tx, batchId: string, rated: RatedRecord[], rejected: Re
 
 /**
  * One debit per prepaid account per batch. What the balance cannot cover is taken as far as it
- * goes, the rest reported (usage.unpaid) and the account's lines barred: usage arrives after the
- * fact, so it is owed, not refused.
+ * goes, the rest reported (usage.unpaid), kept as a debt on the line and the account's lines barred:
+ * usage arrives after the fact, so it is owed, not refused.
  */
 async function chargePrepaid(tx: Tx, batchId: string, rated: RatedRecord[]) {
   const owed = new Map<string, { amount: number; currency: string; lineIds: Set<string> }>();
@@ -242,6 +242,10 @@ async function chargePrepaid(tx: Tx, batchId: string, rated: RatedRecord[]) {
       paid = b && !expired ? Math.max(0, Math.min(o.amount, b.amount + b.creditLimit)) : 0;
       if (paid > 0) await debit(tx, { ...m, amount: paid });
       await emit(tx, 'usage.unpaid', { billingAccountId, batchId, owed: { amount: o.amount - paid, currency: o.currency } }, { aggregateId: billingAccountId });
+      // The rest is a debt on the line, taken from the balance once money arrives (billing.collect_prepaid_charges).
+      await addLineCharge(tx, {
+        lineId: [...o.lineIds].sort()[0]!, billingAccountId, ref: `usage_batch:${batchId}`, description: 'Usage the prepaid balance did not cover', amount: o.amount - paid, currency: o.currency,
+      });
       await barLines(tx, [...o.lineIds], 'balance', 'The prepaid balance does not cover the usage');
     }
     charges.push({ billingAccountId, amount: paid, unpaid: o.amount - paid, currency: o.currency });

@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../platform/db/client.js';
 import { chargeLines, lines } from './lines-tables.js';
+import { writeCharges } from './lines.js';
 
 export type ChargeLine = typeof chargeLines.$inferSelect;
 
@@ -28,4 +29,9 @@ export async function nextPrepaidCharge(tx: Tx, skip: string[]) {
     order by c.id limit 1
     for no key update of l skip locked for update of c skip locked`);
   return row;
+}
+
+/** Another module's charge on a line (usage a prepaid balance could not cover): collected like the line's own. */
+export async function addLineCharge(tx: Tx, c: { lineId: string; billingAccountId: string; ref: string; description: string; amount: number; currency: string }) {
+  await writeCharges(tx, { lineId: c.lineId, billingAccountId: c.billingAccountId, orderId: null }, [{ kind: 'one_off', ...c }]);
 }

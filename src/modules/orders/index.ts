@@ -58,4 +58,4 @@ export {
   barAccountLines, barLines, liftRestriction, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, throttleLines, visibleLine,
   type LineBucket, type RatableLine, type Restriction,
 } from './usage-service.js';
-export { markChargesBilled, nextPrepaidCharge, unbilledCharges, type ChargeLine } from './charges-service.js';
+export { addLineCharge, markChargesBilled, nextPrepaidCharge, unbilledCharges, type ChargeLine } from './charges-service.js';

@@ -107,8 +107,14 @@ export async function visibleLine(tx: Tx, ctx: Ctx, lineId: string) {
   return line && (await customerVisible(tx, ctx, line.customerId)) ? line : undefined;
 }
 
-/** Bars every active line of an account (an unpaid invoice past its last reminder). */
+/**
+ * Bars every line of an account for an unpaid invoice, including lines a cap had barred (the next
+ * cycle would otherwise let them run again while the account is still in arrears).
+ */
 export async function barAccountLines(tx: Tx, billingAccountId: string, restriction: Restriction, reason: string) {
-  const ids = await tx.select({ id: lines.id }).from(lines).where(and(eq(lines.billingAccountId, billingAccountId), eq(lines.status, 'active')));
-  return barLines(tx, ids.map((l) => l.id), restriction, reason);
+  const barred = await tx.update(lines).set({ status: 'barred', statusReason: reason, restriction, throttleKbps: null, updatedAt: sql`now()` })
+    .where(and(eq(lines.billingAccountId, billingAccountId),
+      sql`(${lines.status} = 'active' or (${lines.status} = 'barred' and ${lines.restriction} in ('usage_cap', 'spend_cap')))`)).returning();
+  for (const line of barred) await lineEvent(tx, 'line.barred', line, { reason, restriction });
+  return barred.map((l) => l.id);
 }

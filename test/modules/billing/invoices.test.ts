@@ -94,6 +94,8 @@ describe('bill run and invoices', () => {
       await sql`set local session_replication_role = replica`;
       await sql`update billing.invoices set due_at = now() - interval '25 days' where id = ${invoice.id}`;
     });
+    // A cap had barred the line already: dunning takes it over, so the next cycle does not free it.
+    await t.database.sql`update orders.lines set status = 'barred', restriction = 'spend_cap', status_reason = 'cap' where id = ${lineId}`;
     await t.http.post('/v1/billing/dunning-runs').expect(200);
     await t.http.post('/v1/billing/dunning-runs').expect(200);
     const types = (await t.database.sql`select type, payload->>'daysLate' as late from platform.events where aggregate_id = ${accountId} and type in ('invoice.reminder', 'invoice.lines_suspended') order by id`)

@@ -67,6 +67,13 @@ describe('usage rating', () => {
     expect(line).toMatchObject({ status: 'barred', statusReason: 'The prepaid balance does not cover the usage' });
     const [unpaid] = await t.database.sql`select payload->'owed'->>'amount' as owed from platform.events where aggregate_id = ${accountId} and type = 'usage.unpaid'`;
     expect(unpaid!.owed).toBe('1072');
+    // The rest is a debt: the next recharge lifts the bar and the collection job takes it.
+    await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', `debt-${accountId}`).send({ amount: { amount: 3000, currency: 'EUR' } }).expect(201);
+    await t.runJobs();
+    await t.database.sql`select graphile_worker.add_job('billing.collect_prepaid_charges', '{}'::json)`;
+    await t.runJobs();
+    expect(await balance(accountId)).toBe(3000 - 1000 - 1072); // the plan fee the line's order left to collect, and the debt
+    expect((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body.status).toBe('active');
   });
 
   it('keeps records it cannot rate, with the reason: unknown line, late, future', async () => {
