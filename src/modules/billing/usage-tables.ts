@@ -29,7 +29,8 @@ export const usageRecords = billingSchema.table('usage_records', {
   cycleStart: timestamp({ withTimezone: true }).notNull(),
   draws: jsonb().$type<{ bucketId: string; quantity: number }[]>().notNull(),
   chargeable: bigint({ mode: 'number' }).notNull(),
-  amount: integer().notNull(),
+  // bigint: a record of a huge quantity at a high tier price must be stored, not overflow.
+  amount: bigint({ mode: 'number' }).notNull(),
   currency: text().notNull(),
   ratedAt: ts(),
   billedAt: timestamp({ withTimezone: true }),

@@ -206,7 +206,7 @@ async function write(tx: Tx, batchId: string, rated: RatedRecord[], rejected: Re
         zone: x.r.zone, quantity: x.r.quantity, started_at: x.r.startedAt.toISOString(), cycle_start: x.line.cycleStart.toISOString(), draws: x.draws,
         chargeable: x.chargeable, amount: x.amount, currency: x.line.currency,
       })))}) as x(id uuid, record_id text, line_id uuid, billing_account_id uuid, msisdn text, usage_type text, zone text, quantity bigint,
-        started_at timestamptz, cycle_start timestamptz, draws jsonb, chargeable bigint, amount int, currency text)`);
+        started_at timestamptz, cycle_start timestamptz, draws jsonb, chargeable bigint, amount bigint, currency text)`);
   }
   if (rejected.length) {
     await tx.insert(rejectedUsage).values(rejected.map(({ record, reason }) => ({

@@ -11,7 +11,7 @@ const quantity = z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), 
 const tier = z.object({
   upTo: z.number().int().min(1).nullable(),
   unitSize: z.number().int().min(1).describe('Base units per charged unit: 1048576 bytes = 1 MiB, 60 s = 1 minute, 1 SMS'),
-  pricePerUnit: z.number().int().min(0).describe('Minor units per charged unit'),
+  pricePerUnit: z.number().int().min(0).max(1_000_000).describe('Minor units per charged unit'),
 }).strict();
 
 const tiers = z.array(tier).min(1).max(10).refine((ts) => ts.every((t, i) => (i === ts.length - 1 ? t.upTo === null : t.upTo !== null && (i === 0 || t.upTo > ts[i - 1]!.upTo!))),
