@@ -20,7 +20,8 @@ const DAY = 86_400_000;
  * issue, and paid at once from any credit the account holds. Each account in its own transaction;
  * a re-run finds the invoice there and moves on.
  */
-export async function billRun(db: Db, settings: BillRunSettings, log: { error(meta: Record<string, unknown>, message: string): void }, now = new Date()) {
+export async function billRun(db: Db, settings: BillRunSettings, log: { error(meta: Record<string, unknown>, message: string): void }) {
+  const now = await databaseNow(db);
   let issued = 0;
   let failed = 0;
   for (const account of await postpaidAccounts(db)) {
@@ -63,7 +64,8 @@ async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Accoun
   const subtotal = lines.reduce((s, l) => s + l.amount, 0);
   const taxRateBp = taxRateFor(account.country, settings.taxRates, settings.defaultTaxBp);
   const tax = taxOf(subtotal, taxRateBp);
-  const issuedAt = new Date();
+  // The database's clock decides the issue date and the number's year, whichever server runs the job.
+  const issuedAt = await databaseNow(tx);
   const year = issuedAt.getUTCFullYear();
   await tx.insert(invoiceCounters).values({ year, last: 0 }).onConflictDoNothing();
   const [counter] = await tx.update(invoiceCounters).set({ last: sql`${invoiceCounters.last} + 1` }).where(eq(invoiceCounters.year, year)).returning();
@@ -83,6 +85,12 @@ async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Accoun
   }, { aggregateId: account.id });
   await applyCredit(tx, invoice!);
   return true;
+}
+
+/** The database's clock: every instant the bill run and dunning record comes from one place. */
+export async function databaseNow(db: Db | Tx) {
+  const [row] = await db.execute<{ now: string | Date }>(sql`select now() as now`);
+  return new Date(row!.now);
 }
 
 /**

@@ -6,7 +6,7 @@ import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
 import { barAccountLines, liftRestriction } from '../orders/index.js';
-import { allocate, dueOn, lockAccountInvoices, openInvoicesOf, stillDue } from './bill-run.js';
+import { allocate, databaseNow, dueOn, lockAccountInvoices, openInvoicesOf, stillDue } from './bill-run.js';
 import { billingErrors } from './errors.js';
 import { dunningDue } from './invoice-rules.js';
 import { creditNotes, invoiceLines, invoices, payments } from './invoice-tables.js';
@@ -62,7 +62,8 @@ export async function recordPayment(db: Db, ctx: Ctx, invoiceId: string, input: 
 }
 
 /** Scheduled: reminders for overdue invoices on the configured days, then the account's lines barred; each step once. */
-export async function dunningRun(db: Db, settings: DunningSettings, now = new Date()) {
+export async function dunningRun(db: Db, settings: DunningSettings) {
+  const now = await databaseNow(db);
   const overdue = await db.select({ id: invoices.id }).from(invoices)
     // Invoices whose every step is taken (suspended) are left out, so that they never crowd out newer ones.
     .where(and(stillDue, lt(invoices.dueAt, now), sql`not (${invoices.dunning} ? 'suspend')`)).orderBy(invoices.dueAt).limit(1000);

@@ -1,10 +1,10 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
 import type { Ctx } from '../../platform/context.js';
-import type { Db } from '../../platform/db/client.js';
-import { visibleLine } from '../orders/index.js';
+import type { Db, Tx } from '../../platform/db/client.js';
+import { liftLineRestriction, visibleLine } from '../orders/index.js';
 import { billingErrors } from './errors.js';
-import { spendCaps } from './usage-tables.js';
+import { spendCaps, usageCounters } from './usage-tables.js';
 
 type SetBy = 'customer' | 'operator';
 
@@ -24,6 +24,15 @@ export async function listSpendCaps(db: Db, ctx: Ctx, lineId: string) {
   return db.select().from(spendCaps).where(eq(spendCaps.lineId, lineId));
 }
 
+/** A cap raised or removed above what the cycle has cost lets the line it barred run again. */
+async function liftIfBelow(tx: Tx, l: NonNullable<Awaited<ReturnType<typeof visibleLine>>>) {
+  if (l.restriction !== 'spend_cap') return;
+  const [cap] = await tx.select({ amount: sql<number | null>`min(${spendCaps.amount})` }).from(spendCaps).where(eq(spendCaps.lineId, l.id));
+  const [spent] = await tx.select({ amount: sql<number>`coalesce(sum(${usageCounters.amount}), 0)::float8` }).from(usageCounters)
+    .where(and(eq(usageCounters.lineId, l.id), eq(usageCounters.cycleStart, l.cycleStart)));
+  if (cap?.amount === null || cap === undefined || spent!.amount < Number(cap.amount)) await liftLineRestriction(tx, l.id, 'spend_cap');
+}
+
 export async function setSpendCap(db: Db, ctx: Ctx, lineId: string, setBy: SetBy, amount: { amount: number; currency: string }) {
   mayset(ctx, setBy);
   const l = await line(db, ctx, lineId);
@@ -32,15 +41,17 @@ export async function setSpendCap(db: Db, ctx: Ctx, lineId: string, setBy: SetBy
     const [cap] = await tx.insert(spendCaps).values({ lineId, setBy, amount: amount.amount, currency: amount.currency })
       .onConflictDoUpdate({ target: [spendCaps.lineId, spendCaps.setBy], set: { amount: amount.amount, updatedAt: sql`now()` } }).returning();
     await audit(tx, ctx, { action: 'spend_cap.set', entityType: 'line', entityId: lineId, details: { setBy, amount: amount.amount } });
+    await liftIfBelow(tx, l);
     return cap!;
   });
 }
 
 export async function removeSpendCap(db: Db, ctx: Ctx, lineId: string, setBy: SetBy) {
   mayset(ctx, setBy);
-  await line(db, ctx, lineId);
+  const l = await line(db, ctx, lineId);
   await db.transaction(async (tx) => {
     await tx.delete(spendCaps).where(and(eq(spendCaps.lineId, lineId), eq(spendCaps.setBy, setBy)));
     await audit(tx, ctx, { action: 'spend_cap.removed', entityType: 'line', entityId: lineId, details: { setBy } });
+    await liftIfBelow(tx, l);
   });
 }

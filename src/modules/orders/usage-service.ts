@@ -100,10 +100,19 @@ export async function liftRestriction(tx: Tx, billingAccountId: string, restrict
   for (const line of lifted) await lineEvent(tx, 'line.restriction_lifted', line, { restriction });
 }
 
+/** Lifts a restriction from one line (a spend cap raised above what the cycle has cost). */
+export async function liftLineRestriction(tx: Tx, lineId: string, restriction: Restriction) {
+  const [line] = await tx.update(lines).set({ status: 'active', statusReason: null, restriction: null, throttleKbps: null, updatedAt: sql`now()` })
+    .where(and(eq(lines.id, lineId), eq(lines.restriction, restriction), eq(lines.status, 'barred'))).returning();
+  if (line) await lineEvent(tx, 'line.restriction_lifted', line, { restriction });
+}
+
 /** A line the caller may see, for other modules' routes about it (spend caps). */
 export async function visibleLine(tx: Tx, ctx: Ctx, lineId: string) {
-  const [line] = await tx.select({ id: lines.id, customerId: lines.customerId, billingAccountId: lines.billingAccountId, currency: lines.currency, status: lines.status })
-    .from(lines).where(eq(lines.id, lineId));
+  const [line] = await tx.select({
+    id: lines.id, customerId: lines.customerId, billingAccountId: lines.billingAccountId, currency: lines.currency, status: lines.status,
+    restriction: lines.restriction, cycleStart: lines.cycleStart,
+  }).from(lines).where(eq(lines.id, lineId));
   return line && (await customerVisible(tx, ctx, line.customerId)) ? line : undefined;
 }
 

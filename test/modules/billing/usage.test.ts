@@ -202,6 +202,17 @@ describe('usage limits', () => {
     expect(await lineOf(lineId)).toMatchObject({ status: 'active', restriction: null });
   });
 
+  it('raising or removing the cap above what the cycle cost lets the line run again', async () => {
+    const { lineId, msisdn } = await postpaidLine({ behaviour: 'charge_on' });
+    await t.http.put(`/v1/lines/${lineId}/spend-caps/operator`).send({ amount: 100, currency: 'EUR' }).expect(200);
+    await ingest([record(msisdn, { quantity: 2 * GiB })]).expect(200);
+    expect(await lineOf(lineId)).toMatchObject({ status: 'barred', restriction: 'spend_cap' });
+    await t.http.put(`/v1/lines/${lineId}/spend-caps/operator`).send({ amount: 100, currency: 'EUR' }).expect(200);
+    expect((await lineOf(lineId)).status).toBe('barred'); // the cycle has cost 100: still at the cap
+    await t.http.delete(`/v1/lines/${lineId}/spend-caps/operator`).expect(204);
+    expect(await lineOf(lineId)).toMatchObject({ status: 'active', restriction: null });
+  });
+
   it('a recharge lifts a bar for an empty balance', async () => {
     const { lineId, msisdn, accountId } = await prepaidLine();
     await ingest([record(msisdn, { quantity: 8 * GiB })]).expect(200);
