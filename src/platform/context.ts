@@ -5,3 +5,9 @@ export interface Ctx {
   principal: Principal;
   requestId: string;
 }
+
+/** How records name who acted: "staff:<id>", "customer:<id>", "integration:<id>"... */
+export const actorOf = (ctx: Ctx) => `${ctx.principal.kind}:${ctx.principal.id}`;
+
+/** Jobs act as the system once the request that caused them was checked (fulfilment, ledger moves). */
+export const systemCtx = (requestId: string): Ctx => ({ principal: { kind: 'staff', id: 'system', role: 'admin', via: 'api_key' }, requestId });

@@ -1,5 +1,6 @@
 import { and, asc, eq, lt, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../platform/db/client.js';
+import { databaseNow } from '../../platform/db/clock.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { postpaidAccounts } from '../customers/index.js';
@@ -85,12 +86,6 @@ async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Accoun
   }, { aggregateId: account.id });
   await applyCredit(tx, invoice!);
   return true;
-}
-
-/** The database's clock: every instant the bill run and dunning record comes from one place. */
-export async function databaseNow(db: Db | Tx) {
-  const [row] = await db.execute<{ now: string | Date }>(sql`select now() as now`);
-  return new Date(row!.now);
 }
 
 /**

@@ -1,18 +1,15 @@
 import { eq, sql } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
-import type { Ctx } from '../../platform/context.js';
+import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { liftRestriction } from '../orders/index.js';
-import { dueOn, lockAccountInvoices, openInvoicesOf } from './bill-run.js';
+import { dueOn, lockAccountInvoices } from './bill-run.js';
 import { billingErrors } from './errors.js';
 import { taxOf } from './invoice-rules.js';
 import { creditNoteCounters, creditNotes, invoices, payments } from './invoice-tables.js';
-import { visibleInvoice } from './payments.js';
-import type { BillingSettings } from './recharges.js';
-
-const senior = (ctx: Ctx) => ctx.principal.kind === 'staff' && (ctx.principal.role === 'supervisor' || ctx.principal.role === 'admin');
+import { liftDunningIfSettled, visibleInvoice } from './payments.js';
+import { type BillingSettings, requireSupervisorAbove } from './recharges.js';
 
 /**
  * Corrects an issued invoice without touching it: a credit note (own gapless series) for a net
@@ -22,7 +19,7 @@ const senior = (ctx: Ctx) => ctx.principal.kind === 'staff' && (ctx.principal.ro
  */
 export async function issueCreditNote(db: Db, ctx: Ctx, settings: BillingSettings, invoiceId: string, input: { amount: number; reason: string }) {
   const inv = await visibleInvoice(db, ctx, invoiceId);
-  if (input.amount > settings.adjustmentSupervisorAbove && !senior(ctx)) throw billingErrors.supervisor_required(`Credit notes above ${settings.adjustmentSupervisorAbove} minor units need a supervisor`);
+  requireSupervisorAbove(ctx, settings, input.amount, 'Credit notes');
   return db.transaction(async (tx) => {
     await lockAccountInvoices(tx, inv.billingAccountId);
     const [locked] = await tx.select().from(invoices).where(eq(invoices.id, invoiceId)).for('update');
@@ -35,7 +32,7 @@ export async function issueCreditNote(db: Db, ctx: Ctx, settings: BillingSetting
     const number = `CN-${year}-${String(counter!.last).padStart(6, '0')}`;
     const id = uuidv7();
     const [note] = await tx.insert(creditNotes).values({
-      id, number, invoiceId, billingAccountId: inv.billingAccountId, subtotal: input.amount, tax, total, currency: inv.currency, reason: input.reason, issuedBy: `${ctx.principal.kind}:${ctx.principal.id}`,
+      id, number, invoiceId, billingAccountId: inv.billingAccountId, subtotal: input.amount, tax, total, currency: inv.currency, reason: input.reason, issuedBy: actorOf(ctx),
     }).returning();
     const takenOff = Math.min(total, Math.max(0, dueOn(locked!)));
     await tx.update(invoices).set({ credited: sql`${invoices.credited} + ${total}` }).where(eq(invoices.id, invoiceId));
@@ -44,7 +41,7 @@ export async function issueCreditNote(db: Db, ctx: Ctx, settings: BillingSetting
         id: uuidv7(), billingAccountId: inv.billingAccountId, invoiceId, amount: total - takenOff, currency: inv.currency, applied: 0, processorRef: `credit-note:${number}`,
       });
     }
-    if (!(await openInvoicesOf(tx, inv.billingAccountId)).some((i) => i.dueAt < new Date())) await liftRestriction(tx, inv.billingAccountId, 'dunning');
+    await liftDunningIfSettled(tx, inv.billingAccountId);
     await emit(tx, 'credit_note.issued', { creditNoteId: id, number, invoiceId, billingAccountId: inv.billingAccountId, customerId: inv.customerId, total: { amount: total, currency: inv.currency } }, { aggregateId: inv.billingAccountId });
     await audit(tx, ctx, { action: 'credit_note.issued', entityType: 'invoice', entityId: invoiceId, details: { number, total, reason: input.reason } });
     return { ...note!, accountCredit: total - takenOff };

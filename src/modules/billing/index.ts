@@ -51,7 +51,7 @@ export const billingSubscribers: Subscriber[] = [{
   types: ['balance.credited'],
   handle: async (tx, event) => {
     const { billingAccountId, balance } = event.payload as { billingAccountId: string; balance: { amount: number } };
-    if (balance.amount > 0) await liftRestriction(tx, billingAccountId, 'balance');
+    if (balance.amount > 0) await liftRestriction(tx, { billingAccountId }, 'balance');
   },
 }];
 

@@ -1,5 +1,5 @@
 import { and, desc, eq, lt, notInArray, sql } from 'drizzle-orm';
-import type { Ctx } from '../../platform/context.js';
+import { type Ctx, systemCtx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
@@ -27,7 +27,7 @@ export interface Movement {
 }
 
 /** Ledger moves act for the system once the caller has been checked: balances open on first use. */
-const SYSTEM: Ctx = { principal: { kind: 'staff', id: 'system', role: 'admin', via: 'api_key' }, requestId: 'billing.ledger' };
+const SYSTEM = systemCtx('billing.ledger');
 
 /**
  * Adds money to a balance inside the caller's transaction (a voucher redemption, a payment). A

@@ -1,12 +1,13 @@
 import { and, eq, lt, sql } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
 import type { Ctx } from '../../platform/context.js';
-import type { Db } from '../../platform/db/client.js';
+import type { Db, Tx } from '../../platform/db/client.js';
+import { databaseNow } from '../../platform/db/clock.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
 import { barAccountLines, liftRestriction } from '../orders/index.js';
-import { allocate, databaseNow, dueOn, lockAccountInvoices, openInvoicesOf, stillDue } from './bill-run.js';
+import { allocate, dueOn, lockAccountInvoices, openInvoicesOf, stillDue } from './bill-run.js';
 import { billingErrors } from './errors.js';
 import { dunningDue } from './invoice-rules.js';
 import { creditNotes, invoiceLines, invoices, payments } from './invoice-tables.js';
@@ -51,14 +52,19 @@ export async function recordPayment(db: Db, ctx: Ctx, invoiceId: string, input: 
       await allocate(tx, id, inv.id, take);
       left -= take;
     }
-    const stillOverdue = (await openInvoicesOf(tx, target.billingAccountId)).some((i) => i.dueAt < new Date());
-    if (!stillOverdue) await liftRestriction(tx, target.billingAccountId, 'dunning');
+    await liftDunningIfSettled(tx, target.billingAccountId);
     await emit(tx, 'payment.received', {
       paymentId: id, invoiceId, billingAccountId: target.billingAccountId, customerId: target.customerId, amount: { amount: input.amount, currency: input.currency }, credit: left,
     }, { aggregateId: target.billingAccountId });
     await audit(tx, ctx, { action: 'payment.recorded', entityType: 'invoice', entityId: invoiceId, details: { paymentId: id, amount: input.amount } });
     return { id, invoiceId, amount: input.amount, currency: input.currency, applied: input.amount - left, credit: left, processorRef: input.processorRef };
   });
+}
+
+/** Once nothing overdue is left on the account (paid or credited), its lines run again. */
+export async function liftDunningIfSettled(tx: Tx, billingAccountId: string) {
+  const now = await databaseNow(tx);
+  if (!(await openInvoicesOf(tx, billingAccountId)).some((i) => i.dueAt < now)) await liftRestriction(tx, { billingAccountId }, 'dunning');
 }
 
 /** Scheduled: reminders for overdue invoices on the configured days, then the account's lines barred; each step once. */

@@ -1,7 +1,7 @@
 import { and, eq, gte } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
 import { emit } from '../../platform/events/events.js';
-import type { Ctx } from '../../platform/context.js';
+import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
@@ -11,8 +11,14 @@ import { balances } from './tables.js';
 
 export interface BillingSettings { adjustmentSupervisorAbove: number; rechargeValidityDays: number }
 
-const actorOf = (ctx: Ctx) => `${ctx.principal.kind}:${ctx.principal.id}`;
 const senior = (ctx: Ctx) => ctx.principal.kind === 'staff' && (ctx.principal.role === 'supervisor' || ctx.principal.role === 'admin');
+
+/** Money moved by hand above the configured size (adjustments, credit notes) needs a supervisor. */
+export function requireSupervisorAbove(ctx: Ctx, settings: BillingSettings, amount: number, what: string) {
+  if (Math.abs(amount) > settings.adjustmentSupervisorAbove && !senior(ctx)) {
+    throw billingErrors.supervisor_required(`${what} above ${settings.adjustmentSupervisorAbove} minor units need a supervisor`);
+  }
+}
 
 /** Money moves by hand only on an open account the caller may see. */
 async function visibleAccount(db: Db, ctx: Ctx, id: string) {
@@ -39,9 +45,7 @@ export async function recharge(db: Db, ctx: Ctx, settings: BillingSettings, id: 
 
 /** A CSR's correction, either way, always with a reason; above the configured size only a supervisor may. */
 export async function adjust(db: Db, ctx: Ctx, settings: BillingSettings, id: string, input: { amount: number; currency: string; reason: string }) {
-  if (Math.abs(input.amount) > settings.adjustmentSupervisorAbove && !senior(ctx)) {
-    throw billingErrors.supervisor_required(`Adjustments above ${settings.adjustmentSupervisorAbove} minor units need a supervisor`);
-  }
+  requireSupervisorAbove(ctx, settings, input.amount, 'Adjustments');
   await visibleAccount(db, ctx, id);
   return db.transaction(async (tx) => {
     const m = { billingAccountId: id, amount: Math.abs(input.amount), currency: input.currency, type: 'adjustment' as const, refType: 'adjustment', refId: uuidv7(), reason: input.reason, actor: actorOf(ctx) };

@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
 import type { Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
-import { liftLineRestriction, visibleLine } from '../orders/index.js';
+import { liftRestriction, visibleLine } from '../orders/index.js';
 import { billingErrors } from './errors.js';
 import { spendCaps, usageCounters } from './usage-tables.js';
 
@@ -30,7 +30,7 @@ async function liftIfBelow(tx: Tx, l: NonNullable<Awaited<ReturnType<typeof visi
   const [cap] = await tx.select({ amount: sql<number | null>`min(${spendCaps.amount})` }).from(spendCaps).where(eq(spendCaps.lineId, l.id));
   const [spent] = await tx.select({ amount: sql<number>`coalesce(sum(${usageCounters.amount}), 0)::float8` }).from(usageCounters)
     .where(and(eq(usageCounters.lineId, l.id), eq(usageCounters.cycleStart, l.cycleStart)));
-  if (cap?.amount === null || cap === undefined || spent!.amount < Number(cap.amount)) await liftLineRestriction(tx, l.id, 'spend_cap');
+  if (cap?.amount === null || cap === undefined || spent!.amount < Number(cap.amount)) await liftRestriction(tx, { lineId: l.id }, 'spend_cap');
 }
 
 export async function setSpendCap(db: Db, ctx: Ctx, lineId: string, setBy: SetBy, amount: { amount: number; currency: string }) {

@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { audit } from '../../platform/audit/audit.js';
 import { customerScope } from '../../platform/auth/permissions.js';
-import type { Ctx } from '../../platform/context.js';
+import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
@@ -75,7 +75,7 @@ export async function setConsent(deps: CustomerDeps, ctx: Ctx, customerId: strin
     const [row] = await tx.insert(consents).values({ customerId, channel, ...input })
       .onConflictDoUpdate({ target: [consents.customerId, consents.channel], set: { granted: input.granted, source: input.source, recordedAt: sql`now()` } })
       .returning();
-    await tx.insert(consentHistory).values({ id: uuidv7(), customerId, channel, ...input, actor: `${ctx.principal.kind}:${ctx.principal.id}` });
+    await tx.insert(consentHistory).values({ id: uuidv7(), customerId, channel, ...input, actor: actorOf(ctx) });
     await emit(tx, 'customer.consent.changed', { customerId, channel, granted: input.granted }, { aggregateId: customerId, requestId: ctx.requestId });
     await audit(tx, ctx, { action: 'customer.consent.changed', entityType: 'customer', entityId: customerId, details: { channel, granted: input.granted } });
     return row!;

@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { Ctx } from '../../platform/context.js';
+import { systemCtx } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
@@ -18,7 +18,7 @@ type Item<K extends OrderItem['kind']> = Extract<OrderItem, { kind: K }>;
 const item = <K extends OrderItem['kind']>(o: OrderRow, kind: K) => o.items.filter((i): i is Item<K> => i.kind === kind);
 
 /** Fulfilment acts as the system, not as whoever placed the order. */
-const SYSTEM: Ctx = { principal: { kind: 'staff', id: 'system', role: 'admin', via: 'api_key' }, requestId: 'orders.fulfil' };
+const SYSTEM = systemCtx('orders.fulfil');
 
 const cycleOf = (line: LineRow): Cycle => ({ start: line.cycleStart, end: line.cycleEnd });
 const asCharges = (prorated: ProrationLine[], what: string) =>

@@ -1,12 +1,13 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { JobHelpers } from 'graphile-worker';
 import type { Db, Tx } from '../../platform/db/client.js';
+import { databaseNow } from '../../platform/db/clock.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
 import { AppError } from '../../platform/http/errors.js';
 import { applyNow, currentLine } from './changes.js';
 import { orderErrors } from './errors.js';
 import { lines, orders } from './lines-tables.js';
-import { claimDueLine, dbNow } from './lines.js';
+import { claimDueLine } from './lines.js';
 import { releaseHeld, transition } from './orders.js';
 
 /**
@@ -26,7 +27,7 @@ export async function fulfilOrder(db: Db, orderId: string, helpers: Pick<JobHelp
       if (order.lineId) await tx.select({ id: lines.id }).from(lines).where(eq(lines.id, order.lineId)).for('update');
       const [o] = await tx.select().from(orders).where(and(eq(orders.id, orderId), eq(orders.status, 'in_progress'))).for('update');
       if (!o) return;
-      const now = await dbNow(tx);
+      const now = await databaseNow(tx);
       if (o.effective === 'next_cycle') {
         const line = await currentLine(tx, o.lineId!, now);
         const [after] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.id, o.id));
@@ -91,7 +92,7 @@ export async function renewCycles(db: Db, log: { error(meta: Record<string, unkn
         const line = await claimDueLine(tx, failed);
         if (!line) return;
         claimed = line.id;
-        await currentLine(tx, line.id, await dbNow(tx));
+        await currentLine(tx, line.id, await databaseNow(tx));
       });
     } catch (err) {
       if (!claimed) throw err;

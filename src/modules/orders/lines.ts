@@ -55,12 +55,6 @@ export async function writeCharges(tx: Tx, base: { lineId: string | null; billin
 export const lineEvent = (tx: Tx, type: string, line: LineRow, details: Record<string, unknown> = {}) =>
   emit(tx, type, { lineId: line.id, customerId: line.customerId, billingAccountId: line.billingAccountId, msisdn: line.msisdn, ...details }, { aggregateId: line.id });
 
-/** The database's clock, read once per transaction step: every time a line records comes from it. */
-export async function dbNow(tx: Tx) {
-  const [row] = await tx.execute<{ now: string | Date }>(sql`select clock_timestamp() as now`);
-  return new Date(row!.now);
-}
-
 /**
  * Brings a locked line's cycle up to `now`: each passed boundary first applies the orders scheduled
  * for it, then opens the new cycle's plan buckets, renews recurring packs and writes the cycle's

@@ -1,7 +1,8 @@
 import { and, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
-import type { Ctx } from '../../platform/context.js';
+import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
+import { databaseNow } from '../../platform/db/clock.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { customerVisible, findBillingAccount } from '../customers/index.js';
@@ -11,7 +12,6 @@ import { sellableDevice } from './devices.js';
 import { orderErrors } from './errors.js';
 import { release, reserve } from './inventory.js';
 import { lineAddOns, lines, orders, type orderStatuses } from './lines-tables.js';
-import { dbNow } from './lines.js';
 import { billingCycle } from './rules.js';
 import type { OrderItem, SubmitOrder } from './order-schemas.js';
 
@@ -177,7 +177,7 @@ const prepare: { [T in SubmitOrder['type']]: (tx: Tx, ctx: Ctx, orderId: string,
 
 /** The first cycle boundary still ahead (the line's cycle may not have been renewed yet). */
 async function nextBoundary(tx: Tx, line: LineRow) {
-  const now = await dbNow(tx);
+  const now = await databaseNow(tx);
   return line.cycleEnd > now ? line.cycleEnd : billingCycle(line.billCycleDay, now).end;
 }
 
@@ -200,7 +200,7 @@ export async function submitOrder(db: Db, ctx: Ctx, body: SubmitOrder) {
     const [order] = await tx.insert(orders).values({
       id, type: body.type, customerId: draft.customerId, billingAccountId: draft.billingAccountId, lineId: draft.lineId ?? null,
       items: draft.items, effective: draft.effective ?? 'now', scheduledFor: draft.scheduledFor ?? null, reason: reasonOf(body),
-      history: sql`jsonb_build_array(jsonb_build_object('status', 'acknowledged', 'at', ${isoNow}))`, placedBy: `${ctx.principal.kind}:${ctx.principal.id}`,
+      history: sql`jsonb_build_array(jsonb_build_object('status', 'acknowledged', 'at', ${isoNow}))`, placedBy: actorOf(ctx),
     }).returning();
     await emitOrder(tx, order!, ctx.requestId);
     await audit(tx, ctx, { action: 'order.submitted', entityType: 'order', entityId: id, details: { type: body.type } });

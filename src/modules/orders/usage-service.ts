@@ -2,11 +2,12 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 // Lists travel as one JSON parameter: drizzle spreads a JS array into one parameter per element.
 import type { Ctx } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
+import { databaseNow } from '../../platform/db/clock.js';
 import { customerVisible } from '../customers/index.js';
 import type { PlanTerms } from './catalog-schemas.js';
 import { currentLine } from './changes.js';
 import { allowanceBuckets, lines } from './lines-tables.js';
-import { dbNow, lineEvent } from './lines.js';
+import { lineEvent } from './lines.js';
 import type { TimeWindow } from './order-schemas.js';
 import { pricePlanVersions } from './tables.js';
 
@@ -69,7 +70,7 @@ export async function renewLinesDue(tx: Tx, msisdnList: string[]) {
   if (!msisdnList.length) return;
   const due = await tx.execute<{ id: string }>(sql`select id from ${lines} where msisdn in (select json_array_elements_text(${JSON.stringify(msisdnList)}::json)) and status <> 'terminated' and cycle_end <= now() order by id`);
   if (!due.length) return;
-  const now = await dbNow(tx);
+  const now = await databaseNow(tx);
   for (const { id } of due) await currentLine(tx, id, now);
 }
 
@@ -93,18 +94,12 @@ export async function throttleLines(tx: Tx, lineIds: string[], kbps: number) {
   return slowed.map((l) => l.id);
 }
 
-/** Lifts a restriction (a recharge lifts "balance") from an account's lines. */
-export async function liftRestriction(tx: Tx, billingAccountId: string, restriction: Restriction) {
+/** Lifts a restriction from an account's lines (a recharge lifts "balance") or from one line (a spend cap raised). */
+export async function liftRestriction(tx: Tx, on: { billingAccountId: string } | { lineId: string }, restriction: Restriction) {
+  const which = 'lineId' in on ? eq(lines.id, on.lineId) : eq(lines.billingAccountId, on.billingAccountId);
   const lifted = await tx.update(lines).set({ status: 'active', statusReason: null, restriction: null, throttleKbps: null, updatedAt: sql`now()` })
-    .where(and(eq(lines.billingAccountId, billingAccountId), eq(lines.restriction, restriction), eq(lines.status, 'barred'))).returning();
+    .where(and(which, eq(lines.restriction, restriction), eq(lines.status, 'barred'))).returning();
   for (const line of lifted) await lineEvent(tx, 'line.restriction_lifted', line, { restriction });
-}
-
-/** Lifts a restriction from one line (a spend cap raised above what the cycle has cost). */
-export async function liftLineRestriction(tx: Tx, lineId: string, restriction: Restriction) {
-  const [line] = await tx.update(lines).set({ status: 'active', statusReason: null, restriction: null, throttleKbps: null, updatedAt: sql`now()` })
-    .where(and(eq(lines.id, lineId), eq(lines.restriction, restriction), eq(lines.status, 'barred'))).returning();
-  if (line) await lineEvent(tx, 'line.restriction_lifted', line, { restriction });
 }
 
 /** A line the caller may see, for other modules' routes about it (spend caps). */

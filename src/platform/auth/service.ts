@@ -1,7 +1,7 @@
 import { hash, verify } from '@node-rs/argon2';
 import { and, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
-import type { Ctx } from '../context.js';
+import { actorOf, type Ctx } from '../context.js';
 import { audit } from '../audit/audit.js';
 import { defineErrors } from '../http/errors.js';
 import { uuidv7 } from '../ids.js';
@@ -112,7 +112,7 @@ export async function createApiKey(db: Db, creds: Credentials, ctx: Ctx, input: 
       partnerId: input.principalKind === 'partner' ? input.partnerId : null,
       customerId: input.principalKind === 'customer' ? input.customerId : null,
       capabilities: input.principalKind === 'integration' ? input.capabilities : [],
-      createdBy: `${ctx.principal.kind}:${ctx.principal.id}`,
+      createdBy: actorOf(ctx),
       expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
     }).returning();
     await audit(tx, ctx, { action: 'api_key.created', entityType: 'api_key', entityId: row!.id, details: { principalKind: input.principalKind } });

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { AppError, httpErrors, problem, problemSchema, sendProblem } from './errors.js';
+import { AppError, httpErrors, problemSchema, sendProblem } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
