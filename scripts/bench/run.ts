@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     'no-worker': { type: 'boolean', default: false }, // the server without its job worker: orders are accepted, not fulfilled
     'usage-batch': { type: 'string', default: '5000' }, // records per POST /v1/usage/batches (at most 10,000)
     'usage-concurrency': { type: 'string', default: '2' }, // usage batches in flight at once
+    only: { type: 'string' }, // "usage": only the rate usage batch scenario (and the pgbench floor)
   },
 });
 const duration = Number(args.duration);
@@ -128,17 +129,19 @@ try {
   log('starting the server on a fresh embedded Postgres');
   server = await startServer({ worker: !args['no-worker'] });
   const headers = { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' };
-  const ids = await seed(server, headers);
   const rows: Row[] = [];
-  rows.push(await scenario('create customer', { url: server.baseUrl, headers, method: 'POST', body: customerBody, paths: ['/v1/customers'] }));
-  rows.push(await scenario('get customer by id', { url: server.baseUrl, headers, method: 'GET', paths: ids.map((id) => `/v1/customers/${id}`) }));
-  const orders = await setupOrders(server.baseUrl, headers);
-  // Each 201 takes a number and a SIM: never ask for more than the pool holds (the set-up placed one order too).
-  rows.push(await scenario('place new-line order', {
-    url: server.baseUrl, headers, method: 'POST', body: orders.body, paths: ['/v1/orders'], expectStatus: 201, maxRequests: POOL - 100,
-  }));
-  if (args['no-worker']) log('orders: --no-worker, so the accepted orders stay acknowledged');
-  else await waitForFulfilment(server.baseUrl, headers, Math.max(120, duration * 20));
+  if (args.only !== 'usage') {
+    const ids = await seed(server, headers);
+    rows.push(await scenario('create customer', { url: server.baseUrl, headers, method: 'POST', body: customerBody, paths: ['/v1/customers'] }));
+    rows.push(await scenario('get customer by id', { url: server.baseUrl, headers, method: 'GET', paths: ids.map((id) => `/v1/customers/${id}`) }));
+    const orders = await setupOrders(server.baseUrl, headers);
+    // Each 201 takes a number and a SIM: never ask for more than the pool holds (the set-up placed one order too).
+    rows.push(await scenario('place new-line order', {
+      url: server.baseUrl, headers, method: 'POST', body: orders.body, paths: ['/v1/orders'], expectStatus: 201, maxRequests: POOL - 100,
+    }));
+    if (args['no-worker']) log('orders: --no-worker, so the accepted orders stay acknowledged');
+    else await waitForFulfilment(server.baseUrl, headers, Math.max(120, duration * 20));
+  }
   rows.push(await usageScenario(server, headers));
   const floor = await pgbenchFloor({ port: server.pgPort, password: server.pgPassword, dataDir: server.dataDir }, duration, args.fallback);
   rows.push(floor);

@@ -84,7 +84,9 @@ export async function startServer({ worker = true } = {}): Promise<BenchServer> 
   chmodSync(dataDir, 0o755);
   const [port, pgPort] = await freePorts(2);
   const apiKey = randomBytes(30).toString('base64url'); // 40 characters
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     // stdout goes to our stderr: with --json our stdout carries only the result.
     stdio: ['ignore', 2, 2],

@@ -37,12 +37,20 @@ export function inWindow(w: { from: string; to: string; timeZone: string }, at: 
   return w.from < w.to ? t >= w.from && t < w.to : t >= w.from || t < w.to;
 }
 
-/** The buckets a record may draw on, in the order it draws: packs by earliest expiry, then the plan's. */
+/** Whether a record may draw on a bucket: its type and zone, valid at its time, not used up. */
+export function canDraw(b: Bucket, r: UsageRecord) {
+  return b.usageType === r.usageType && b.zone === r.zone && b.validFrom <= r.startedAt && r.startedAt < b.validUntil
+    && (b.remaining === null || b.remaining > 0) && (!b.timeWindow || inWindow(b.timeWindow, r.startedAt));
+}
+
+/** The order a record draws in: packs by earliest expiry, then the plan's. */
+export function drawingOrder(a: Bucket, b: Bucket) {
+  return Number(b.fromPack) - Number(a.fromPack) || a.validUntil.getTime() - b.validUntil.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** The buckets a record may draw on, in the order it draws. */
 export function eligibleBuckets(buckets: Bucket[], r: UsageRecord): Bucket[] {
-  return buckets
-    .filter((b) => b.usageType === r.usageType && b.zone === r.zone && b.validFrom <= r.startedAt && r.startedAt < b.validUntil
-      && (b.remaining === null || b.remaining > 0) && (!b.timeWindow || inWindow(b.timeWindow, r.startedAt)))
-    .sort((a, b) => Number(b.fromPack) - Number(a.fromPack) || a.validUntil.getTime() - b.validUntil.getTime() || a.id.localeCompare(b.id));
+  return buckets.filter((b) => canDraw(b, r)).sort(drawingOrder);
 }
 
 export interface Draw { bucketId: string; quantity: number }

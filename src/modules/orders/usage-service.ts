@@ -1,7 +1,8 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-// Lists travel as one JSON parameter: drizzle spreads a JS array into one parameter per element.
+// Lists travel as one array parameter (sql.param): drizzle spreads a bare JS array into one parameter per element.
 import type { Ctx } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
+import { executePrepared } from '../../platform/db/bulk.js';
 import { databaseNow } from '../../platform/db/clock.js';
 import { customerVisible } from '../customers/index.js';
 import type { PlanTerms } from './catalog-schemas.js';
@@ -20,17 +21,26 @@ export interface RatableLine {
 /**
  * Locked, in id order: rating takes a line before its buckets, counters and balance, as order
  * fulfilment and renewal do, so the two never wait on each other in a circle; and two batches on
- * one line queue here rather than race on its counters.
+ * one line queue here rather than race on its counters. A plan version's terms are read once and
+ * shared by its lines (a batch touches thousands of lines and a handful of versions).
  */
 export async function linesForUsage(tx: Tx, msisdnList: string[]): Promise<RatableLine[]> {
   if (!msisdnList.length) return [];
-  const rows = await tx.execute<Omit<RatableLine, 'cycleStart' | 'cycleEnd' | 'activatedAt'> & { cycleStart: string; cycleEnd: string; activatedAt: string }>(sql`
-    select l.id as "lineId", l.msisdn, l.customer_id as "customerId", l.billing_account_id as "billingAccountId", l.kind, l.currency, l.status,
-      l.cycle_start as "cycleStart", l.cycle_end as "cycleEnd", l.activated_at as "activatedAt", v.terms->'rates' as rates, v.terms->'usageCap' as "usageCap"
-    from ${lines} l join ${pricePlanVersions} v on v.id = l.plan_version_id
-    where l.msisdn in (select json_array_elements_text(${JSON.stringify(msisdnList)}::json)) and l.status <> 'terminated'
-    order by l.id for no key update of l`);
-  return rows.map((r) => ({ ...r, cycleStart: new Date(r.cycleStart), cycleEnd: new Date(r.cycleEnd), activatedAt: new Date(r.activatedAt) }));
+  const rows = await executePrepared<{ lineId: string; msisdn: string; customerId: string; billingAccountId: string; kind: RatableLine['kind']; currency: string; status: RatableLine['status']; cycleStart: string; cycleEnd: string; activatedAt: string; versionId: string }>(tx, sql`
+    select id as "lineId", msisdn, customer_id as "customerId", billing_account_id as "billingAccountId", kind, currency, status,
+      cycle_start as "cycleStart", cycle_end as "cycleEnd", activated_at as "activatedAt", plan_version_id as "versionId"
+    from ${lines} where msisdn = any(${sql.param(msisdnList)}::text[]) and status <> 'terminated'
+    order by id for no key update`);
+  const versionIds = [...new Set(rows.map((r) => r.versionId))];
+  const versions = new Map((await executePrepared<{ id: string; rates: PlanTerms['rates']; usageCap: PlanTerms['usageCap'] }>(tx, sql`
+    select id, terms->'rates' as rates, terms->'usageCap' as "usageCap" from ${pricePlanVersions} where id = any(${sql.param(versionIds)}::uuid[])`)).map((v) => [v.id, v]));
+  return rows.map((r) => {
+    const { rates, usageCap } = versions.get(r.versionId)!;
+    return {
+      lineId: r.lineId, msisdn: r.msisdn, customerId: r.customerId, billingAccountId: r.billingAccountId, kind: r.kind, currency: r.currency, status: r.status,
+      cycleStart: new Date(r.cycleStart), cycleEnd: new Date(r.cycleEnd), activatedAt: new Date(r.activatedAt), rates, usageCap,
+    };
+  });
 }
 
 export interface LineBucket {
@@ -39,36 +49,41 @@ export interface LineBucket {
 }
 
 /**
- * The lines' allowance buckets valid at some time in [from, to], locked (in id order, so that two
- * batches never wait on each other in a circle) until the caller's transaction ends.
+ * The buckets of the given lines, usage types and zones valid at some time in [from, to], locked
+ * (in id order, so that two batches never wait on each other in a circle) until the caller's
+ * transaction ends. Only the buckets a batch can draw on: a line's other buckets stay untouched.
  */
-export async function lockBuckets(tx: Tx, lineIds: string[], from: Date, to: Date): Promise<LineBucket[]> {
-  if (!lineIds.length) return [];
-  const rows = await tx.execute<{ id: string; lineId: string; usageType: LineBucket['usageType']; zone: string; fromPack: boolean; total: string | null; used: string; validFrom: string; validUntil: string; timeWindow: TimeWindow | null }>(sql`
-    select id, line_id as "lineId", usage_type as "usageType", zone, line_add_on_id is not null as "fromPack", total, used,
-      valid_from as "validFrom", valid_until as "validUntil", time_window as "timeWindow"
-    from ${allowanceBuckets}
-    where line_id in (select json_array_elements_text(${JSON.stringify(lineIds)}::json)::uuid) and valid_from <= ${to.toISOString()}::timestamptz and valid_until > ${from.toISOString()}::timestamptz
-    order by id for update`);
+export async function lockBuckets(tx: Tx, wanted: { lineId: string; usageType: string; zone: string }[], from: Date, to: Date): Promise<LineBucket[]> {
+  if (!wanted.length) return [];
+  const rows = await executePrepared<{ id: string; lineId: string; usageType: LineBucket['usageType']; zone: string; fromPack: boolean; total: string | null; used: string; validFrom: string; validUntil: string; timeWindow: TimeWindow | null }>(tx, sql`
+    select b.id, b.line_id as "lineId", b.usage_type as "usageType", b.zone, b.line_add_on_id is not null as "fromPack", b.total, b.used,
+      b.valid_from as "validFrom", b.valid_until as "validUntil", b.time_window as "timeWindow"
+    from ${allowanceBuckets} b
+    join unnest(${sql.param(wanted.map((w) => w.lineId))}::uuid[], ${sql.param(wanted.map((w) => w.usageType))}::text[], ${sql.param(wanted.map((w) => w.zone))}::text[]) as w(line_id, usage_type, zone)
+      on b.line_id = w.line_id and b.usage_type = w.usage_type and b.zone = w.zone
+    where b.valid_from <= ${to.toISOString()}::timestamptz and b.valid_until > ${from.toISOString()}::timestamptz
+    order by b.id`);
   return rows.map((r) => ({
-    ...r, total: r.total === null ? null : Number(r.total), used: Number(r.used), validFrom: new Date(r.validFrom), validUntil: new Date(r.validUntil),
+    id: r.id, lineId: r.lineId, usageType: r.usageType, zone: r.zone, fromPack: r.fromPack, total: r.total === null ? null : Number(r.total), used: Number(r.used),
+    validFrom: new Date(r.validFrom), validUntil: new Date(r.validUntil), timeWindow: r.timeWindow,
   }));
 }
 
 /** Adds what rating drew to each bucket, in one statement. */
 export async function recordConsumption(tx: Tx, draws: { bucketId: string; quantity: number }[]) {
   if (!draws.length) return;
-  await tx.execute(sql`
+  const sums = new Map<string, number>();
+  for (const d of draws) sums.set(d.bucketId, (sums.get(d.bucketId) ?? 0) + d.quantity);
+  await executePrepared(tx, sql`
     update ${allowanceBuckets} b set used = b.used + d.quantity
-    from (select bucket_id, sum(quantity)::bigint as quantity from json_to_recordset(${JSON.stringify(draws.map((d) => ({ bucket_id: d.bucketId, quantity: d.quantity })))}::json)
-          as x(bucket_id uuid, quantity bigint) group by bucket_id) d
+    from unnest(${sql.param([...sums.keys()])}::uuid[], ${sql.param([...sums.values()])}::bigint[]) as d(bucket_id, quantity)
     where b.id = d.bucket_id`);
 }
 
 /** Lines whose cycle has ended are renewed first, so that usage after midnight meets the new cycle's buckets. */
 export async function renewLinesDue(tx: Tx, msisdnList: string[]) {
   if (!msisdnList.length) return;
-  const due = await tx.execute<{ id: string }>(sql`select id from ${lines} where msisdn in (select json_array_elements_text(${JSON.stringify(msisdnList)}::json)) and status <> 'terminated' and cycle_end <= now() order by id`);
+  const due = await executePrepared<{ id: string }>(tx, sql`select id from ${lines} where msisdn = any(${sql.param(msisdnList)}::text[]) and status <> 'terminated' and cycle_end <= now() order by id`);
   if (!due.length) return;
   const now = await databaseNow(tx);
   for (const { id } of due) await currentLine(tx, id, now);

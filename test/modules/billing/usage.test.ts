@@ -150,6 +150,31 @@ describe('usage rating', () => {
     // 6000 MiB: 5120 from the plan, 880 MiB charged at 1 cent.
     expect(await balance(accountId)).toBe(2000 - 880);
   });
+
+  it('a large batch is rated in parts by number: sent three times at once, every record counts once; record ids are kept as sent', async () => {
+    const plan = await activePlan(t, { kind: 'prepaid', fee: 0, dataGiB: 5 });
+    await stock(t, 4);
+    const { accountId } = await customerWithAccount(t, 'prepaid');
+    const lines = [];
+    for (let i = 0; i < 4; i++) lines.push((await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id })).lineId as string);
+    const msisdns = await Promise.all(lines.map(async (id) => (await t.http.get(`/v1/lines/${id}`).expect(200)).body.msisdn as string));
+    await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', `rc-parts-${accountId}`).send({ amount: { amount: 20_000, currency: 'EUR' } }).expect(201);
+    // 400 records of 20 MiB a line: 8000 MiB, of which 2880 MiB past the plan's 5 GiB, at 1 cent each.
+    const odd = ['tab\there', 'back\\slash', 'new\nline', 'ünïcødé "quoted"'];
+    const batch = Array.from({ length: 1600 }, (_, i) => record(msisdns[i % 4]!, { quantity: 20 * MiB, ...(i < odd.length ? { recordId: `${odd[i]}-${process.pid}-${seq}` } : {}) }));
+    const results = await Promise.all([ingest(batch), ingest(batch), ingest(batch)]);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(results.map((r) => r.body.rated).reduce((a, b) => a + b, 0)).toBe(1600);
+    expect(results.map((r) => r.body.duplicates).reduce((a, b) => a + b, 0)).toBe(3200);
+
+    const usage = await t.database.sql`select count(*)::int as n, sum(amount)::float8 as amount from billing.ledger_entries where billing_account_id = ${accountId} and type = 'usage'`;
+    expect(usage[0]!.amount).toBe(-4 * 2880);
+    expect(usage[0]!.n).toBeGreaterThan(1); // one debit per part of the batch with the account's lines in it
+    expect(await balance(accountId)).toBe(20_000 - 4 * 2880);
+    expect((await t.http.get(`/v1/billing-accounts/${accountId}/ledger/reconciliation`).expect(200)).body.consistent).toBe(true);
+    const kept = await t.database.sql`select record_id from billing.usage_records where record_id = any(${batch.slice(0, odd.length).map((r) => r.recordId)})`;
+    expect(kept.map((r) => r.record_id).sort()).toEqual(batch.slice(0, odd.length).map((r) => r.recordId).sort());
+  });
 });
 
 describe('usage limits', () => {
