@@ -8,7 +8,7 @@ import { connect } from '../src/platform/db/client.js';
 export async function generateOpenapi(): Promise<string> {
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused' });
   const database = connect(config.DATABASE_URL!, 1);
-  const secrets = { authSecret: 'x'.repeat(32), dataEncryptionKeys: `k1:${Buffer.alloc(32).toString('base64')}`, dataHashKey: 'x'.repeat(32) };
+  const secrets = { authSecret: 'x'.repeat(32), dataEncryptionKeys: `k1:${Buffer.alloc(32).toString('base64')}`, dataHashKey: 'x'.repeat(32), voucherPinKey: 'x'.repeat(32) };
   const { app } = await buildApp({ config, database, secrets });
   await app.ready();
   const doc = JSON.stringify(app.swagger(), null, 2) + '\n';

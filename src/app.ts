@@ -27,6 +27,7 @@ import { logOptions } from './platform/log.js';
 import { billingJobs, billingModule, billingSubscribers } from './modules/billing/index.js';
 import { customerExists, customersModule } from './modules/customers/index.js';
 import { ordersJobs, ordersModule, ordersSubscribers } from './modules/orders/index.js';
+import { pinHasher, vouchersJobs, vouchersModule } from './modules/vouchers/index.js';
 
 export interface Platform {
   config: Config;
@@ -112,6 +113,14 @@ export async function buildApp(p: Platform) {
     dunning: { reminderDays: config.DUNNING_REMINDER_DAYS.split(',').map(Number), suspendDays: config.DUNNING_SUSPEND_DAYS },
   };
   await app.register(billingModule, billing);
+  const vouchers = {
+    db, crypto, hash: pinHasher(secrets.voucherPinKey),
+    redemption: {
+      failuresPerTarget: config.VOUCHER_FAILURES_PER_TARGET, failuresPerCaller: config.VOUCHER_FAILURES_PER_CALLER, failuresPerAddress: config.VOUCHER_FAILURES_PER_ADDRESS,
+      windowMinutes: config.VOUCHER_FAILURE_WINDOW_MINUTES, lockoutMinutes: config.VOUCHER_LOCKOUT_MINUTES, rechargeValidityDays: config.RECHARGE_VALIDITY_DAYS,
+    },
+  };
+  await app.register(vouchersModule, vouchers);
 
   const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers];
   const jobs: JobsSetup = mergeJobs(
@@ -119,6 +128,7 @@ export async function buildApp(p: Platform) {
     partitionJobs(db),
     ordersJobs(db),
     billingJobs(billing),
+    vouchersJobs(vouchers),
     { tasks: { 'platform.purge_idempotency_keys': () => purgeIdempotencyKeys(db) }, cron: [{ pattern: '17 * * * *', task: 'platform.purge_idempotency_keys' }] },
   );
   return { app, jobs, subscribers, credentials, metrics };

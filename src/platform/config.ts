@@ -20,6 +20,8 @@ const schema = z.object({
     .refine((v) => v.split(',').every((k) => keyEntry.test(k.trim())), 'expected "keyId:base64key[,keyId:base64key...]"')
     .optional(),
   DATA_HASH_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** The key of voucher PIN hashes (HMAC-SHA-256): changing it makes every PIN in circulation unknown. */
+  VOUCHER_PIN_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
   AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(6000),
@@ -42,6 +44,12 @@ const schema = z.object({
   PAYMENT_TERMS_DAYS: z.coerce.number().int().min(0).max(365).default(14),
   DUNNING_REMINDER_DAYS: z.string().regex(/^\d{1,3}(,\d{1,3})*$/).default('3,10'),
   DUNNING_SUSPEND_DAYS: z.coerce.number().int().min(1).max(365).default(21),
+  /** Vouchers: wrong PINs allowed per line or account, per caller and per source address within the window, then a lockout. */
+  VOUCHER_FAILURES_PER_TARGET: z.coerce.number().int().min(1).max(1000).default(5),
+  VOUCHER_FAILURES_PER_CALLER: z.coerce.number().int().min(1).max(100000).default(10),
+  VOUCHER_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100000).default(20),
+  VOUCHER_FAILURE_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+  VOUCHER_LOCKOUT_MINUTES: z.coerce.number().int().min(1).max(10080).default(30),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -58,7 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const config = parsed.data;
   if (config.NODE_ENV === 'production') {
-    const missing = (['AUTH_SECRET', 'DATA_ENCRYPTION_KEYS', 'DATA_HASH_KEY'] as const).filter((k) => !config[k]);
+    const missing = (['AUTH_SECRET', 'DATA_ENCRYPTION_KEYS', 'DATA_HASH_KEY', 'VOUCHER_PIN_KEY'] as const).filter((k) => !config[k]);
     if (missing.length) throw new ConfigError(`Invalid configuration:\n${missing.map((k) => `  ${k}: required when NODE_ENV=production`).join('\n')}`);
   }
   return config;

@@ -8,6 +8,7 @@ export interface Secrets {
   authSecret: string;
   dataEncryptionKeys: string;
   dataHashKey: string;
+  voucherPinKey: string;
 }
 
 /**
@@ -25,5 +26,6 @@ export async function loadSecrets(db: Db, config: Config): Promise<Secrets> {
     authSecret: await get('auth_secret', config.AUTH_SECRET, () => randomBytes(32).toString('base64url')),
     dataEncryptionKeys: await get('data_encryption_keys', config.DATA_ENCRYPTION_KEYS, () => `k1:${randomBytes(32).toString('base64url')}`),
     dataHashKey: await get('data_hash_key', config.DATA_HASH_KEY, () => randomBytes(32).toString('base64url')),
+    voucherPinKey: await get('voucher_pin_key', config.VOUCHER_PIN_KEY, () => randomBytes(32).toString('base64url')),
   };
 }

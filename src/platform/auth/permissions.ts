@@ -24,6 +24,10 @@ export const permissions = [
   'usage:ingest',
   'spend_caps:write',
   'billing:run',
+  'vouchers:read',
+  'vouchers:manage',
+  'vouchers:sell',
+  'vouchers:redeem',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -38,16 +42,18 @@ export type Principal =
 
 const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
-  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'spend_caps:write'],
-  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'spend_caps:write'],
+  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'spend_caps:write',
+    'vouchers:read', 'vouchers:manage', 'vouchers:sell', 'vouchers:redeem'],
+  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'spend_caps:write',
+    'vouchers:read', 'vouchers:redeem'],
   // Marketing owns the offer: price plans and add-ons.
   marketing: ['catalog:read', 'catalog:write'],
 };
 // Partners and customers reach only their own records (and only what is on sale): the scope does
 // that, not these lists.
-const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'orders:read', 'orders:write', 'billing:read'];
+const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'vouchers:read', 'vouchers:sell', 'vouchers:redeem'];
 // A customer's own orders are limited by type (self-care: plan change and packs), in the orders module.
-const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'spend_caps:write'];
+const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'spend_caps:write', 'vouchers:redeem'];
 
 export function can(p: Principal, permission: Permission): boolean {
   switch (p.kind) {

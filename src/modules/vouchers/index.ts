@@ -1,0 +1,35 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { JobsSetup } from '../../platform/jobs/jobs.js';
+import { failBatch, generateBatch } from './batches.js';
+import { voucherRoutes, type VoucherDeps } from './routes.js';
+import { expireVouchers } from './stock.js';
+
+/**
+ * Vouchers (issue 6). So far: recharge voucher batches generated in the background with PINs kept
+ * only as keyed hashes and downloadable once, the stock lifecycle by serial range (distributed to
+ * resellers, sold, blocked and unblocked, expired by job), and redemption onto a prepaid balance
+ * with brute-force lockouts.
+ */
+export const vouchersModule: FastifyPluginAsync<VoucherDeps> = async (app, deps) => {
+  await app.register(voucherRoutes, deps);
+};
+
+/** Batch generation (retried from its last chunk; a batch whose job gives up is marked failed) and hourly expiry. */
+export const vouchersJobs = (deps: VoucherDeps): Partial<JobsSetup> => ({
+  tasks: {
+    'vouchers.generate_batch': async (payload, helpers) => {
+      const { batchId } = payload as { batchId: string };
+      try {
+        await generateBatch(deps.db, deps.crypto, deps.hash, batchId);
+      } catch (err) {
+        if (helpers.job.attempts >= helpers.job.max_attempts) await failBatch(deps.db, batchId);
+        throw err;
+      }
+    },
+    'vouchers.expire': async () => { await expireVouchers(deps.db); },
+  },
+  cron: [{ pattern: '41 * * * *', task: 'vouchers.expire' }],
+});
+
+export { pinHasher } from './pins.js';
+export type { VoucherDeps } from './routes.js';

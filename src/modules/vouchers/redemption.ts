@@ -1,0 +1,132 @@
+import { eq, sql } from 'drizzle-orm';
+import { actorOf, type Ctx } from '../../platform/context.js';
+import type { Db, Tx } from '../../platform/db/client.js';
+import { emit } from '../../platform/events/events.js';
+import type { AppError } from '../../platform/http/errors.js';
+import { credit } from '../billing/index.js';
+import { findBillingAccount } from '../customers/index.js';
+import { visibleLine } from '../orders/index.js';
+import { voucherErrors } from './errors.js';
+import { normalisePin, type PinHasher } from './pins.js';
+import { pinFailures, voucherBatches, vouchers } from './tables.js';
+
+export interface RedemptionSettings {
+  failuresPerTarget: number;
+  failuresPerCaller: number;
+  failuresPerAddress: number;
+  windowMinutes: number;
+  lockoutMinutes: number;
+  rechargeValidityDays: number;
+}
+
+export interface RedeemInput { pin: string; lineId?: string; billingAccountId?: string }
+
+/** Whom a wrong PIN counts against: the line or account it was for, the caller, the source address. */
+function failureKeys(ctx: Ctx, address: string, input: RedeemInput) {
+  return [
+    { kind: 'target', key: input.lineId ? `line:${input.lineId}` : `account:${input.billingAccountId}` },
+    { kind: 'caller', key: `caller:${ctx.principal.kind}:${ctx.principal.id}` },
+    { kind: 'address', key: `address:${address}` },
+  ] as const;
+}
+
+/**
+ * Redeems a voucher by PIN onto a prepaid balance: the voucher moves to redeemed and the balance
+ * is credited in one transaction, under the voucher's row lock, so that of any number of
+ * concurrent attempts exactly one succeeds (and the ledger's unique cause, the voucher's serial,
+ * would refuse a second credit even so).
+ *
+ * Refusals have distinct codes, but a voucher that has not been sold yet looks to anyone but staff
+ * exactly like a wrong PIN: nobody outside learns that a PIN exists in stock. Wrong PINs count
+ * against the line or account, the caller and the source address; past a limit the three are
+ * locked out for a while and `voucher.redemption_locked_out` goes to fraud review.
+ */
+export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput) {
+  const keys = failureKeys(ctx, address, input);
+  const [locked] = await db.execute<{ locked_until: string }>(sql`
+    select max(locked_until) as locked_until from ${pinFailures} where key = any(${sql.param(keys.map((k) => k.key))}::text[]) and locked_until > now()`);
+  if (locked?.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(locked.locked_until).toISOString() });
+
+  const staff = ctx.principal.kind === 'staff';
+  try {
+    return await db.transaction(async (tx) => {
+      const target = await targetOf(tx, ctx, input);
+      const [voucher] = await tx.select().from(vouchers).where(eq(vouchers.pinHash, hash(normalisePin(input.pin)))).for('update');
+      if (!voucher) throw voucherErrors.invalid_pin();
+      switch (voucher.state) {
+        case 'generated': case 'in_stock': case 'distributed': throw staff ? voucherErrors.voucher_not_active() : voucherErrors.invalid_pin();
+        case 'redeemed': throw voucherErrors.voucher_already_redeemed();
+        case 'expired': throw voucherErrors.voucher_expired();
+        case 'blocked': throw voucherErrors.voucher_blocked(undefined, { serial: staff ? voucher.serial : undefined });
+        case 'active': break;
+      }
+      const [clock] = await tx.execute<{ now: string }>(sql`select now() as now`);
+      const now = new Date(clock!.now);
+      if (voucher.validFrom > now) throw voucherErrors.voucher_not_yet_valid();
+      if (voucher.validUntil <= now) throw voucherErrors.voucher_expired();
+      const [v] = await tx.select({ faceValue: voucherBatches.faceValue, currency: voucherBatches.currency }).from(voucherBatches).where(eq(voucherBatches.id, voucher.batchId));
+      if (v!.currency !== target.currency) throw voucherErrors.currency_mismatch(`The voucher is in ${v!.currency}, the balance in ${target.currency}`);
+      await tx.update(vouchers).set({
+        state: 'redeemed', redeemedAt: now, redeemedBillingAccountId: target.billingAccountId, redeemedLineId: input.lineId ?? null, redeemedBy: actorOf(ctx), updatedAt: now,
+      }).where(eq(vouchers.serial, voucher.serial));
+      const entry = await credit(tx, {
+        billingAccountId: target.billingAccountId, amount: v!.faceValue, currency: v!.currency, type: 'voucher', refType: 'voucher', refId: String(voucher.serial),
+        actor: actorOf(ctx), extendValidityDays: settings.rechargeValidityDays,
+      });
+      const faceValue = { amount: v!.faceValue, currency: v!.currency };
+      await emit(tx, 'voucher.redeemed', {
+        serial: voucher.serial, batchId: voucher.batchId, faceValue, billingAccountId: target.billingAccountId, customerId: target.customerId, lineId: input.lineId ?? null,
+        partnerId: voucher.partnerId, by: actorOf(ctx),
+      }, { aggregateId: String(voucher.serial), requestId: ctx.requestId });
+      return {
+        serial: voucher.serial, faceValue, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, entryId: entry.id,
+        balance: { amount: entry.balance, currency: v!.currency }, redeemedAt: now,
+      };
+    });
+  } catch (err) {
+    const code = (err as AppError).code;
+    if (code === 'invalid_pin' || code === 'voucher_blocked') await recordFailure(db, ctx, settings, keys, code === 'voucher_blocked', input);
+    throw err;
+  }
+}
+
+/** The prepaid account a redemption credits: the line's, or the account named; only one the caller may see. */
+async function targetOf(tx: Tx, ctx: Ctx, input: RedeemInput) {
+  if (input.lineId) {
+    const line = await visibleLine(tx, ctx, input.lineId);
+    if (!line || line.status === 'terminated') throw voucherErrors.target_not_found('No such line');
+    return { billingAccountId: line.billingAccountId, customerId: line.customerId, currency: line.currency };
+  }
+  const account = await findBillingAccount(tx, ctx, input.billingAccountId!);
+  if (!account) throw voucherErrors.target_not_found('No such billing account');
+  return { billingAccountId: account.id, customerId: account.customerId, currency: account.currency };
+}
+
+/**
+ * Counts a wrong PIN (or a blocked voucher presented) against each key, in its own transaction:
+ * the refusal's transaction has rolled back. A key past its limit is locked, its count reset.
+ */
+async function recordFailure(db: Db, ctx: Ctx, s: RedemptionSettings, keys: ReturnType<typeof failureKeys>, blocked: boolean, input: RedeemInput) {
+  const limits = { target: s.failuresPerTarget, caller: s.failuresPerCaller, address: s.failuresPerAddress };
+  const window = sql`make_interval(mins => ${s.windowMinutes})`;
+  await db.transaction(async (tx) => {
+    for (const { kind, key } of keys) {
+      const [row] = await tx.execute<{ failures: number }>(sql`
+        insert into ${pinFailures} (key, window_start, failures) values (${key}, now(), 1)
+        on conflict (key) do update set
+          failures = case when pin_failures.window_start <= now() - ${window} then 1 else pin_failures.failures + 1 end,
+          window_start = case when pin_failures.window_start <= now() - ${window} then now() else pin_failures.window_start end
+        returning failures`);
+      if (row!.failures < limits[kind]) continue;
+      const [lock] = await tx.execute<{ locked_until: string }>(sql`
+        update ${pinFailures} set locked_until = now() + make_interval(mins => ${s.lockoutMinutes}), failures = 0, window_start = now()
+        where key = ${key} returning locked_until`);
+      await emit(tx, 'voucher.redemption_locked_out', {
+        kind, key, failures: row!.failures, lockedUntil: new Date(lock!.locked_until).toISOString(), caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null,
+      }, { aggregateId: key, requestId: ctx.requestId });
+    }
+    if (blocked) {
+      await emit(tx, 'voucher.blocked_presented', { caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null, address: keys[2].key }, { requestId: ctx.requestId });
+    }
+  });
+}

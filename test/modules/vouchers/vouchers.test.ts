@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anon, asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { activePlan, customerWithAccount, fulfilled, stock } from '../orders/fixtures.js';
+
+let t: TestApp;
+beforeAll(async () => { t = await testApp(); });
+afterAll(async () => { await t.close(); });
+
+const DAY = 86_400_000;
+let keySeq = 0;
+const idem = () => `redeem-${process.pid}-${++keySeq}`;
+
+/** A generated batch whose PINs were downloaded (so its vouchers are in stock): serial → PIN. */
+async function printedBatch(quantity: number, faceValue = 1500) {
+  const batch = (await t.http.post('/v1/voucher-batches').send({
+    name: `Recharge ${faceValue}`, faceValue: { amount: faceValue, currency: 'EUR' }, quantity, validUntil: new Date(Date.now() + 365 * DAY).toISOString(),
+  }).expect(201)).body;
+  expect(batch).toMatchObject({ status: 'generating', generated: 0, quantity, pinLength: 14 });
+  await t.runJobs();
+  const csv = (await t.http.get(`/v1/voucher-batches/${batch.id}/pins`).expect(200).expect('content-type', /text\/csv/)).text;
+  const pins = new Map(csv.trim().split('\n').slice(1).map((l) => l.split(',')).map(([s, p]) => [Number(s), p!]));
+  return { batch, pins };
+}
+
+/** A prepaid line whose account holds nothing yet. */
+async function prepaidLine() {
+  const plan = await activePlan(t, { kind: 'prepaid', fee: 0 });
+  await stock(t, 1);
+  const { accountId, customerId } = await customerWithAccount(t, 'prepaid');
+  const order = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id });
+  return { lineId: order.lineId as string, accountId, customerId };
+}
+const balance = async (accountId: string) => (await t.http.get(`/v1/billing-accounts/${accountId}/balance`).expect(200)).body.amount as number;
+
+describe('voucher batches and stock', () => {
+  it('generates 100,000 vouchers in the background, gives the PINs once, and moves ranges through distribution, sale, redemption and blocking', async () => {
+    const { batch, pins } = await printedBatch(100_000);
+    expect(pins.size).toBe(100_000);
+    expect(new Set(pins.values()).size).toBe(100_000);
+    expect([...pins.values()].every((p) => /^\d{14}$/.test(p))).toBe(true);
+    expect([...pins.keys()]).toEqual(Array.from({ length: 100_000 }, (_, i) => batch.serialFrom + i));
+    expect((await t.http.get(`/v1/voucher-batches/${batch.id}`).expect(200)).body).toMatchObject({ status: 'generated', generated: 100_000 });
+    // Only the keyed hash stays: nothing in the database holds a clear or sealed PIN any more.
+    const [kept] = await t.database.sql`select count(*)::int as n from vouchers.pin_exports where batch_id = ${batch.id}`;
+    expect(kept!.n).toBe(0);
+    const again = await t.http.get(`/v1/voucher-batches/${batch.id}/pins`).expect(409);
+    expect(again.body.code).toBe('pins_already_downloaded');
+
+    const partnerId = randomUUID();
+    const reseller = asCaller(t, await keyFor(t, { principalKind: 'partner', partnerId }));
+    const s = batch.serialFrom as number;
+    await t.http.post('/v1/vouchers/distributions').send({ serialFrom: s, serialTo: s + 999, partnerId }).expect(200, { serialFrom: s, serialTo: s + 999, count: 1000 });
+    // All or nothing: part of this range is already with the reseller.
+    expect((await t.http.post('/v1/vouchers/distributions').send({ serialFrom: s + 990, serialTo: s + 1010, partnerId }).expect(409)).body.code).toBe('vouchers_not_in_state');
+    // A reseller sells from its own stock only.
+    expect((await reseller.post('/v1/vouchers/activations').send({ serialFrom: s + 999, serialTo: s + 1000 }).expect(409)).body.code).toBe('vouchers_not_in_state');
+    await reseller.post('/v1/vouchers/activations').send({ serialFrom: s, serialTo: s + 9 }).expect(200);
+    const mine = (await reseller.get('/v1/vouchers?limit=200').expect(200)).body;
+    expect(mine.items).toHaveLength(200);
+    expect(mine.items.every((v: { partnerId: string }) => v.partnerId === partnerId)).toBe(true);
+    expect((await reseller.get(`/v1/vouchers/${s + 5000}`).expect(404)).body.code).toBe('voucher_not_found');
+    await reseller.post('/v1/voucher-batches').send({}).expect(403);
+
+    const { lineId, accountId } = await prepaidLine();
+    const redeemed = (await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s)!, lineId }).expect(201)).body;
+    expect(redeemed).toMatchObject({ serial: s, faceValue: { amount: 1500, currency: 'EUR' }, billingAccountId: accountId, lineId, balance: { amount: 1500, currency: 'EUR' } });
+    expect(await balance(accountId)).toBe(1500);
+    const [event] = await t.database.sql`select payload from platform.events where type = 'voucher.redeemed' and aggregate_id = ${String(s)}`;
+    expect(event!.payload).toMatchObject({ serial: s, billingAccountId: accountId, partnerId });
+    const twice = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s)!, lineId }).expect(409);
+    expect(twice.body.code).toBe('voucher_already_redeemed');
+
+    // Stolen stock: the rest of the reseller's range is blocked (the redeemed one stays redeemed), then a part unblocked.
+    const blocked = (await t.http.post('/v1/vouchers/blocks').send({ serialFrom: s, serialTo: s + 999, reason: 'Box 17 stolen from the van' }).expect(200)).body;
+    expect(blocked).toEqual({ serialFrom: s, serialTo: s + 999, changed: 999, unchanged: 1 });
+    const refused = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s + 1)!, lineId }).expect(409);
+    expect(refused.body.code).toBe('voucher_blocked');
+    await t.http.post('/v1/vouchers/unblocks').send({ serialFrom: s + 1, serialTo: s + 1, reason: 'Found in the shop' }).expect(200, { serialFrom: s + 1, serialTo: s + 1, changed: 1, unchanged: 0 });
+    expect((await t.http.get(`/v1/vouchers/${s + 1}`).expect(200)).body.state).toBe('active');
+    expect((await t.http.get(`/v1/vouchers/${s + 2}`).expect(200)).body.state).toBe('blocked');
+    await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s + 1)!, billingAccountId: accountId }).expect(201);
+    expect(await balance(accountId)).toBe(3000);
+    const audit = await t.database.sql`select action from platform.audit_log where entity_type = 'voucher_range' order by id`;
+    expect(audit.map((a) => a.action)).toEqual(['vouchers.distributed', 'vouchers.activated', 'vouchers.blocked', 'vouchers.unblocked']);
+  }, 120_000);
+
+  it('expires what is past its validity, by job', async () => {
+    const { batch, pins } = await printedBatch(3);
+    const s = batch.serialFrom as number;
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: s, serialTo: s + 2 }).expect(200);
+    await t.database.sql`update vouchers.vouchers set valid_until = now() - interval '1 minute' where serial = ${s}`;
+    await t.app.jobs.tasks['vouchers.expire']!({}, {} as never);
+    expect((await t.http.get(`/v1/vouchers/${s}`).expect(200)).body.state).toBe('expired');
+    expect((await t.http.get(`/v1/vouchers/${s + 1}`).expect(200)).body.state).toBe('active');
+    const { lineId } = await prepaidLine();
+    const res = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s)!, lineId }).expect(409);
+    expect(res.body.code).toBe('voucher_expired');
+  });
+});
+
+describe('redemption', () => {
+  it('200 concurrent redemptions of one PIN by 200 callers: one credit, 199 clean refusals', async () => {
+    const { batch, pins } = await printedBatch(1, 2500);
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialFrom }).expect(200);
+    const { lineId, accountId } = await prepaidLine();
+    const callers = [];
+    for (let i = 0; i < 200; i++) callers.push(asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' })));
+    const pin = pins.get(batch.serialFrom)!;
+    const results = await Promise.all(callers.map((c) => c.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin, lineId })));
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    const refusals = results.filter((r) => r.status !== 201);
+    expect(refusals).toHaveLength(199);
+    expect(refusals.every((r) => r.status === 409 && r.body.code === 'voucher_already_redeemed' && r.headers['content-type'].startsWith('application/problem+json'))).toBe(true);
+    const entries = await t.database.sql`select amount::float8 as amount from billing.ledger_entries where billing_account_id = ${accountId} and type = 'voucher'`;
+    expect(entries.map((e) => e.amount)).toEqual([2500]);
+    expect(await balance(accountId)).toBe(2500);
+    expect((await t.http.get(`/v1/billing-accounts/${accountId}/ledger/reconciliation`).expect(200)).body.consistent).toBe(true);
+  }, 60_000);
+
+  it('a retried redemption with its Idempotency-Key replays the first answer; without one it is refused', async () => {
+    const { batch, pins } = await printedBatch(1);
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialFrom }).expect(200);
+    const { lineId, accountId } = await prepaidLine();
+    const key = idem();
+    const first = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', key).send({ pin: pins.get(batch.serialFrom)!, lineId }).expect(201);
+    const replay = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', key).send({ pin: pins.get(batch.serialFrom)!, lineId }).expect(201);
+    expect(replay.body).toEqual(first.body);
+    expect(await balance(accountId)).toBe(1500);
+    expect((await t.http.post('/v1/voucher-redemptions').send({ pin: '12345678901234', lineId }).expect(400)).body.code).toBe('idempotency_key_required');
+    expect((await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: '12345678901234', lineId, billingAccountId: accountId }).expect(400)).body.code).toBe('validation_failed');
+    await anon(t).post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: '12345678901234', lineId }).expect(401);
+  });
+
+  it('a customer redeems on their own line only; an unsold voucher looks like a wrong PIN to them, not to staff', async () => {
+    const { batch, pins } = await printedBatch(2);
+    const mine = await prepaidLine();
+    const other = await prepaidLine();
+    const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: mine.customerId }));
+    const unsold = pins.get(batch.serialFrom)!;
+    expect((await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: unsold, lineId: mine.lineId }).expect(422)).body.code).toBe('invalid_pin');
+    expect((await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: unsold, lineId: mine.lineId }).expect(409)).body.code).toBe('voucher_not_active');
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialTo }).expect(200);
+    expect((await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(batch.serialTo)!, lineId: other.lineId }).expect(404)).body.code).toBe('target_not_found');
+    await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: `${unsold.slice(0, 4)} ${unsold.slice(4, 8)}-${unsold.slice(8)}`, lineId: mine.lineId }).expect(201);
+    expect(await balance(mine.accountId)).toBe(1500);
+    await customer.get('/v1/vouchers').expect(403);
+  });
+
+  it('wrong PINs lock the line out for a while, even for the right PIN, and tell fraud review', async () => {
+    const { batch, pins } = await printedBatch(1);
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialFrom }).expect(200);
+    const { lineId, customerId, accountId } = await prepaidLine();
+    const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId }));
+    const guesses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: String(10_000_000_000_000 + i), lineId });
+      guesses.push(res.status);
+      if (res.status === 429) expect(res.body).toMatchObject({ code: 'redemption_locked_out', lockedUntil: expect.any(String) });
+    }
+    expect(guesses).toEqual([422, 422, 422, 422, 422, 429, 429, 429]);
+    const right = await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(batch.serialFrom)!, lineId }).expect(429);
+    expect(right.body.code).toBe('redemption_locked_out');
+    expect(await balance(accountId)).toBe(0);
+    const [event] = await t.database.sql`select payload from platform.events where type = 'voucher.redemption_locked_out' and aggregate_id = ${`line:${lineId}`}`;
+    expect(event!.payload).toMatchObject({ kind: 'target', failures: 5, lineId });
+    // The lockout ends: the right PIN goes through.
+    await t.database.sql`update vouchers.pin_failures set locked_until = now() - interval '1 second' where key = ${`line:${lineId}`}`;
+    await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(batch.serialFrom)!, lineId }).expect(201);
+  });
+});
