@@ -55,7 +55,7 @@ export { reserve, release, type ResourceKind } from './inventory.js';
 
 export { billingCycle, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';
 export {
-  barAccountLines, barLines, liftRestriction, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, throttleLines, visibleLine,
+  barAccountLines, barLines, customerHasLines, liftRestriction, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, throttleLines, visibleLine,
   type LineBucket, type RatableLine, type Restriction,
 } from './usage-service.js';
 export { addLineCharge, markChargesBilled, nextPrepaidCharge, unbilledCharges, type ChargeLine } from './charges-service.js';

@@ -137,3 +137,9 @@ export async function barAccountLines(tx: Tx, billingAccountId: string, restrict
   for (const line of barred) await lineEvent(tx, 'line.barred', line, { reason, restriction });
   return barred.map((l) => l.id);
 }
+
+/** Whether a customer has ever had a line (a "new customer" for promotions has none). */
+export async function customerHasLines(tx: Tx, customerId: string) {
+  const [row] = await tx.select({ id: lines.id }).from(lines).where(eq(lines.customerId, customerId)).limit(1);
+  return Boolean(row);
+}

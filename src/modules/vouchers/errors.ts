@@ -16,5 +16,10 @@ export const voucherErrors = defineErrors({
   voucher_already_redeemed: { status: 409, title: 'The voucher has already been redeemed' },
   currency_mismatch: { status: 422, title: 'The voucher is not in the balance\'s currency' },
   redemption_locked_out: { status: 429, title: 'Too many wrong PINs: redemptions are locked for a while' },
+  discount_not_found: { status: 404, title: 'No such discount' },
+  discount_code_taken: { status: 409, title: 'Another promotion already uses this code' },
+  customer_not_found: { status: 404, title: 'No such customer' },
+  order_already_priced: { status: 409, title: 'This order reference was priced already' },
+  application_not_found: { status: 404, title: 'No such priced order' },
   idempotency_key_required: { status: 400, title: 'Send an Idempotency-Key header: a retried redemption must never credit twice' },
 });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { failBatch, generateBatch } from './batches.js';
+import { discountRoutes } from './discount-routes.js';
 import { voucherRoutes, type VoucherDeps } from './routes.js';
 import { expireVouchers } from './stock.js';
 
@@ -8,10 +9,12 @@ import { expireVouchers } from './stock.js';
  * Vouchers (issue 6). So far: recharge voucher batches generated in the background with PINs kept
  * only as keyed hashes and downloadable once, the stock lifecycle by serial range (distributed to
  * resellers, sold, blocked and unblocked, expired by job), and redemption onto a prepaid balance
- * with brute-force lockouts.
+ * with brute-force lockouts; discounts and promotion codes with their combination rules, priced
+ * quotes that explain themselves, and budget-safe application to an order.
  */
 export const vouchersModule: FastifyPluginAsync<VoucherDeps> = async (app, deps) => {
   await app.register(voucherRoutes, deps);
+  await app.register(discountRoutes, deps);
 };
 
 /** Batch generation (retried from its last chunk; a batch whose job gives up is marked failed) and hourly expiry. */

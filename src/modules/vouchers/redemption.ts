@@ -48,6 +48,7 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
   if (locked?.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(locked.locked_until).toISOString() });
 
   const staff = ctx.principal.kind === 'staff';
+  let blockedSerial: number | null = null;
   try {
     return await db.transaction(async (tx) => {
       const target = await targetOf(tx, ctx, input);
@@ -57,7 +58,10 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
         case 'generated': case 'in_stock': case 'distributed': throw staff ? voucherErrors.voucher_not_active() : voucherErrors.invalid_pin();
         case 'redeemed': throw voucherErrors.voucher_already_redeemed();
         case 'expired': throw voucherErrors.voucher_expired();
-        case 'blocked': throw voucherErrors.voucher_blocked(undefined, { serial: staff ? voucher.serial : undefined });
+        case 'blocked':
+          // Staff are told which voucher it is; fraud review always is.
+          blockedSerial = voucher.serial;
+          throw voucherErrors.voucher_blocked(undefined, staff ? { serial: voucher.serial } : undefined);
         case 'active': break;
       }
       const [clock] = await tx.execute<{ now: string }>(sql`select now() as now`);
@@ -85,7 +89,7 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
     });
   } catch (err) {
     const code = (err as AppError).code;
-    if (code === 'invalid_pin' || code === 'voucher_blocked') await recordFailure(db, ctx, settings, keys, code === 'voucher_blocked', input);
+    if (code === 'invalid_pin' || code === 'voucher_blocked') await recordFailure(db, ctx, settings, keys, blockedSerial, input);
     throw err;
   }
 }
@@ -106,7 +110,7 @@ async function targetOf(tx: Tx, ctx: Ctx, input: RedeemInput) {
  * Counts a wrong PIN (or a blocked voucher presented) against each key, in its own transaction:
  * the refusal's transaction has rolled back. A key past its limit is locked, its count reset.
  */
-async function recordFailure(db: Db, ctx: Ctx, s: RedemptionSettings, keys: ReturnType<typeof failureKeys>, blocked: boolean, input: RedeemInput) {
+async function recordFailure(db: Db, ctx: Ctx, s: RedemptionSettings, keys: ReturnType<typeof failureKeys>, blockedSerial: number | null, input: RedeemInput) {
   const limits = { target: s.failuresPerTarget, caller: s.failuresPerCaller, address: s.failuresPerAddress };
   const window = sql`make_interval(mins => ${s.windowMinutes})`;
   await db.transaction(async (tx) => {
@@ -125,8 +129,10 @@ async function recordFailure(db: Db, ctx: Ctx, s: RedemptionSettings, keys: Retu
         kind, key, failures: row!.failures, lockedUntil: new Date(lock!.locked_until).toISOString(), caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null,
       }, { aggregateId: key, requestId: ctx.requestId });
     }
-    if (blocked) {
-      await emit(tx, 'voucher.blocked_presented', { caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null, address: keys[2].key }, { requestId: ctx.requestId });
+    if (blockedSerial !== null) {
+      await emit(tx, 'voucher.blocked_presented', {
+        serial: blockedSerial, caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null, address: keys[2].key,
+      }, { aggregateId: String(blockedSerial), requestId: ctx.requestId });
     }
   });
 }

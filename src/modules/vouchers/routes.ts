@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ctxOf } from '../../platform/auth/guard.js';
 import type { FieldCrypto } from '../../platform/crypto/fields.js';
 import type { Db } from '../../platform/db/client.js';
-import { problems } from '../../platform/http/errors.js';
+import { type AppError, problems } from '../../platform/http/errors.js';
 import { idempotencyHeaders } from '../../platform/http/idempotency.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
 import { createBatch, downloadPins, getBatch, listBatches } from './batches.js';
@@ -152,6 +152,12 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
     },
   }, async (req, reply) => {
     if (!req.headers['idempotency-key']) throw voucherErrors.idempotency_key_required();
-    return reply.status(201).send(await redeem(db, ctxOf(req), hash, redemption, req.ip, req.body));
+    try {
+      return reply.status(201).send(await redeem(db, ctxOf(req), hash, redemption, req.ip, req.body));
+    } catch (err) {
+      const until = (err as AppError).code === 'redemption_locked_out' ? (err as AppError).extra.lockedUntil : undefined;
+      if (typeof until === 'string') reply.header('retry-after', String(Math.max(1, Math.ceil((Date.parse(until) - Date.now()) / 1000))));
+      throw err;
+    }
   });
 };

@@ -28,6 +28,10 @@ export const permissions = [
   'vouchers:manage',
   'vouchers:sell',
   'vouchers:redeem',
+  'discounts:read',
+  'discounts:manage',
+  'discounts:quote',
+  'discounts:apply',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -43,17 +47,17 @@ export type Principal =
 const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
   supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'spend_caps:write',
-    'vouchers:read', 'vouchers:manage', 'vouchers:sell', 'vouchers:redeem'],
+    'vouchers:read', 'vouchers:manage', 'vouchers:sell', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply'],
   csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'spend_caps:write',
-    'vouchers:read', 'vouchers:redeem'],
-  // Marketing owns the offer: price plans and add-ons.
-  marketing: ['catalog:read', 'catalog:write'],
+    'vouchers:read', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply'],
+  // Marketing owns the offer: price plans, add-ons, discounts and promotions.
+  marketing: ['catalog:read', 'catalog:write', 'discounts:read', 'discounts:manage'],
 };
 // Partners and customers reach only their own records (and only what is on sale): the scope does
 // that, not these lists.
-const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'vouchers:read', 'vouchers:sell', 'vouchers:redeem'];
+const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'vouchers:read', 'vouchers:sell', 'vouchers:redeem', 'discounts:quote', 'discounts:apply'];
 // A customer's own orders are limited by type (self-care: plan change and packs), in the orders module.
-const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'spend_caps:write', 'vouchers:redeem'];
+const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'spend_caps:write', 'vouchers:redeem', 'discounts:quote'];
 
 export function can(p: Principal, permission: Permission): boolean {
   switch (p.kind) {

@@ -75,7 +75,9 @@ describe('voucher batches and stock', () => {
     const blocked = (await t.http.post('/v1/vouchers/blocks').send({ serialFrom: s, serialTo: s + 999, reason: 'Box 17 stolen from the van' }).expect(200)).body;
     expect(blocked).toEqual({ serialFrom: s, serialTo: s + 999, changed: 999, unchanged: 1 });
     const refused = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s + 1)!, lineId }).expect(409);
-    expect(refused.body.code).toBe('voucher_blocked');
+    expect(refused.body).toMatchObject({ code: 'voucher_blocked', serial: s + 1 });
+    const [presented] = await t.database.sql`select payload from platform.events where type = 'voucher.blocked_presented' and aggregate_id = ${String(s + 1)}`;
+    expect(presented!.payload).toMatchObject({ serial: s + 1, lineId });
     await t.http.post('/v1/vouchers/unblocks').send({ serialFrom: s + 1, serialTo: s + 1, reason: 'Found in the shop' }).expect(200, { serialFrom: s + 1, serialTo: s + 1, changed: 1, unchanged: 0 });
     expect((await t.http.get(`/v1/vouchers/${s + 1}`).expect(200)).body.state).toBe('active');
     expect((await t.http.get(`/v1/vouchers/${s + 2}`).expect(200)).body.state).toBe('blocked');
@@ -161,6 +163,7 @@ describe('redemption', () => {
     expect(guesses).toEqual([422, 422, 422, 422, 422, 429, 429, 429]);
     const right = await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(batch.serialFrom)!, lineId }).expect(429);
     expect(right.body.code).toBe('redemption_locked_out');
+    expect(Number(right.headers['retry-after'])).toBeGreaterThan(60);
     expect(await balance(accountId)).toBe(0);
     const [event] = await t.database.sql`select payload from platform.events where type = 'voucher.redemption_locked_out' and aggregate_id = ${`line:${lineId}`}`;
     expect(event!.payload).toMatchObject({ kind: 'target', failures: 5, lineId });

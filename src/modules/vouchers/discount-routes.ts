@@ -1,0 +1,122 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ctxOf } from '../../platform/auth/guard.js';
+import type { Db } from '../../platform/db/client.js';
+import { problems } from '../../platform/http/errors.js';
+import { idempotencyHeaders } from '../../platform/http/idempotency.js';
+import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
+import { applyDiscounts, createDiscount, getApplication, getDiscount, listDiscounts, quote, retireDiscount } from './discounts.js';
+import { voucherErrors } from './errors.js';
+
+const tags = ['discounts'];
+const currency = z.string().regex(/^[A-Z]{3}$/, 'ISO 4217, e.g. "EUR"');
+const codes = z.array(z.string().trim().min(1).max(40)).max(10);
+const channel = z.enum(['web', 'app', 'shop', 'partner', 'csr']);
+const target = z.object({
+  charge: z.enum(['recurring_fee', 'one_off', 'usage']),
+  planCodes: z.array(z.string().min(1).max(50)).max(50).optional(), addOnCodes: z.array(z.string().min(1).max(50)).max(50).optional(),
+  usageType: z.enum(['data', 'voice', 'sms']).optional(),
+}).strict();
+const eligibility = z.object({
+  segments: z.array(z.enum(['consumer', 'vip', 'enterprise'])).max(3).optional(), newCustomersOnly: z.boolean().optional(), channels: z.array(channel).max(5).optional(),
+}).strict();
+
+const discountView = z.object({
+  id: z.uuid(), name: z.string(), code: z.string().nullable(), kind: z.enum(['percentage', 'fixed']), value: z.number().int(), currency: z.string().nullable(),
+  target, eligibility, validFrom: z.date().nullable(), validUntil: z.date().nullable(), cycles: z.number().int().nullable(),
+  stacking: z.enum(['exclusive', 'stackable']), groupName: z.string().nullable(), priority: z.number().int(),
+  maxRedemptions: z.number().int().nullable(), redemptions: z.number().int(), maxPerCustomer: z.number().int().nullable(), status: z.enum(['active', 'retired']),
+  createdBy: z.string(), createdAt: z.date(),
+});
+
+const item = z.object({
+  ref: z.string().min(1).max(100).describe('The caller\'s name for the item (an order item id)'),
+  charge: z.enum(['recurring_fee', 'one_off', 'usage']), amount: z.number().int().min(0).max(100_000_000), currency,
+  planCode: z.string().max(50).optional(), addOnCode: z.string().max(50).optional(), usageType: z.enum(['data', 'voice', 'sms']).optional(),
+}).strict();
+const priceRequest = { customerId: z.uuid(), channel, promotionCodes: codes.default([]), items: z.array(item).min(1).max(50) };
+const decision = z.object({ discountId: z.uuid(), name: z.string(), applied: z.boolean(), amount: z.number().int(), reason: z.string() });
+const pricedItem = z.object({ item, final: z.number().int(), discount: z.number().int(), decisions: z.array(decision) });
+const quoteView = z.object({
+  items: z.array(pricedItem), total: z.number().int(), discount: z.number().int(), used: z.array(z.uuid()),
+  unknownCodes: z.array(z.string()).describe('Codes that name no current promotion'),
+});
+const applicationView = z.object({
+  id: z.uuid(), customerId: z.uuid(), orderRef: z.string(), channel: z.string(), codes: z.array(z.string()), items: z.array(pricedItem),
+  total: z.number().int(), discount: z.number().int(), discountIds: z.array(z.uuid()), createdBy: z.string(), createdAt: z.date(),
+});
+
+export const discountRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  app.post('/v1/discounts', {
+    config: { auth: 'discounts:manage' },
+    schema: {
+      operationId: 'createDiscount', tags,
+      summary: 'Define a discount: percentage (basis points) or fixed amount, on a kind of charge (plans, packs, usage type), for whom, when, how long, how it combines, and its budget',
+      body: z.object({
+        name: z.string().trim().min(1).max(200),
+        code: z.string().trim().min(3).max(40).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -').nullable().default(null).describe('A promotion code customers enter; null: applied automatically'),
+        kind: z.enum(['percentage', 'fixed']), value: z.number().int().min(1).max(100_000_000).describe('Basis points (1000 = 10 %) or minor units'),
+        currency: currency.nullable().default(null), target, eligibility: eligibility.default({}),
+        validFrom: z.coerce.date().nullable().default(null), validUntil: z.coerce.date().nullable().default(null),
+        cycles: z.number().int().min(1).max(120).nullable().default(null).describe('A recurring fee is discounted this many cycles at most'),
+        stacking: z.enum(['exclusive', 'stackable']).default('stackable').describe('exclusive: applies alone'), groupName: z.string().min(1).max(50).nullable().default(null).describe('At most one discount of a group applies'),
+        priority: z.number().int().min(-1000).max(1000).default(0).describe('Higher is considered first'),
+        maxRedemptions: z.number().int().min(1).nullable().default(null), maxPerCustomer: z.number().int().min(1).nullable().default(null),
+      }).strict()
+        .refine((b) => (b.kind === 'percentage' ? b.value <= 10_000 && b.currency === null : b.currency !== null), { message: 'a percentage is at most 10000 basis points and has no currency; a fixed amount has one', path: ['value'] })
+        .refine((b) => !b.validFrom || !b.validUntil || b.validUntil > b.validFrom, { message: 'validUntil must be after validFrom', path: ['validUntil'] }),
+      response: { 201: discountView, ...problems(400, 409) },
+    },
+  }, async (req, reply) => reply.status(201).send(await createDiscount(db, ctxOf(req), req.body)));
+
+  app.get('/v1/discounts', {
+    config: { auth: 'discounts:read' },
+    schema: {
+      operationId: 'listDiscounts', tags, summary: 'Discounts and promotions, newest first',
+      querystring: pageQuery.extend({ status: z.enum(['active', 'retired']).optional() }), response: { 200: page(discountView), ...problems(400) },
+    },
+  }, async (req) => {
+    const [before] = decodeCursor(req.query.cursor, z.tuple([z.uuid()])) ?? [];
+    return toPage(await listDiscounts(db, { ...req.query, before }), req.query.limit, (d) => [d.id]);
+  });
+
+  app.get('/v1/discounts/:id', {
+    config: { auth: 'discounts:read' },
+    schema: { operationId: 'getDiscount', tags, summary: 'One discount, with how often it was taken', params: z.object({ id: z.uuid() }), response: { 200: discountView, ...problems(400, 404) } },
+  }, async (req) => getDiscount(db, req.params.id));
+
+  app.post('/v1/discounts/:id/retire', {
+    config: { auth: 'discounts:manage' },
+    schema: { operationId: 'retireDiscount', tags, summary: 'Stop a discount applying to new orders', params: z.object({ id: z.uuid() }), response: { 200: discountView, ...problems(400, 404) } },
+  }, async (req) => retireDiscount(db, ctxOf(req), req.params.id));
+
+  app.post('/v1/price-quotes', {
+    config: { auth: 'discounts:quote' },
+    schema: {
+      operationId: 'quotePrices', tags,
+      summary: 'What these items would cost a customer with these codes, and why: every discount considered, applied or not, with its reason. Changes nothing.',
+      body: z.object(priceRequest).strict(), response: { 200: quoteView, ...problems(400, 404) },
+    },
+  }, async (req) => quote(db, ctxOf(req), req.body));
+
+  app.post('/v1/discount-applications', {
+    config: { auth: 'discounts:apply', idempotent: true },
+    schema: {
+      operationId: 'applyDiscounts', tags,
+      summary: 'Price an order for good: the discounts\' budgets (total, per customer) are taken under lock, and the priced order is kept with its explanation; Idempotency-Key required',
+      headers: idempotencyHeaders, body: z.object({ ...priceRequest, orderRef: z.string().trim().min(1).max(100) }).strict(),
+      response: { 201: applicationView.extend({ unknownCodes: z.array(z.string()) }), ...problems(400, 404, 409) },
+    },
+  }, async (req, reply) => {
+    if (!req.headers['idempotency-key']) throw voucherErrors.idempotency_key_required('Send an Idempotency-Key header: a retried order must never take a budget twice');
+    return reply.status(201).send(await applyDiscounts(db, ctxOf(req), req.body));
+  });
+
+  app.get('/v1/discount-applications/:id', {
+    config: { auth: 'discounts:quote' },
+    schema: {
+      operationId: 'getDiscountApplication', tags, summary: 'A priced order as it was priced: why the price was what it was',
+      params: z.object({ id: z.uuid() }), response: { 200: applicationView, ...problems(400, 404) },
+    },
+  }, async (req) => getApplication(db, ctxOf(req), req.params.id));
+};

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { type Context, type DiscountDef, ineligibility, priceItem, priceOrder, type PricedItem, reduction } from '../../../src/modules/vouchers/discount-rules.js';
+
+const d = (id: string, over: Partial<DiscountDef> = {}): DiscountDef => ({
+  id, name: id, code: null, kind: 'percentage', value: 1000, currency: null, target: { charge: 'recurring_fee' }, eligibility: {},
+  window: { from: null, until: null, cycles: null }, stacking: 'stackable', group: null, priority: 0,
+  budget: { maxRedemptions: null, redemptions: 0, maxPerCustomer: null }, ...over,
+});
+const fee: PricedItem = { ref: 'plan', charge: 'recurring_fee', amount: 2000, currency: 'EUR', planCode: 'L' };
+const pack: PricedItem = { ref: 'pack', charge: 'one_off', amount: 500, currency: 'EUR', addOnCode: 'ROAM-EU' };
+const ctx = (over: Partial<Context> = {}): Context => ({
+  at: new Date('2026-06-15T12:00:00Z'), segment: 'consumer', newCustomer: false, channel: 'web', codes: [], customerUses: {}, ...over,
+});
+const applied = (p: ReturnType<typeof priceItem>) => p.decisions.filter((x) => x.applied).map((x) => [x.discountId, x.amount]);
+
+describe('which discounts combine', () => {
+  it.each([
+    {
+      name: 'an exclusive and a stackable promotion on the same order: the higher-ranked exclusive one applies alone',
+      discounts: [d('stack10', { priority: 1 }), d('excl25', { value: 2500, stacking: 'exclusive', priority: 5 })], final: 1500, applied: [['excl25', 500]],
+    },
+    {
+      name: 'the same two, the stackable one ranked higher: it applies and the exclusive one is left out',
+      discounts: [d('stack10', { priority: 5 }), d('excl25', { value: 2500, stacking: 'exclusive', priority: 1 })], final: 1800, applied: [['stack10', 200]],
+    },
+    {
+      name: 'stackable ones apply one after another on what is left',
+      discounts: [d('a10', { priority: 2 }), d('b500', { kind: 'fixed', value: 500, currency: 'EUR', priority: 1 })], final: 1300, applied: [['a10', 200], ['b500', 500]],
+    },
+    {
+      name: 'the fixed one first when it ranks higher (a different price: order matters, and priority decides it)',
+      discounts: [d('a10', { priority: 1 }), d('b500', { kind: 'fixed', value: 500, currency: 'EUR', priority: 2 })], final: 1350, applied: [['b500', 500], ['a10', 150]],
+    },
+    {
+      name: 'one discount per group: the higher-ranked one',
+      discounts: [d('summer', { group: 'seasonal', priority: 3 }), d('winter', { group: 'seasonal', value: 5000, priority: 2 }), d('loyal', { priority: 1 })],
+      final: 1620, applied: [['summer', 200], ['loyal', 180]],
+    },
+    {
+      name: 'equal priority is decided by id, the same way every time',
+      discounts: [d('zz', { stacking: 'exclusive', value: 5000 }), d('aa', { stacking: 'exclusive', value: 1000 })], final: 1800, applied: [['aa', 200]],
+    },
+    {
+      name: 'never below zero',
+      discounts: [d('big', { kind: 'fixed', value: 5000, currency: 'EUR', priority: 2 }), d('pct', { priority: 1 })], final: 0, applied: [['big', 2000], ['pct', 0]],
+    },
+    { name: 'no discount, no change', discounts: [], final: 2000, applied: [] },
+  ])('$name', ({ discounts, final, applied: expected }) => {
+    const p = priceItem(fee, discounts, ctx());
+    expect(p.final).toBe(final);
+    expect(applied(p)).toEqual(expected);
+    expect(p.discount).toBe(2000 - final);
+    // Every discount gets a decision with a reason, applied or not.
+    expect(p.decisions.map((x) => x.discountId).sort()).toEqual(discounts.map((x) => x.id).sort());
+    expect(p.decisions.every((x) => x.reason.length > 0)).toBe(true);
+  });
+
+  it('explains a left-out discount by naming the one that won', () => {
+    const p = priceItem(fee, [d('stack10', { priority: 1 }), d('excl25', { name: 'Spring 25 %', value: 2500, stacking: 'exclusive', priority: 5 })], ctx());
+    expect(p.decisions.find((x) => x.discountId === 'stack10')!.reason).toBe('Not combined: Spring 25 % ranks higher and applies alone');
+  });
+});
+
+describe('which discounts an item can take', () => {
+  it.each([
+    { name: 'a code not entered', def: d('x', { code: 'SPRING' }), c: ctx(), why: 'its promotion code was not entered' },
+    { name: 'a code entered in another case', def: d('x', { code: 'SPRING' }), c: ctx({ codes: ['spring'] }), why: null },
+    { name: 'another kind of charge', def: d('x', { target: { charge: 'one_off' } }), c: ctx(), why: 'it is for one-off charges' },
+    { name: 'another plan', def: d('x', { target: { charge: 'recurring_fee', planCodes: ['XL'] } }), c: ctx(), why: 'it is for plans XL' },
+    { name: 'a fixed amount in another currency', def: d('x', { kind: 'fixed', value: 100, currency: 'GBP' }), c: ctx(), why: 'it is in GBP' },
+    { name: 'another segment', def: d('x', { eligibility: { segments: ['vip'] } }), c: ctx(), why: 'it is for vip customers' },
+    { name: 'new customers only', def: d('x', { eligibility: { newCustomersOnly: true } }), c: ctx(), why: 'it is for new customers' },
+    { name: 'new customers only, and new', def: d('x', { eligibility: { newCustomersOnly: true } }), c: ctx({ newCustomer: true }), why: null },
+    { name: 'another channel', def: d('x', { eligibility: { channels: ['shop'] } }), c: ctx(), why: 'it is sold through shop' },
+    { name: 'not started', def: d('x', { window: { from: new Date('2026-07-01T00:00:00Z'), until: null, cycles: null } }), c: ctx(), why: 'it starts on 2026-07-01T00:00:00.000Z' },
+    { name: 'ended (the end is exclusive)', def: d('x', { window: { from: null, until: new Date('2026-06-15T12:00:00Z'), cycles: null } }), c: ctx(), why: 'it ended on 2026-06-15T12:00:00.000Z' },
+    { name: 'past its cycles', def: d('x', { window: { from: null, until: null, cycles: 3 } }), c: ctx({ cycle: 4 }), why: 'it lasts 3 cycle(s)' },
+    { name: 'in its last cycle', def: d('x', { window: { from: null, until: null, cycles: 3 } }), c: ctx({ cycle: 3 }), why: null },
+    { name: 'budget used up', def: d('x', { budget: { maxRedemptions: 100, redemptions: 100, maxPerCustomer: null } }), c: ctx(), why: 'its budget is used up' },
+    { name: 'per customer used up', def: d('x', { budget: { maxRedemptions: null, redemptions: 0, maxPerCustomer: 1 } }), c: ctx({ customerUses: { x: 1 } }), why: 'this customer has had it as often as it allows' },
+  ])('$name', ({ def, c, why }) => {
+    expect(ineligibility(def, fee, c)).toBe(why);
+  });
+
+  it('a pack discount targets packs by code', () => {
+    const roam = d('roam', { target: { charge: 'one_off', addOnCodes: ['ROAM-EU'] }, value: 5000 });
+    expect(priceItem(pack, [roam], ctx()).final).toBe(250);
+    expect(priceItem({ ...pack, addOnCode: 'NIGHT' }, [roam], ctx()).final).toBe(500);
+  });
+
+  it('a percentage rounds down to the minor unit', () => {
+    expect(reduction(d('x', { value: 333 }), 999)).toBe(33);
+  });
+
+  it('an order: each item priced on its own; the discounts used are listed once', () => {
+    const o = priceOrder([fee, pack], [d('all', { target: { charge: 'recurring_fee' } }), d('roam', { target: { charge: 'one_off' }, value: 5000 })], ctx());
+    expect(o).toMatchObject({ total: 1800 + 250, discount: 200 + 250, used: ['all', 'roam'] });
+  });
+});

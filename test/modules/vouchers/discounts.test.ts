@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { activePlan, customerWithAccount, fulfilled, stock } from '../orders/fixtures.js';
+
+let t: TestApp;
+let marketing: ReturnType<typeof asCaller>;
+let csr: ReturnType<typeof asCaller>;
+beforeAll(async () => {
+  t = await testApp();
+  marketing = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'marketing' }));
+  csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
+});
+afterAll(async () => { await t.close(); });
+
+let seq = 0;
+const unique = (prefix: string) => `${prefix}${process.pid}X${++seq}`;
+const discount = async (body: Record<string, unknown>) => (await marketing.post('/v1/discounts').send({ kind: 'percentage', value: 1000, target: { charge: 'recurring_fee' }, ...body }).expect(201)).body;
+const planFee = (planCode: string, amount = 2000) => ({ ref: 'item-1', charge: 'recurring_fee', amount, currency: 'EUR', planCode });
+let key = 0;
+const apply = (body: Record<string, unknown>) => csr.post('/v1/discount-applications').set('idempotency-key', `apply-${process.pid}-${++key}`).send({ channel: 'csr', ...body });
+
+describe('discounts and promotions', () => {
+  it('an exclusive promotion code and an automatic stackable discount on the same order: the quote says which applied and why', async () => {
+    const plan = unique('PLAN');
+    const auto = await discount({ name: 'Loyalty 10 %', target: { charge: 'recurring_fee', planCodes: [plan] }, priority: 1 });
+    const code = unique('SPRING');
+    const spring = await discount({ name: 'Spring 25 %', code, value: 2500, stacking: 'exclusive', priority: 5, target: { charge: 'recurring_fee', planCodes: [plan] } });
+    const { customerId } = await customerWithAccount(t);
+
+    const plain = (await csr.post('/v1/price-quotes').send({ customerId, channel: 'csr', items: [planFee(plan)] }).expect(200)).body;
+    expect(plain).toMatchObject({ total: 1800, discount: 200, used: [auto.id], unknownCodes: [] });
+
+    const withCode = (await csr.post('/v1/price-quotes').send({ customerId, channel: 'csr', promotionCodes: [code.toLowerCase(), 'NOSUCH'], items: [planFee(plan)] }).expect(200)).body;
+    expect(withCode).toMatchObject({ total: 1500, discount: 500, used: [spring.id], unknownCodes: ['NOSUCH'] });
+    const decisions = withCode.items[0].decisions;
+    expect(decisions.find((d: { discountId: string }) => d.discountId === spring.id)).toMatchObject({ applied: true, amount: 500 });
+    expect(decisions.find((d: { discountId: string }) => d.discountId === auto.id)).toMatchObject({ applied: false, reason: 'Not combined: Spring 25 % ranks higher and applies alone' });
+  });
+
+  it('a budget of 10 orders holds when 30 orders arrive at once; once per customer holds too', async () => {
+    const plan = unique('PLAN');
+    const code = unique('FIRST10');
+    const promo = await discount({ name: 'First ten', code, value: 5000, maxRedemptions: 10, target: { charge: 'recurring_fee', planCodes: [plan] } });
+    const customers = await Promise.all(Array.from({ length: 30 }, () => customerWithAccount(t)));
+    const results = await Promise.all(customers.map(({ customerId }, i) => apply({ customerId, orderRef: unique(`order-${i}-`), promotionCodes: [code], items: [planFee(plan)] })));
+    expect(results.map((r) => r.status)).toEqual(Array(30).fill(201));
+    const discounted = results.filter((r) => r.body.discountIds.includes(promo.id));
+    expect(discounted).toHaveLength(10);
+    expect(discounted.every((r) => r.body.total === 1000)).toBe(true);
+    const refused = results.find((r) => !r.body.discountIds.includes(promo.id))!.body;
+    expect(refused.items[0].decisions.find((d: { discountId: string }) => d.discountId === promo.id)).toMatchObject({ applied: false, reason: 'Not applicable: its budget is used up' });
+    expect((await marketing.get(`/v1/discounts/${promo.id}`).expect(200)).body.redemptions).toBe(10);
+
+    const once = await discount({ name: 'Welcome', code: unique('WELCOME'), kind: 'fixed', value: 300, currency: 'EUR', maxPerCustomer: 1, target: { charge: 'recurring_fee', planCodes: [plan] } });
+    const { customerId } = customers[0]!;
+    const first = (await apply({ customerId, orderRef: unique('o-'), promotionCodes: [once.code], items: [planFee(plan)] }).expect(201)).body;
+    const second = (await apply({ customerId, orderRef: unique('o-'), promotionCodes: [once.code], items: [planFee(plan)] }).expect(201)).body;
+    expect([first.discount, second.discount]).toEqual([300, 0]);
+    expect(second.items[0].decisions.find((d: { discountId: string }) => d.discountId === once.id).reason).toBe('Not applicable: this customer has had it as often as it allows');
+    // The same order priced twice is refused, not priced twice.
+    expect((await apply({ customerId, orderRef: first.orderRef, promotionCodes: [], items: [planFee(plan)] }).expect(409)).body.code).toBe('order_already_priced');
+  });
+
+  it('new customers only: a customer with a line is not new; a pack discount targets packs; the kept pricing explains itself to its customer', async () => {
+    const plan = unique('PLAN');
+    await discount({ name: 'New here', value: 10_000, eligibility: { newCustomersOnly: true }, target: { charge: 'recurring_fee', planCodes: [plan] } });
+    await discount({ name: 'Roaming half price', value: 5000, target: { charge: 'one_off', addOnCodes: ['ROAM-EU'] } });
+    const fresh = await customerWithAccount(t, 'prepaid');
+    const catalogPlan = await activePlan(t, { kind: 'prepaid', fee: 0 });
+    await stock(t, 1);
+    const old = await customerWithAccount(t, 'prepaid');
+    await fulfilled(t, { type: 'new_line', billingAccountId: old.accountId, planId: catalogPlan.id });
+    const items = [planFee(plan), { ref: 'item-2', charge: 'one_off', amount: 900, currency: 'EUR', addOnCode: 'ROAM-EU' }];
+    const forNew = (await apply({ customerId: fresh.customerId, orderRef: unique('o-'), items }).expect(201)).body;
+    const forOld = (await apply({ customerId: old.customerId, orderRef: unique('o-'), items }).expect(201)).body;
+    expect([forNew.total, forOld.total]).toEqual([0 + 450, 2000 + 450]);
+    expect(forOld.items[0].decisions.find((d: { name: string }) => d.name === 'New here').reason).toBe('Not applicable: it is for new customers');
+
+    const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: fresh.customerId }));
+    expect((await customer.get(`/v1/discount-applications/${forNew.id}`).expect(200)).body).toMatchObject({ id: forNew.id, total: 450 });
+    expect((await customer.get(`/v1/discount-applications/${forOld.id}`).expect(404)).body.code).toBe('application_not_found');
+    await customer.post('/v1/price-quotes').send({ customerId: fresh.customerId, channel: 'app', items }).expect(200);
+    expect((await customer.post('/v1/price-quotes').send({ customerId: old.customerId, channel: 'app', items }).expect(404)).body.code).toBe('customer_not_found');
+  });
+
+  it('who may do what, and bad definitions', async () => {
+    await csr.post('/v1/discounts').send({ name: 'x', kind: 'percentage', value: 100, target: { charge: 'usage' } }).expect(403);
+    await marketing.post('/v1/discount-applications').set('idempotency-key', 'k-mkt').send({}).expect(403);
+    const { customerId } = await customerWithAccount(t);
+    const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId }));
+    await customer.post('/v1/discount-applications').set('idempotency-key', 'k-cust').send({ customerId, channel: 'app', orderRef: 'x', items: [planFee('L')] }).expect(403);
+    await customer.get('/v1/discounts').expect(403);
+    expect((await csr.post('/v1/discount-applications').send({ customerId, channel: 'csr', orderRef: 'x', items: [planFee('L')] }).expect(400)).body.code).toBe('idempotency_key_required');
+    const bad = [
+      { name: 'x', kind: 'percentage', value: 20_000, target: { charge: 'usage' } },
+      { name: 'x', kind: 'fixed', value: 100, target: { charge: 'usage' } },
+      { name: 'x', kind: 'percentage', value: 100, target: { charge: 'usage' }, validFrom: '2026-02-01T00:00:00Z', validUntil: '2026-01-01T00:00:00Z' },
+      { name: 'x', kind: 'percentage', value: 100, target: { charge: 'tax' } },
+    ];
+    for (const body of bad) expect((await marketing.post('/v1/discounts').send(body).expect(400)).body.code).toBe('validation_failed');
+    const code = unique('DUP');
+    await discount({ name: 'One', code });
+    expect((await marketing.post('/v1/discounts').send({ name: 'Two', code: code.toLowerCase(), kind: 'percentage', value: 100, target: { charge: 'usage' } }).expect(409)).body.code).toBe('discount_code_taken');
+    const retired = await discount({ name: 'Gone', code: unique('GONE') });
+    await marketing.post(`/v1/discounts/${retired.id}/retire`).expect(200);
+    const q = (await csr.post('/v1/price-quotes').send({ customerId, channel: 'csr', promotionCodes: [retired.code], items: [planFee('L')] }).expect(200)).body;
+    expect(q.unknownCodes).toEqual([retired.code]);
+  });
+});
