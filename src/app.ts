@@ -27,7 +27,7 @@ import { logOptions } from './platform/log.js';
 import { billingJobs, billingModule, billingSubscribers } from './modules/billing/index.js';
 import { customerExists, customersModule } from './modules/customers/index.js';
 import { ordersJobs, ordersModule, ordersSubscribers } from './modules/orders/index.js';
-import { pinHasher, vouchersJobs, vouchersModule } from './modules/vouchers/index.js';
+import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers } from './modules/vouchers/index.js';
 
 export interface Platform {
   config: Config;
@@ -105,7 +105,8 @@ export async function buildApp(p: Platform) {
   await app.register(auditRoutes, { db });
   await app.register(eventRoutes, { db });
   await app.register(customersModule, { db, readAuditDb: database.relaxed, crypto });
-  await app.register(ordersModule, { db, crypto });
+  // Discounts live with vouchers, which builds on orders: orders is handed the pricer, never imports it.
+  await app.register(ordersModule, { db, crypto, pricer: orderPricer });
   const billing = {
     db,
     settings: { adjustmentSupervisorAbove: config.ADJUSTMENT_SUPERVISOR_ABOVE, rechargeValidityDays: config.RECHARGE_VALIDITY_DAYS },
@@ -122,7 +123,7 @@ export async function buildApp(p: Platform) {
   };
   await app.register(vouchersModule, vouchers);
 
-  const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers];
+  const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers, ...vouchersSubscribers];
   const jobs: JobsSetup = mergeJobs(
     eventJobs(db, subscribers),
     partitionJobs(db),

@@ -11,13 +11,14 @@ import { inventoryRoutes } from './inventory-routes.js';
 import { expireAddOns } from './lines.js';
 import { orderRoutes } from './order-routes.js';
 import { recycleResources } from './inventory.js';
+import type { OrderPricer } from './pricing.js';
 
 /**
  * Orders and price plans: the catalog (price plans, add-ons, devices, all versioned or stocked),
  * the number, SIM and device inventory, orders and their fulfilment, lines with their allowance
  * buckets, and the proration rules that turn changes into charge lines for billing.
  */
-export const ordersModule: FastifyPluginAsync<{ db: Db; crypto: FieldCrypto }> = async (app, deps) => {
+export const ordersModule: FastifyPluginAsync<{ db: Db; crypto: FieldCrypto; pricer?: OrderPricer }> = async (app, deps) => {
   await app.register(catalogRoutes, deps);
   await app.register(addOnRoutes, deps);
   await app.register(deviceRoutes, deps);
@@ -52,6 +53,7 @@ export const ordersSubscribers: Subscriber[] = [{
 }];
 
 export { reserve, release, type ResourceKind } from './inventory.js';
+export type { OrderPricer, PriceableItem, PriceRequest as OrderPriceRequest } from './pricing.js';
 
 export { billingCycle, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';
 export {

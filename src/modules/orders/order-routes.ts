@@ -8,22 +8,24 @@ import { decodeCursor, page, toPage } from '../../platform/http/pagination.js';
 import { lineView, listCharges, listLines } from './lines.js';
 import * as s from './order-schemas.js';
 import { cancelOrder, getOrder, listOrders, submitOrder } from './orders.js';
+import type { OrderPricer } from './pricing.js';
 
 const tags = ['orders'];
 const idParams = z.object({ id: z.uuid() });
 const afterOf = (cursor?: string) => (decodeCursor(cursor, z.tuple([z.uuid()])) ?? [])[0];
 
-export const orderRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const orderRoutes: FastifyPluginAsyncZod<{ db: Db; pricer?: OrderPricer }> = async (app, { db, pricer }) => {
   app.post('/v1/orders', {
     config: { auth: 'orders:write', idempotent: true },
     schema: {
       operationId: 'submitOrder', tags,
       summary: 'Place an order: validated and its stock reserved now, fulfilled by a worker (watch its status or the order.* events). '
-        + 'Customers may place change_plan, add_add_on and remove_add_on only.',
+        + 'Customers may place change_plan, add_add_on and remove_add_on only. Plan and pack fees go through the discounts: automatic ones, and those of '
+        + 'the promotion codes entered (a code that lowers nothing is refused); a discounted item shows its listFee and the pricing that explains it.',
       headers: idempotencyHeaders, body: s.submitOrderBody, response: { 201: s.orderView, ...problems(400, 403, 404, 409, 422) },
     },
   }, async (req, reply) => {
-    const order = await submitOrder(db, ctxOf(req), req.body);
+    const order = await submitOrder(db, ctxOf(req), req.body, pricer);
     return reply.status(201).header('location', `/v1/orders/${order.id}`).send(order);
   });
 

@@ -6,14 +6,19 @@ type Money = z.infer<typeof money>;
 
 /** What an accepted order takes: validated and priced at submission, fulfilled by the worker. */
 export type OrderItem =
-  | { kind: 'plan'; planId: string; planVersionId: string; version: number; fee: Money }
-  | { kind: 'add_on'; addOnId: string; addOnVersionId: string; version: number; fee: Money }
+  | { kind: 'plan'; planId: string; planVersionId: string; version: number; fee: Money } & Discounted
+  | { kind: 'add_on'; addOnId: string; addOnVersionId: string; version: number; fee: Money } & Discounted
   | { kind: 'line_add_on'; lineAddOnId: string }
   | { kind: 'msisdn'; msisdn: string }
   | { kind: 'sim'; iccid: string }
   | { kind: 'device'; sku: string; serial: string; price: Money };
 
+/** A fee a discount lowered: `fee` is what is charged, `listFee` the catalog's, and the pricing that explains it. */
+type Discounted = { listFee?: Money; discountApplicationId?: string };
+
 const id = z.uuid();
+const promotionCodes = z.array(z.string().trim().min(1).max(40)).max(10).default([])
+  .describe('Promotion codes the customer entered; each must lower the price of something in the order');
 const reason = z.string().trim().min(1).max(500);
 const lineOrder = { lineId: id };
 
@@ -28,9 +33,10 @@ export const submitOrderBody = z.discriminatedUnion('type', [
     iccid: z.string().regex(/^89\d{16,18}$/).optional().describe('A specific SIM (e.g. the card in the shop); otherwise any available one'),
     addOnIds: z.array(id).max(10).default([]),
     deviceSku: z.string().max(40).optional(),
+    promotionCodes,
   }).strict(),
-  z.object({ type: z.literal('change_plan'), ...lineOrder, planId: id, effective: z.enum(['now', 'next_cycle']).default('now') }).strict(),
-  z.object({ type: z.literal('add_add_on'), ...lineOrder, addOnId: id }).strict(),
+  z.object({ type: z.literal('change_plan'), ...lineOrder, planId: id, effective: z.enum(['now', 'next_cycle']).default('now'), promotionCodes }).strict(),
+  z.object({ type: z.literal('add_add_on'), ...lineOrder, addOnId: id, promotionCodes }).strict(),
   z.object({ type: z.literal('remove_add_on'), ...lineOrder, lineAddOnId: id }).strict(),
   z.object({ type: z.literal('suspend'), ...lineOrder, reason }).strict(),
   z.object({ type: z.literal('resume'), ...lineOrder }).strict(),
@@ -42,8 +48,8 @@ export type SubmitOrder = z.output<typeof submitOrderBody>;
 
 const moneyOut = z.object({ amount: z.number().int(), currency: z.string() });
 const orderItem = z.union([
-  z.object({ kind: z.literal('plan'), planId: id, planVersionId: id, version: z.number().int(), fee: moneyOut }),
-  z.object({ kind: z.literal('add_on'), addOnId: id, addOnVersionId: id, version: z.number().int(), fee: moneyOut }),
+  z.object({ kind: z.literal('plan'), planId: id, planVersionId: id, version: z.number().int(), fee: moneyOut, listFee: moneyOut.optional(), discountApplicationId: id.optional() }),
+  z.object({ kind: z.literal('add_on'), addOnId: id, addOnVersionId: id, version: z.number().int(), fee: moneyOut, listFee: moneyOut.optional(), discountApplicationId: id.optional() }),
   z.object({ kind: z.literal('line_add_on'), lineAddOnId: id }),
   z.object({ kind: z.literal('msisdn'), msisdn: z.string() }),
   z.object({ kind: z.literal('sim'), iccid: z.string() }),

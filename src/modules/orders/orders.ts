@@ -6,6 +6,7 @@ import { databaseNow } from '../../platform/db/clock.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { customerVisible, findBillingAccount } from '../customers/index.js';
+import { channelOf, type OrderPricer, priceable, withPrices } from './pricing.js';
 import { sellableAddOn } from './addons.js';
 import { planVersion, sellablePlan } from './catalog.js';
 import { sellableDevice } from './devices.js';
@@ -192,11 +193,16 @@ export async function activeAddOns(tx: Tx, lineId: string) {
 
 const reasonOf = (b: SubmitOrder) => ('reason' in b ? b.reason : undefined) ?? null;
 
-export async function submitOrder(db: Db, ctx: Ctx, body: SubmitOrder) {
+export async function submitOrder(db: Db, ctx: Ctx, body: SubmitOrder, pricer?: OrderPricer) {
   if (ctx.principal.kind === 'customer' && !CUSTOMER_TYPES.includes(body.type)) throw orderErrors.order_type_not_allowed();
   return db.transaction(async (tx) => {
     const id = uuidv7();
     const draft = await (prepare[body.type] as (tx: Tx, ctx: Ctx, id: string, b: SubmitOrder) => Promise<Draft>)(tx, ctx, id, body);
+    const codes = 'promotionCodes' in body ? body.promotionCodes : [];
+    const items = await priceable(tx, draft.items);
+    // Fees go through the discounts (automatic ones apply to every order); the fees charged at fulfilment are the discounted ones.
+    const priced = pricer && items.length ? await pricer(tx, ctx, { customerId: draft.customerId, orderRef: id, channel: channelOf(ctx), promotionCodes: codes, items }) : null;
+    if (priced) draft.items = withPrices(draft.items, priced);
     const [order] = await tx.insert(orders).values({
       id, type: body.type, customerId: draft.customerId, billingAccountId: draft.billingAccountId, lineId: draft.lineId ?? null,
       items: draft.items, effective: draft.effective ?? 'now', scheduledFor: draft.scheduledFor ?? null, reason: reasonOf(body),

@@ -61,6 +61,8 @@ export const discountApplications = vouchersSchema.table('discount_applications'
   discountIds: jsonb().$type<string[]>().notNull(),
   createdBy: text().notNull(),
   createdAt: ts(),
+  /** The order failed or was cancelled: its discounts went back to their budgets. */
+  releasedAt: timestamp({ withTimezone: true }),
 }, (t) => [
   uniqueIndex('discount_applications_order_key').on(t.orderRef),
   index('discount_applications_customer_idx').on(t.customerId, t.id),

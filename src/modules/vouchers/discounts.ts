@@ -5,7 +5,7 @@ import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { customerVisible } from '../customers/index.js';
-import { customerHasLines } from '../orders/index.js';
+import { customerHasLines, type OrderPricer } from '../orders/index.js';
 import { type Channel, type Context, type DiscountDef, priceOrder, type PricedItem } from './discount-rules.js';
 import { discountApplications, discounts, discountUses } from './discount-tables.js';
 import { voucherErrors } from './errors.js';
@@ -90,23 +90,64 @@ export async function quote(db: Db, ctx: Ctx, r: PriceRequest) {
  * counts go up and the priced order is kept with its explanation, under the order's reference.
  */
 export async function applyDiscounts(db: Db, ctx: Ctx, r: PriceRequest & { orderRef: string }) {
-  return db.transaction(async (tx) => {
-    const rows = await candidates(tx, r.promotionCodes, true);
-    const priced = priceOrder(r.items, rows.map(asDef), await contextOf(tx, ctx, r, rows));
-    for (const id of priced.used) {
-      await tx.update(discounts).set({ redemptions: sql`${discounts.redemptions} + 1` }).where(eq(discounts.id, id));
-      await tx.insert(discountUses).values({ discountId: id, customerId: r.customerId, uses: 1 })
-        .onConflictDoUpdate({ target: [discountUses.discountId, discountUses.customerId], set: { uses: sql`${discountUses.uses} + 1` } });
+  const { rows: _, ...applied } = (await db.transaction((tx) => applyIn(tx, ctx, r, true)))!;
+  return applied;
+}
+
+/** `keepEmpty`: keep the pricing even when no discount applied and no code was entered (an explicit request). */
+async function applyIn(tx: Tx, ctx: Ctx, r: PriceRequest & { orderRef: string }, keepEmpty: boolean) {
+  const rows = await candidates(tx, r.promotionCodes, true);
+  const priced = priceOrder(r.items, rows.map(asDef), await contextOf(tx, ctx, r, rows));
+  if (!keepEmpty && !priced.used.length && !r.promotionCodes.length) return null;
+  for (const id of priced.used) {
+    await tx.update(discounts).set({ redemptions: sql`${discounts.redemptions} + 1` }).where(eq(discounts.id, id));
+    await tx.insert(discountUses).values({ discountId: id, customerId: r.customerId, uses: 1 })
+      .onConflictDoUpdate({ target: [discountUses.discountId, discountUses.customerId], set: { uses: sql`${discountUses.uses} + 1` } });
+  }
+  const [application] = await tx.insert(discountApplications).values({
+    id: uuidv7(), customerId: r.customerId, orderRef: r.orderRef, channel: r.channel, codes: r.promotionCodes, items: priced.items,
+    total: priced.total, discount: priced.discount, discountIds: priced.used, createdBy: actorOf(ctx),
+  }).onConflictDoNothing().returning();
+  if (!application) throw voucherErrors.order_already_priced(`Order ${r.orderRef} was priced already`);
+  await emit(tx, 'discount.applied', { applicationId: application.id, customerId: r.customerId, orderRef: r.orderRef, discountIds: priced.used, discount: priced.discount },
+    { aggregateId: r.customerId, requestId: ctx.requestId });
+  return { ...application, unknownCodes: unknownCodes(r.promotionCodes, rows), rows };
+}
+
+/**
+ * The orders module's pricer: an order's plan and pack fees under the discounts. A code the
+ * customer entered must lower something in the order; otherwise the order is refused with the
+ * reason, rather than charged the full price the customer did not expect.
+ */
+export const orderPricer: OrderPricer = async (tx, ctx, r) => {
+  const applied = await applyIn(tx, ctx, r, false);
+  if (!applied) return null;
+  const [unknown] = applied.unknownCodes;
+  if (unknown) throw voucherErrors.unknown_promotion_code(`${unknown} is not a current promotion`);
+  for (const code of r.promotionCodes) {
+    const d = applied.rows.find((x) => x.code?.toLowerCase() === code.toLowerCase())!;
+    if (!applied.discountIds.includes(d.id)) {
+      const reason = applied.items.map((p) => p.decisions.find((x) => x.discountId === d.id)?.reason).find(Boolean);
+      throw voucherErrors.promotion_code_not_applicable(`${code}: ${reason ?? 'it lowers nothing in this order'}`);
     }
-    const [application] = await tx.insert(discountApplications).values({
-      id: uuidv7(), customerId: r.customerId, orderRef: r.orderRef, channel: r.channel, codes: r.promotionCodes, items: priced.items,
-      total: priced.total, discount: priced.discount, discountIds: priced.used, createdBy: actorOf(ctx),
-    }).onConflictDoNothing().returning();
-    if (!application) throw voucherErrors.order_already_priced(`Order ${r.orderRef} was priced already`);
-    await emit(tx, 'discount.applied', { applicationId: application.id, customerId: r.customerId, orderRef: r.orderRef, discountIds: priced.used, discount: priced.discount },
-      { aggregateId: r.customerId, requestId: ctx.requestId });
-    return { ...application, unknownCodes: unknownCodes(r.promotionCodes, rows) };
-  });
+  }
+  return { applicationId: applied.id, finals: Object.fromEntries(applied.items.map((p) => [p.item.ref, p.final])) };
+};
+
+/**
+ * An order that fails or is cancelled gives its discounts back: the budget and the customer's
+ * use (once, however often the event arrives).
+ */
+export async function releaseApplication(tx: Tx, orderRef: string) {
+  const [released] = await tx.update(discountApplications).set({ releasedAt: sql`now()` })
+    .where(and(eq(discountApplications.orderRef, orderRef), isNull(discountApplications.releasedAt))).returning();
+  if (!released) return;
+  for (const id of [...released.discountIds].sort()) {
+    await tx.update(discounts).set({ redemptions: sql`greatest(${discounts.redemptions} - 1, 0)` }).where(eq(discounts.id, id));
+    await tx.update(discountUses).set({ uses: sql`greatest(${discountUses.uses} - 1, 0)` })
+      .where(and(eq(discountUses.discountId, id), eq(discountUses.customerId, released.customerId)));
+  }
+  await emit(tx, 'discount.released', { applicationId: released.id, orderRef, discountIds: released.discountIds }, { aggregateId: released.customerId });
 }
 
 /** A kept pricing, for the customer it belongs to (or staff): why the price was what it was. */

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { failBatch, generateBatch } from './batches.js';
 import { discountRoutes } from './discount-routes.js';
+import { releaseApplication } from './discounts.js';
 import { voucherRoutes, type VoucherDeps } from './routes.js';
 import { expireVouchers } from './stock.js';
 
@@ -34,5 +36,13 @@ export const vouchersJobs = (deps: VoucherDeps): Partial<JobsSetup> => ({
   cron: [{ pattern: '41 * * * *', task: 'vouchers.expire' }],
 });
 
+/** Discounts go back to their budgets when the order that took them fails or is cancelled. */
+export const vouchersSubscribers: Subscriber[] = [{
+  name: 'vouchers.release_discounts',
+  types: ['order.failed', 'order.cancelled'],
+  handle: (tx, event) => releaseApplication(tx, (event.payload as { orderId: string }).orderId),
+}];
+
+export { orderPricer } from './discounts.js';
 export { pinHasher } from './pins.js';
 export type { VoucherDeps } from './routes.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
-import { activePlan, customerWithAccount, fulfilled, stock } from '../orders/fixtures.js';
+import { activeAddOn, activePlan, customerWithAccount, fulfilled, stock } from '../orders/fixtures.js';
 
 let t: TestApp;
 let marketing: ReturnType<typeof asCaller>;
@@ -105,5 +105,39 @@ describe('discounts and promotions', () => {
     await marketing.post(`/v1/discounts/${retired.id}/retire`).expect(200);
     const q = (await csr.post('/v1/price-quotes').send({ customerId, channel: 'csr', promotionCodes: [retired.code], items: [planFee('L')] }).expect(200)).body;
     expect(q.unknownCodes).toEqual([retired.code]);
+  });
+
+  it('a promotion code entered on an order lowers the fee charged; a code that lowers nothing refuses the order; a cancelled order gives the budget back', async () => {
+    const plan = await activePlan(t, { kind: 'prepaid', fee: 0 });
+    const pack = await activeAddOn(t, { fee: 1000 });
+    await stock(t, 1);
+    const { accountId, customerId } = await customerWithAccount(t, 'prepaid');
+    const { lineId } = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id });
+    const code = unique('PACK40');
+    const promo = await discount({ name: 'Pack 40 %', code, value: 4000, maxRedemptions: 5, target: { charge: 'one_off', addOnCodes: [pack.code] } });
+    const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId }));
+
+    const order = (await customer.post('/v1/orders').send({ type: 'add_add_on', lineId, addOnId: pack.id, promotionCodes: [code] }).expect(201)).body;
+    expect(order.items[0]).toMatchObject({ kind: 'add_on', fee: { amount: 600, currency: 'EUR' }, listFee: { amount: 1000, currency: 'EUR' }, discountApplicationId: expect.any(String) });
+    const why = (await customer.get(`/v1/discount-applications/${order.items[0].discountApplicationId}`).expect(200)).body;
+    expect(why).toMatchObject({ orderRef: order.id, channel: 'app', discount: 400, discountIds: [promo.id] });
+    await t.runJobs();
+    const charges = (await t.http.get(`/v1/lines/${lineId}/charges`).expect(200)).body.items;
+    expect(charges.filter((c: { orderId: string }) => c.orderId === order.id).map((c: { amount: number }) => c.amount)).toEqual([600]);
+
+    expect((await customer.post('/v1/orders').send({ type: 'add_add_on', lineId, addOnId: pack.id, promotionCodes: ['NOSUCHCODE'] }).expect(422)).body.code).toBe('unknown_promotion_code');
+    const planCode = unique('PLANONLY');
+    await discount({ name: 'Plans only', code: planCode, target: { charge: 'recurring_fee' } });
+    const refused = await customer.post('/v1/orders').send({ type: 'add_add_on', lineId, addOnId: pack.id, promotionCodes: [planCode] }).expect(422);
+    expect(refused.body).toMatchObject({ code: 'promotion_code_not_applicable', detail: `${planCode}: Not applicable: it is for recurring-fee charges` });
+
+    // A second order with the code, cancelled before fulfilment: its use goes back to the budget.
+    const second = (await customer.post('/v1/orders').send({ type: 'add_add_on', lineId, addOnId: pack.id, promotionCodes: [code] }).expect(201)).body;
+    expect((await marketing.get(`/v1/discounts/${promo.id}`).expect(200)).body.redemptions).toBe(2);
+    await customer.post(`/v1/orders/${second.id}/cancel`).send({ reason: 'Changed my mind' }).expect(200);
+    await t.runJobs();
+    expect((await marketing.get(`/v1/discounts/${promo.id}`).expect(200)).body.redemptions).toBe(1);
+    await t.runJobs();
+    expect((await marketing.get(`/v1/discounts/${promo.id}`).expect(200)).body.redemptions).toBe(1);
   });
 });

@@ -1,0 +1,1 @@
+ALTER TABLE "vouchers"."discount_applications" ADD COLUMN "released_at" timestamp with time zone;
