@@ -53,6 +53,8 @@ export const ordersSubscribers: Subscriber[] = [{
 }];
 
 export { reserve, release, type ResourceKind } from './inventory.js';
+export { grantAddOn } from './grants.js';
+export { sellableAddOn } from './addons.js';
 export type { OrderPricer, PriceableItem, PriceRequest as OrderPriceRequest } from './pricing.js';
 
 export { billingCycle, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';

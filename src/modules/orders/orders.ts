@@ -25,7 +25,7 @@ const HOLD_SECONDS = 3600;
 /** Self-care may change its plan and packs; everything else goes through a CSR or a partner. */
 const CUSTOMER_TYPES: SubmitOrder['type'][] = ['change_plan', 'add_add_on', 'remove_add_on'];
 /** The transaction's time as the API writes every instant: ISO 8601 in UTC with milliseconds. */
-const isoNow = sql`to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+export const isoNow = sql`to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 interface Draft { customerId: string; billingAccountId: string; lineId?: string; items: OrderItem[]; effective?: 'now' | 'next_cycle'; scheduledFor?: Date }
 
@@ -83,7 +83,7 @@ function requireStatus(line: LineRow, allowed: LineRow['status'][], what: string
  * Validates an order against the catalog, the line and the stock, and reserves what it takes,
  * all inside the submitting transaction: a refused order leaves nothing behind.
  */
-const prepare: { [T in SubmitOrder['type']]: (tx: Tx, ctx: Ctx, orderId: string, body: Extract<SubmitOrder, { type: T }>) => Promise<Draft> } = {
+export const prepare: { [T in SubmitOrder['type']]: (tx: Tx, ctx: Ctx, orderId: string, body: Extract<SubmitOrder, { type: T }>) => Promise<Draft> } = {
   async new_line(tx, ctx, orderId, b) {
     const acc = await account(tx, ctx, b.billingAccountId);
     const plan = await sellablePlan(tx, b.planId);
@@ -214,7 +214,7 @@ export async function submitOrder(db: Db, ctx: Ctx, body: SubmitOrder, pricer?: 
   });
 }
 
-async function emitOrder(tx: Tx, o: OrderRow, requestId?: string) {
+export async function emitOrder(tx: Tx, o: OrderRow, requestId?: string) {
   await emit(tx, `order.${o.status}`, {
     orderId: o.id, type: o.type, customerId: o.customerId, billingAccountId: o.billingAccountId, lineId: o.lineId, reason: o.reason, scheduledFor: o.scheduledFor,
   }, { aggregateId: o.id, requestId });

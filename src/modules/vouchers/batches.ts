@@ -7,11 +7,12 @@ import { databaseNow } from '../../platform/db/clock.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
+import { sellableAddOn } from '../orders/index.js';
 import { voucherErrors } from './errors.js';
 import { type PinHasher, randomPins } from './pins.js';
 import { pinExports, serialCounter, voucherBatches, vouchers } from './tables.js';
 
-export interface NewBatch { name: string; faceValue: { amount: number; currency: string }; quantity: number; pinLength: number; validFrom?: Date; validUntil: Date }
+export interface NewBatch { name: string; faceValue?: { amount: number; currency: string }; bundle?: { addOnId: string }; quantity: number; pinLength: number; validFrom?: Date; validUntil: Date }
 
 /** Vouchers written per transaction of the generation job: its unit of progress and of retry. */
 const CHUNK = 10_000;
@@ -19,15 +20,18 @@ const CHUNK = 10_000;
 /** A batch takes the next serial numbers and is generated in the background (`vouchers.generate_batch`). */
 export async function createBatch(db: Db, ctx: Ctx, input: NewBatch) {
   return db.transaction(async (tx) => {
+    // A bundle voucher gives a pack that is on sale now (checked again when it is redeemed).
+    if (input.bundle) await sellableAddOn(tx, input.bundle.addOnId);
     await tx.insert(serialCounter).values({ id: 1, last: 100_000_000_000 }).onConflictDoNothing();
     const [counter] = await tx.update(serialCounter).set({ last: sql`${serialCounter.last} + ${input.quantity}` }).where(eq(serialCounter.id, 1)).returning();
     const serialTo = counter!.last;
     const [batch] = await tx.insert(voucherBatches).values({
-      id: uuidv7(), name: input.name, faceValue: input.faceValue.amount, currency: input.faceValue.currency, quantity: input.quantity, pinLength: input.pinLength,
+      id: uuidv7(), name: input.name, faceValue: input.faceValue?.amount ?? null, currency: input.faceValue?.currency ?? null, addOnId: input.bundle?.addOnId ?? null,
+      quantity: input.quantity, pinLength: input.pinLength,
       serialFrom: serialTo - input.quantity + 1, serialTo, validFrom: input.validFrom ?? await databaseNow(tx), validUntil: input.validUntil, createdBy: actorOf(ctx),
     }).returning();
     await enqueue(tx, 'vouchers.generate_batch', { batchId: batch!.id }, { jobKey: `voucher-batch:${batch!.id}`, maxAttempts: 5 });
-    await audit(tx, ctx, { action: 'voucher_batch.created', entityType: 'voucher_batch', entityId: batch!.id, details: { quantity: input.quantity, faceValue: input.faceValue } });
+    await audit(tx, ctx, { action: 'voucher_batch.created', entityType: 'voucher_batch', entityId: batch!.id, details: { quantity: input.quantity, faceValue: input.faceValue, bundle: input.bundle } });
     return batch!;
   });
 }

@@ -14,6 +14,7 @@ export const voucherErrors = defineErrors({
   voucher_expired: { status: 409, title: 'The voucher has expired' },
   voucher_blocked: { status: 409, title: 'The voucher is blocked' },
   voucher_already_redeemed: { status: 409, title: 'The voucher has already been redeemed' },
+  bundle_needs_line: { status: 422, title: 'A bundle voucher gives a pack to a line: name the line (lineId)' },
   currency_mismatch: { status: 422, title: 'The voucher is not in the balance\'s currency' },
   redemption_locked_out: { status: 429, title: 'Too many wrong PINs: redemptions are locked for a while' },
   discount_not_found: { status: 404, title: 'No such discount' },

@@ -5,7 +5,7 @@ import { emit } from '../../platform/events/events.js';
 import type { AppError } from '../../platform/http/errors.js';
 import { credit } from '../billing/index.js';
 import { findBillingAccount } from '../customers/index.js';
-import { visibleLine } from '../orders/index.js';
+import { grantAddOn, visibleLine } from '../orders/index.js';
 import { voucherErrors } from './errors.js';
 import { normalisePin, type PinHasher } from './pins.js';
 import { pinFailures, voucherBatches, vouchers } from './tables.js';
@@ -68,30 +68,39 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
       const now = new Date(clock!.now);
       if (voucher.validFrom > now) throw voucherErrors.voucher_not_yet_valid();
       if (voucher.validUntil <= now) throw voucherErrors.voucher_expired();
-      const [v] = await tx.select({ faceValue: voucherBatches.faceValue, currency: voucherBatches.currency }).from(voucherBatches).where(eq(voucherBatches.id, voucher.batchId));
-      if (v!.currency !== target.currency) throw voucherErrors.currency_mismatch(`The voucher is in ${v!.currency}, the balance in ${target.currency}`);
+      const [batch] = await tx.select().from(voucherBatches).where(eq(voucherBatches.id, voucher.batchId));
       await tx.update(vouchers).set({
         state: 'redeemed', redeemedAt: now, redeemedBillingAccountId: target.billingAccountId, redeemedLineId: input.lineId ?? null, redeemedBy: actorOf(ctx), updatedAt: now,
       }).where(eq(vouchers.serial, voucher.serial));
-      const entry = await credit(tx, {
-        billingAccountId: target.billingAccountId, amount: v!.faceValue, currency: v!.currency, type: 'voucher', refType: 'voucher', refId: String(voucher.serial),
-        actor: actorOf(ctx), extendValidityDays: settings.rechargeValidityDays,
-      });
-      const faceValue = { amount: v!.faceValue, currency: v!.currency };
+      const result = batch!.addOnId ? await givePack(tx, ctx, voucher.serial, batch!.addOnId, input) : await creditValue(tx, ctx, settings, voucher.serial, batch!, target);
       await emit(tx, 'voucher.redeemed', {
-        serial: voucher.serial, batchId: voucher.batchId, faceValue, billingAccountId: target.billingAccountId, customerId: target.customerId, lineId: input.lineId ?? null,
-        partnerId: voucher.partnerId, by: actorOf(ctx),
+        serial: voucher.serial, batchId: voucher.batchId, faceValue: result.faceValue, bundle: result.bundle, billingAccountId: target.billingAccountId, customerId: target.customerId,
+        lineId: input.lineId ?? null, partnerId: voucher.partnerId, by: actorOf(ctx),
       }, { aggregateId: String(voucher.serial), requestId: ctx.requestId });
-      return {
-        serial: voucher.serial, faceValue, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, entryId: entry.id,
-        balance: { amount: entry.balance, currency: v!.currency }, redeemedAt: now,
-      };
+      return { serial: voucher.serial, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: now, ...result };
     });
   } catch (err) {
     const code = (err as AppError).code;
     if (code === 'invalid_pin' || code === 'voucher_blocked') await recordFailure(db, ctx, settings, keys, blockedSerial, input);
     throw err;
   }
+}
+
+async function creditValue(tx: Tx, ctx: Ctx, settings: RedemptionSettings, serial: number, batch: { faceValue: number | null; currency: string | null }, target: { billingAccountId: string; currency: string }) {
+  const faceValue = { amount: batch.faceValue!, currency: batch.currency! };
+  if (faceValue.currency !== target.currency) throw voucherErrors.currency_mismatch(`The voucher is in ${faceValue.currency}, the balance in ${target.currency}`);
+  const entry = await credit(tx, {
+    billingAccountId: target.billingAccountId, amount: faceValue.amount, currency: faceValue.currency, type: 'voucher', refType: 'voucher', refId: String(serial),
+    actor: actorOf(ctx), extendValidityDays: settings.rechargeValidityDays,
+  });
+  return { faceValue, entryId: entry.id, balance: { amount: entry.balance, currency: faceValue.currency }, bundle: null };
+}
+
+/** A bundle voucher gives its pack to the line, as a completed add-on order at no charge. */
+async function givePack(tx: Tx, ctx: Ctx, serial: number, addOnId: string, input: RedeemInput) {
+  if (!input.lineId) throw voucherErrors.bundle_needs_line();
+  const order = await grantAddOn(tx, ctx, { lineId: input.lineId, addOnId, reason: `Bundle voucher ${serial}` });
+  return { faceValue: null, entryId: null, balance: null, bundle: { addOnId, orderId: order.id } };
 }
 
 /** The prepaid account a redemption credits: the line's, or the account named; only one the caller may see. */

@@ -20,13 +20,16 @@ const range = { serialFrom: serial, serialTo: serial };
 const reason = z.string().trim().min(3).max(500);
 
 const batchView = z.object({
-  id: z.uuid(), name: z.string(), faceValue: z.object({ amount: z.number().int(), currency: z.string() }), quantity: z.number().int(),
+  id: z.uuid(), name: z.string(), faceValue: z.object({ amount: z.number().int(), currency: z.string() }).nullable(), bundle: z.object({ addOnId: z.uuid() }).nullable(),
+  quantity: z.number().int(),
   generated: z.number().int().describe('Progress of the generation job'), status: z.enum(['generating', 'generated', 'failed']), pinLength: z.number().int(),
   serialFrom: z.number().int(), serialTo: z.number().int(), validFrom: z.date(), validUntil: z.date(),
   pinsDownloadedAt: z.date().nullable(), createdBy: z.string(), createdAt: z.date(),
 });
 type BatchRow = Awaited<ReturnType<typeof getBatch>>;
-const asBatch = (b: BatchRow) => ({ ...b, faceValue: { amount: b.faceValue, currency: b.currency } });
+const asBatch = (b: BatchRow) => ({
+  ...b, faceValue: b.faceValue !== null && b.currency !== null ? { amount: b.faceValue, currency: b.currency } : null, bundle: b.addOnId ? { addOnId: b.addOnId } : null,
+});
 
 const voucherView = z.object({
   serial: z.number().int(), batchId: z.uuid(), state: z.enum(voucherStates), partnerId: z.uuid().nullable(), validFrom: z.date(), validUntil: z.date(),
@@ -41,15 +44,18 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
   app.post('/v1/voucher-batches', {
     config: { auth: 'vouchers:manage' },
     schema: {
-      operationId: 'createVoucherBatch', tags, summary: 'Order a batch of recharge vouchers (up to 1,000,000), generated in the background: follow its progress on the batch',
+      operationId: 'createVoucherBatch', tags,
+      summary: 'Order a batch of vouchers (up to 1,000,000) worth money (faceValue) or a pack (bundle), generated in the background: follow its progress on the batch',
       body: z.object({
         name: z.string().trim().min(1).max(200),
-        faceValue: z.object({ amount: z.number().int().min(1).max(100_000_000), currency }).strict(),
+        faceValue: z.object({ amount: z.number().int().min(1).max(100_000_000), currency }).strict().optional(),
+        bundle: z.object({ addOnId: z.uuid().describe('An add-on pack on sale, given to the line the voucher is redeemed on') }).strict().optional(),
         quantity: z.number().int().min(1).max(1_000_000),
         pinLength: z.number().int().min(10).max(20).default(14).describe('Decimal digits, each uniformly random'),
         validFrom: z.coerce.date().optional(), validUntil: z.coerce.date(),
-      }).strict().refine((b) => b.validUntil > (b.validFrom ?? new Date()), { message: 'validUntil must be after validFrom (and in the future)', path: ['validUntil'] }),
-      response: { 201: batchView, ...problems(400) },
+      }).strict().refine((b) => b.validUntil > (b.validFrom ?? new Date()), { message: 'validUntil must be after validFrom (and in the future)', path: ['validUntil'] })
+        .refine((b) => (b.faceValue === undefined) !== (b.bundle === undefined), { message: 'name exactly one of faceValue and bundle', path: ['faceValue'] }),
+      response: { 201: batchView, ...problems(400, 404, 409) },
     },
   }, async (req, reply) => reply.status(201).send(asBatch(await createBatch(db, ctxOf(req), req.body))));
 
@@ -135,7 +141,8 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
     config: { auth: 'vouchers:redeem', idempotent: true },
     schema: {
       operationId: 'redeemVoucher', tags,
-      summary: 'Redeem a voucher by PIN onto a prepaid line or account: the voucher is used and the balance credited together, once; Idempotency-Key required. '
+      summary: 'Redeem a voucher by PIN onto a prepaid line or account (a bundle voucher: onto a line, which gets its pack): the voucher is used and the balance credited '
+        + '(or the pack given) together, once; Idempotency-Key required. '
         + 'Wrong PINs count against the line or account, the caller and the address; past a limit redemptions are locked out for a while (429).',
       headers: idempotencyHeaders,
       body: z.object({
@@ -144,8 +151,9 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
       }).strict().refine((b) => (b.lineId === undefined) !== (b.billingAccountId === undefined), { message: 'name exactly one of lineId and billingAccountId' }),
       response: {
         201: z.object({
-          serial: z.number().int(), faceValue: z.object({ amount: z.number().int(), currency: z.string() }), billingAccountId: z.uuid(), lineId: z.uuid().nullable(),
-          entryId: z.uuid().describe('The ledger entry of the credit'), balance: z.object({ amount: z.number().int(), currency: z.string() }), redeemedAt: z.date(),
+          serial: z.number().int(), faceValue: z.object({ amount: z.number().int(), currency: z.string() }).nullable(), billingAccountId: z.uuid(), lineId: z.uuid().nullable(),
+          entryId: z.uuid().nullable().describe('The ledger entry of the credit'), balance: z.object({ amount: z.number().int(), currency: z.string() }).nullable(),
+          bundle: z.object({ addOnId: z.uuid(), orderId: z.uuid().describe('The completed add-on order that gave the pack') }).nullable(), redeemedAt: z.date(),
         }),
         ...problems(400, 404, 409, 422, 429),
       },

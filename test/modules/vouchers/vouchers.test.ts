@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anon, asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
-import { activePlan, customerWithAccount, fulfilled, stock } from '../orders/fixtures.js';
+import { activeAddOn, activePlan, customerWithAccount, fulfilled, stock } from '../orders/fixtures.js';
 
 let t: TestApp;
 beforeAll(async () => { t = await testApp(); });
@@ -170,5 +170,33 @@ describe('redemption', () => {
     // The lockout ends: the right PIN goes through.
     await t.database.sql`update vouchers.pin_failures set locked_until = now() - interval '1 second' where key = ${`line:${lineId}`}`;
     await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(batch.serialFrom)!, lineId }).expect(201);
+  });
+
+  it('a bundle voucher gives its pack to the line, at no charge, as a completed add-on order', async () => {
+    const pack = await activeAddOn(t, { fee: 900, zone: 'roaming-eu' });
+    const batch = (await t.http.post('/v1/voucher-batches').send({
+      name: 'Roaming EU pack', bundle: { addOnId: pack.id }, quantity: 2, validUntil: new Date(Date.now() + 30 * DAY).toISOString(),
+    }).expect(201)).body;
+    expect(batch).toMatchObject({ faceValue: null, bundle: { addOnId: pack.id } });
+    await t.runJobs();
+    const csv = (await t.http.get(`/v1/voucher-batches/${batch.id}/pins`).expect(200)).text;
+    const pins = csv.trim().split('\n').slice(1).map((l) => l.split(',')[1]!);
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialTo }).expect(200);
+    const { lineId, accountId } = await prepaidLine();
+
+    expect((await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins[0], billingAccountId: accountId }).expect(422)).body.code).toBe('bundle_needs_line');
+    const res = (await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins[0], lineId }).expect(201)).body;
+    expect(res).toMatchObject({ faceValue: null, entryId: null, balance: null, bundle: { addOnId: pack.id, orderId: expect.any(String) } });
+    const order = (await t.http.get(`/v1/orders/${res.bundle.orderId}`).expect(200)).body;
+    expect(order).toMatchObject({ type: 'add_add_on', status: 'completed', reason: `Bundle voucher ${batch.serialFrom}` });
+    expect(order.items[0]).toMatchObject({ fee: { amount: 0 }, listFee: { amount: 900 } });
+    const line = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
+    expect(line.allowances.some((b: { zone: string }) => b.zone === 'roaming-eu')).toBe(true);
+    const charges = (await t.http.get(`/v1/lines/${lineId}/charges`).expect(200)).body.items;
+    expect(charges.filter((c: { orderId: string }) => c.orderId === order.id)).toEqual([]);
+    expect(await balance(accountId)).toBe(0);
+
+    await t.http.post('/v1/voucher-batches').send({ name: 'x', faceValue: { amount: 100, currency: 'EUR' }, bundle: { addOnId: pack.id }, quantity: 1, validUntil: new Date(Date.now() + DAY).toISOString() }).expect(400);
+    await t.http.post('/v1/voucher-batches').send({ name: 'x', bundle: { addOnId: randomUUID() }, quantity: 1, validUntil: new Date(Date.now() + DAY).toISOString() }).expect(404);
   });
 });
