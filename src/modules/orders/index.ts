@@ -59,7 +59,7 @@ export type { OrderPricer, PriceableItem, PriceRequest as OrderPriceRequest } fr
 
 export { billingCycle, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';
 export {
-  barAccountLines, barLines, customerHasLines, liftRestriction, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, throttleLines, visibleLine,
+  barAccountLines, barLines, customerHasLines, firstActiveLine, liftRestriction, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, throttleLines, visibleLine,
   type LineBucket, type RatableLine, type Restriction,
 } from './usage-service.js';
 export { addLineCharge, markChargesBilled, nextPrepaidCharge, unbilledCharges, type ChargeLine } from './charges-service.js';

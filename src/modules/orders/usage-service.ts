@@ -143,3 +143,9 @@ export async function customerHasLines(tx: Tx, customerId: string) {
   const [row] = await tx.select({ id: lines.id }).from(lines).where(eq(lines.customerId, customerId)).limit(1);
   return Boolean(row);
 }
+
+/** The account's longest-standing active line, if any (where an account-wide reward goes). */
+export async function firstActiveLine(tx: Tx, billingAccountId: string) {
+  const [row] = await tx.select({ id: lines.id }).from(lines).where(and(eq(lines.billingAccountId, billingAccountId), eq(lines.status, 'active'))).orderBy(lines.activatedAt, lines.id).limit(1);
+  return row?.id;
+}

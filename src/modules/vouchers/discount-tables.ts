@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, integer, jsonb, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, jsonb, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { DiscountDef, Priced } from './discount-rules.js';
 import { vouchersSchema } from './tables.js';
 
@@ -66,4 +66,41 @@ export const discountApplications = vouchersSchema.table('discount_applications'
 }, (t) => [
   uniqueIndex('discount_applications_order_key').on(t.orderRef),
   index('discount_applications_customer_idx').on(t.customerId, t.id),
+]);
+
+/**
+ * An automatic promotion on top-ups: a recharge or voucher of at least `minAmount` earns a pack
+ * (on the account's longest-standing active line) or bonus credit; `firstOnly`: once per account.
+ */
+export const topUpPromotions = vouchersSchema.table('top_up_promotions', {
+  id: uuid().primaryKey(),
+  name: text().notNull(),
+  minAmount: bigint({ mode: 'number' }).notNull(),
+  currency: text().notNull(),
+  firstOnly: boolean().notNull(),
+  rewardAddOnId: uuid(),
+  rewardCredit: bigint({ mode: 'number' }),
+  validFrom: timestamp({ withTimezone: true }),
+  validUntil: timestamp({ withTimezone: true }),
+  maxRewards: integer(),
+  rewards: integer().notNull().default(0),
+  status: text({ enum: ['active', 'retired'] }).notNull().default('active'),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+}, (t) => [
+  check('top_up_promotions_reward_check', sql`(${t.rewardAddOnId} is null) <> (${t.rewardCredit} is null) and (${t.rewardCredit} is null or ${t.rewardCredit} > 0)`),
+  check('top_up_promotions_budget_check', sql`${t.maxRewards} is null or ${t.rewards} <= ${t.maxRewards}`),
+]);
+
+/** Each reward given (or refused, with why), once per promotion and top-up; `firstOnly` looks here per account. */
+export const topUpRewards = vouchersSchema.table('top_up_rewards', {
+  promotionId: uuid().notNull().references(() => topUpPromotions.id),
+  entryId: uuid().notNull(),
+  billingAccountId: uuid().notNull(),
+  outcome: text({ enum: ['given', 'skipped'] }).notNull(),
+  detail: text().notNull(),
+  createdAt: ts(),
+}, (t) => [
+  primaryKey({ columns: [t.promotionId, t.entryId] }),
+  index('top_up_rewards_account_idx').on(t.promotionId, t.billingAccountId).where(sql`outcome = 'given'`),
 ]);

@@ -23,6 +23,7 @@ export const voucherErrors = defineErrors({
   order_already_priced: { status: 409, title: 'This order reference was priced already' },
   unknown_promotion_code: { status: 422, title: 'The promotion code is not a current promotion' },
   promotion_code_not_applicable: { status: 422, title: 'The promotion code lowers nothing in this order' },
+  promotion_not_found: { status: 404, title: 'No such promotion' },
   application_not_found: { status: 404, title: 'No such priced order' },
   idempotency_key_required: { status: 400, title: 'Send an Idempotency-Key header: a retried redemption must never credit twice' },
 });

@@ -140,4 +140,61 @@ describe('discounts and promotions', () => {
     await t.runJobs();
     expect((await marketing.get(`/v1/discounts/${promo.id}`).expect(200)).body.redemptions).toBe(1);
   });
+
+});
+
+describe('automatic promotions on top-ups', () => {
+  const recharge = (accountId: string, amount: number) => t.http.post(`/v1/billing-accounts/${accountId}/recharges`)
+    .set('idempotency-key', unique('rc-')).send({ amount: { amount, currency: 'EUR' } }).expect(201);
+  const balanceOf = async (accountId: string) => (await t.http.get(`/v1/billing-accounts/${accountId}/balance`).expect(200)).body.amount as number;
+
+  it('double data on the first recharge of 10.00 or more: a pack for the line, once per account', async () => {
+    const plan = await activePlan(t, { kind: 'prepaid', fee: 0 });
+    const bonus = await activeAddOn(t, { fee: 700 });
+    const promo = (await marketing.post('/v1/top-up-promotions').send({ name: 'Double data', minAmount: 1000, currency: 'EUR', firstOnly: true, rewardAddOnId: bonus.id }).expect(201)).body;
+    await stock(t, 1);
+    const { accountId } = await customerWithAccount(t, 'prepaid');
+    const { lineId } = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id });
+    const packs = async () => (await t.http.get(`/v1/orders?lineId=${lineId}&limit=50`).expect(200)).body.items.filter((o: { reason: string | null }) => o.reason === 'Promotion: Double data');
+
+    await recharge(accountId, 500);
+    await t.runJobs();
+    expect(await packs()).toHaveLength(0);
+    await recharge(accountId, 1500);
+    await t.runJobs();
+    const given = await packs();
+    expect(given).toHaveLength(1);
+    expect(given[0]).toMatchObject({ type: 'add_add_on', status: 'completed' });
+    expect(given[0].items[0]).toMatchObject({ fee: { amount: 0 }, listFee: { amount: 700 } });
+    await recharge(accountId, 2000);
+    await t.runJobs();
+    expect(await packs()).toHaveLength(1);
+    expect(await balanceOf(accountId)).toBe(4000);
+    const list = (await marketing.get('/v1/top-up-promotions').expect(200)).body.items;
+    expect(list.find((p: { id: string }) => p.id === promo.id).rewards).toBe(1);
+  });
+
+  it('bonus credit with a budget of one; a pack with no line to go to is skipped with the reason', async () => {
+    const credit = (await marketing.post('/v1/top-up-promotions').send({ name: 'Bonus 2.00', minAmount: 5000, currency: 'EUR', rewardCredit: 200, maxRewards: 1 }).expect(201)).body;
+    const a = await customerWithAccount(t, 'prepaid');
+    const b = await customerWithAccount(t, 'prepaid');
+    await recharge(a.accountId, 5000);
+    await t.runJobs();
+    await recharge(b.accountId, 5000);
+    await t.runJobs();
+    expect([await balanceOf(a.accountId), await balanceOf(b.accountId)]).toEqual([5200, 5000]);
+    const [entry] = await t.database.sql`select ref_type, reason from billing.ledger_entries where billing_account_id = ${a.accountId} and type = 'adjustment'`;
+    expect(entry).toMatchObject({ ref_type: 'promotion', reason: 'Bonus 2.00' });
+    await marketing.post(`/v1/top-up-promotions/${credit.id}/retire`).expect(200);
+
+    const pack = await activeAddOn(t, { fee: 100 });
+    await marketing.post('/v1/top-up-promotions').send({ name: 'Pack for lines', minAmount: 100, currency: 'EUR', rewardAddOnId: pack.id }).expect(201);
+    const lonely = await customerWithAccount(t, 'prepaid');
+    await recharge(lonely.accountId, 300);
+    await t.runJobs();
+    const [skipped] = await t.database.sql`select payload from platform.events where type = 'promotion.reward_skipped' and aggregate_id = ${lonely.accountId}`;
+    expect(skipped!.payload).toMatchObject({ name: 'Pack for lines', detail: 'The account has no active line for the pack' });
+    await marketing.post('/v1/top-up-promotions').send({ name: 'x', minAmount: 100, currency: 'EUR', rewardCredit: 5, rewardAddOnId: pack.id }).expect(400);
+    await csr.post('/v1/top-up-promotions').send({ name: 'x', minAmount: 100, currency: 'EUR', rewardCredit: 5 }).expect(403);
+  });
 });
