@@ -55,7 +55,7 @@ export const ordersSubscribers: Subscriber[] = [{
 export { reserve, release, type ResourceKind } from './inventory.js';
 export { grantAddOn } from './grants.js';
 export { sellableAddOn } from './addons.js';
-export type { OrderPricer, PriceableItem, PriceRequest as OrderPriceRequest } from './pricing.js';
+export { channelOf, type OrderPricer, type PriceableItem, type PriceRequest as OrderPriceRequest } from './pricing.js';
 
 export { billingCycle, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';
 export {

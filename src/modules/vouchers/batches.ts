@@ -20,8 +20,9 @@ const CHUNK = 10_000;
 /** A batch takes the next serial numbers and is generated in the background (`vouchers.generate_batch`). */
 export async function createBatch(db: Db, ctx: Ctx, input: NewBatch) {
   return db.transaction(async (tx) => {
-    // A bundle voucher gives a pack that is on sale now (checked again when it is redeemed).
-    if (input.bundle) await sellableAddOn(tx, input.bundle.addOnId);
+    // A bundle voucher gives a one-off pack on sale now (checked again when it is redeemed): a
+    // recurring pack would renew, and be credited when it ends, as if it had been paid for.
+    if (input.bundle && (await sellableAddOn(tx, input.bundle.addOnId)).addOn.kind !== 'one_off') throw voucherErrors.bundle_not_one_off();
     await tx.insert(serialCounter).values({ id: 1, last: 100_000_000_000 }).onConflictDoNothing();
     const [counter] = await tx.update(serialCounter).set({ last: sql`${serialCounter.last} + ${input.quantity}` }).where(eq(serialCounter.id, 1)).returning();
     const serialTo = counter!.last;
@@ -72,7 +73,10 @@ export async function generateBatch(db: Db, crypto: FieldCrypto, hash: PinHasher
 
 /** A batch whose job gave up: it stays visible as failed, and its vouchers are never sold. */
 export async function failBatch(db: Db, batchId: string) {
-  await db.update(voucherBatches).set({ status: 'failed' }).where(and(eq(voucherBatches.id, batchId), eq(voucherBatches.status, 'generating')));
+  await db.transaction(async (tx) => {
+    await tx.update(voucherBatches).set({ status: 'failed' }).where(and(eq(voucherBatches.id, batchId), eq(voucherBatches.status, 'generating')));
+    await tx.delete(pinExports).where(eq(pinExports.batchId, batchId));
+  });
 }
 
 export async function getBatch(db: Db, id: string) {
@@ -101,6 +105,8 @@ export async function downloadPins(db: Db, crypto: FieldCrypto, ctx: Ctx, id: st
     const rows = await tx.execute<{ serial: string; pin_sealed: string }>(sql`delete from ${pinExports} where batch_id = ${id} returning serial, pin_sealed`);
     rows.sort((a, b) => Number(a.serial) - Number(b.serial));
     await tx.update(vouchers).set({ state: 'in_stock', updatedAt: sql`now()` }).where(and(eq(vouchers.batchId, id), eq(vouchers.state, 'generated')));
+    // Blocked before the download: an unblock returns them to stock, not to a state nothing leaves.
+    await tx.update(vouchers).set({ blockedFrom: 'in_stock', updatedAt: sql`now()` }).where(and(eq(vouchers.batchId, id), eq(vouchers.blockedFrom, 'generated')));
     await audit(tx, ctx, { action: 'voucher_batch.pins_downloaded', entityType: 'voucher_batch', entityId: id, details: { count: rows.length } });
     const lines = ['serial,pin'];
     for (const r of rows) lines.push(`${r.serial},${crypto.decrypt(r.pin_sealed)}`);

@@ -5,6 +5,9 @@ import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
 import { idempotencyHeaders } from '../../platform/http/idempotency.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
+import type { Ctx } from '../../platform/context.js';
+import { channelOf } from '../orders/index.js';
+import type { Channel } from './discount-rules.js';
 import { applyDiscounts, createDiscount, getApplication, getDiscount, listDiscounts, quote, retireDiscount } from './discounts.js';
 import { voucherErrors } from './errors.js';
 
@@ -34,7 +37,7 @@ const item = z.object({
   charge: z.enum(['recurring_fee', 'one_off', 'usage']), amount: z.number().int().min(0).max(100_000_000), currency,
   planCode: z.string().max(50).optional(), addOnCode: z.string().max(50).optional(), usageType: z.enum(['data', 'voice', 'sms']).optional(),
 }).strict();
-const priceRequest = { customerId: z.uuid(), channel, promotionCodes: codes.default([]), items: z.array(item).min(1).max(50) };
+const priceRequest = { customerId: z.uuid(), channel: channel.describe('Staff only: anyone else\'s channel follows from who they are'), promotionCodes: codes.default([]), items: z.array(item).min(1).max(50) };
 const decision = z.object({ discountId: z.uuid(), name: z.string(), applied: z.boolean(), amount: z.number().int(), reason: z.string() });
 const pricedItem = z.object({ item, final: z.number().int(), discount: z.number().int(), decisions: z.array(decision) });
 const quoteView = z.object({
@@ -45,6 +48,9 @@ const applicationView = z.object({
   id: z.uuid(), customerId: z.uuid(), orderRef: z.string(), channel: z.string(), codes: z.array(z.string()), items: z.array(pricedItem),
   total: z.number().int(), discount: z.number().int(), discountIds: z.array(z.uuid()), createdBy: z.string(), createdAt: z.date(),
 });
+
+/** Staff say which channel an order came through; anyone else's channel is who they are (a customer cannot claim the shop's price). */
+const channelFor = (ctx: Ctx, asked: Channel): Channel => (ctx.principal.kind === 'staff' ? asked : channelOf(ctx));
 
 export const discountRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
   app.post('/v1/discounts', {
@@ -61,7 +67,7 @@ export const discountRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
         cycles: z.number().int().min(1).max(120).nullable().default(null).describe('A recurring fee is discounted this many cycles at most'),
         stacking: z.enum(['exclusive', 'stackable']).default('stackable').describe('exclusive: applies alone'), groupName: z.string().min(1).max(50).nullable().default(null).describe('At most one discount of a group applies'),
         priority: z.number().int().min(-1000).max(1000).default(0).describe('Higher is considered first'),
-        maxRedemptions: z.number().int().min(1).nullable().default(null), maxPerCustomer: z.number().int().min(1).nullable().default(null),
+        maxRedemptions: z.number().int().min(1).max(2_000_000_000).nullable().default(null), maxPerCustomer: z.number().int().min(1).max(1_000_000).nullable().default(null),
       }).strict()
         .refine((b) => (b.kind === 'percentage' ? b.value <= 10_000 && b.currency === null : b.currency !== null), { message: 'a percentage is at most 10000 basis points and has no currency; a fixed amount has one', path: ['value'] })
         .refine((b) => !b.validFrom || !b.validUntil || b.validUntil > b.validFrom, { message: 'validUntil must be after validFrom', path: ['validUntil'] }),
@@ -97,7 +103,7 @@ export const discountRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
       summary: 'What these items would cost a customer with these codes, and why: every discount considered, applied or not, with its reason. Changes nothing.',
       body: z.object(priceRequest).strict(), response: { 200: quoteView, ...problems(400, 404) },
     },
-  }, async (req) => quote(db, ctxOf(req), req.body));
+  }, async (req) => quote(db, ctxOf(req), { ...req.body, channel: channelFor(ctxOf(req), req.body.channel) }));
 
   app.post('/v1/discount-applications', {
     config: { auth: 'discounts:apply', idempotent: true },
@@ -109,7 +115,7 @@ export const discountRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
     },
   }, async (req, reply) => {
     if (!req.headers['idempotency-key']) throw voucherErrors.idempotency_key_required('Send an Idempotency-Key header: a retried order must never take a budget twice');
-    return reply.status(201).send(await applyDiscounts(db, ctxOf(req), req.body));
+    return reply.status(201).send(await applyDiscounts(db, ctxOf(req), { ...req.body, channel: channelFor(ctxOf(req), req.body.channel) }));
   });
 
   app.get('/v1/discount-applications/:id', {

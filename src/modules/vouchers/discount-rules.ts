@@ -106,12 +106,14 @@ export function priceItem(item: PricedItem, discounts: DiscountDef[], c: Context
     const rival = d.group ? groups.get(d.group) : undefined;
     if (rival) { skip(`Not combined: ${rival.name} ranks higher in group ${d.group}`); continue; }
     const off = reduction(d, left);
+    // A discount that takes nothing off is not taken: it would spend its budget on nothing.
+    if (off === 0) { skip('Not applicable: nothing is left for it to take off'); continue; }
     left -= off;
     taken.push(d);
     if (d.group) groups.set(d.group, d);
     decisions.push({
       discountId: d.id, name: d.name, applied: true, amount: off,
-      reason: `${d.kind === 'percentage' ? `${d.value / 100} % of ${left + off}` : `${d.value} off`}${d.stacking === 'exclusive' ? ', alone' : ''} (priority ${d.priority})`,
+      reason: `${d.kind === 'percentage' ? `${d.value / 100} % of ${left + off}` : `${off} off${off < d.value ? ` (of ${d.value}: the rest was less)` : ''}`}${d.stacking === 'exclusive' ? ', alone' : ''} (priority ${d.priority})`,
     });
   }
   return { item, final: left, discount: item.amount - left, decisions };

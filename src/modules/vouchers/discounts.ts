@@ -64,8 +64,11 @@ async function contextOf(tx: Tx, ctx: Ctx, r: PriceRequest, rows: DiscountRow[])
   if (!customer) throw voucherErrors.customer_not_found();
   const uses = rows.length ? await tx.select().from(discountUses)
     .where(and(eq(discountUses.customerId, r.customerId), inArray(discountUses.discountId, rows.map((d) => d.id)))) : [];
+  // New: no line yet, and no order priced before (lines appear only at fulfilment; two first orders must not both be "first").
+  const [earlier] = await tx.select({ id: discountApplications.id }).from(discountApplications)
+    .where(and(eq(discountApplications.customerId, r.customerId), isNull(discountApplications.releasedAt))).limit(1);
   return {
-    at: new Date(), segment: customer.segment, newCustomer: !(await customerHasLines(tx, r.customerId)), channel: r.channel, codes: r.promotionCodes,
+    at: new Date(), segment: customer.segment, newCustomer: !earlier && !(await customerHasLines(tx, r.customerId)), channel: r.channel, codes: r.promotionCodes,
     customerUses: Object.fromEntries(uses.map((u) => [u.discountId, u.uses])), cycle: 1,
   };
 }

@@ -17,7 +17,7 @@ const SYSTEM = systemCtx('vouchers.promotions');
 
 export async function createPromotion(db: Db, ctx: Ctx, input: NewPromotion) {
   return db.transaction(async (tx) => {
-    if (input.rewardAddOnId) await sellableAddOn(tx, input.rewardAddOnId);
+    if (input.rewardAddOnId && (await sellableAddOn(tx, input.rewardAddOnId)).addOn.kind !== 'one_off') throw voucherErrors.bundle_not_one_off('A promotion gives one-off packs');
     const [row] = await tx.insert(topUpPromotions).values({ ...input, id: uuidv7(), createdBy: actorOf(ctx) }).returning();
     await audit(tx, ctx, { action: 'promotion.created', entityType: 'top_up_promotion', entityId: row!.id, details: { name: row!.name } });
     return row!;

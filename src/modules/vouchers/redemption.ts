@@ -21,10 +21,13 @@ export interface RedemptionSettings {
 
 export interface RedeemInput { pin: string; lineId?: string; billingAccountId?: string }
 
-/** Whom a wrong PIN counts against: the line or account it was for, the caller, the source address. */
-function failureKeys(ctx: Ctx, address: string, input: RedeemInput) {
+/**
+ * Whom a wrong PIN counts against: the account it was for (named by its line or itself: one
+ * count), the caller, the source address.
+ */
+function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
   return [
-    { kind: 'target', key: input.lineId ? `line:${input.lineId}` : `account:${input.billingAccountId}` },
+    { kind: 'target', key: `account:${billingAccountId}` },
     { kind: 'caller', key: `caller:${ctx.principal.kind}:${ctx.principal.id}` },
     { kind: 'address', key: `address:${address}` },
   ] as const;
@@ -42,26 +45,35 @@ function failureKeys(ctx: Ctx, address: string, input: RedeemInput) {
  * locked out for a while and `voucher.redemption_locked_out` goes to fraud review.
  */
 export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput) {
-  const keys = failureKeys(ctx, address, input);
+  const keys = failureKeys(ctx, address, (await targetOf(db, ctx, input)).billingAccountId);
   const [locked] = await db.execute<{ locked_until: string }>(sql`
     select max(locked_until) as locked_until from ${pinFailures} where key = any(${sql.param(keys.map((k) => k.key))}::text[]) and locked_until > now()`);
   if (locked?.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(locked.locked_until).toISOString() });
+  // The account's count goes up before the PIN is tried (and back down unless it was wrong), so
+  // that attempts sent side by side are counted as they arrive, not only once they have failed.
+  const attempts = await chargeAttempt(db, settings, keys[0].key);
+  if (attempts > settings.failuresPerTarget) {
+    // More attempts in flight for the account than it may get wrong: this one is not tried (nor counted).
+    await undoAttempt(db, keys[0].key);
+    throw voucherErrors.redemption_busy();
+  }
 
   const staff = ctx.principal.kind === 'staff';
   let blockedSerial: number | null = null;
   try {
-    return await db.transaction(async (tx) => {
+    const redeemed = await db.transaction(async (tx) => {
       const target = await targetOf(tx, ctx, input);
       const [voucher] = await tx.select().from(vouchers).where(eq(vouchers.pinHash, hash(normalisePin(input.pin)))).for('update');
       if (!voucher) throw voucherErrors.invalid_pin();
+      // Fraud review hears of every blocked voucher presented (stolen stock, sold or not).
+      if (voucher.state === 'blocked') blockedSerial = voucher.serial;
+      // A voucher never sold, whatever became of it since, is a wrong PIN to anyone but staff.
+      if (!staff && voucher.activatedAt === null) throw voucherErrors.invalid_pin();
       switch (voucher.state) {
-        case 'generated': case 'in_stock': case 'distributed': throw staff ? voucherErrors.voucher_not_active() : voucherErrors.invalid_pin();
+        case 'generated': case 'in_stock': case 'distributed': throw voucherErrors.voucher_not_active();
         case 'redeemed': throw voucherErrors.voucher_already_redeemed();
         case 'expired': throw voucherErrors.voucher_expired();
-        case 'blocked':
-          // Staff are told which voucher it is; fraud review always is.
-          blockedSerial = voucher.serial;
-          throw voucherErrors.voucher_blocked(undefined, staff ? { serial: voucher.serial } : undefined);
+        case 'blocked': throw voucherErrors.voucher_blocked(undefined, staff ? { serial: voucher.serial } : undefined);
         case 'active': break;
       }
       const [clock] = await tx.execute<{ now: string }>(sql`select now() as now`);
@@ -79,9 +91,12 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
       }, { aggregateId: String(voucher.serial), requestId: ctx.requestId });
       return { serial: voucher.serial, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: now, ...result };
     });
+    await undoAttempt(db, keys[0].key);
+    return redeemed;
   } catch (err) {
     const code = (err as AppError).code;
-    if (code === 'invalid_pin' || code === 'voucher_blocked') await recordFailure(db, ctx, settings, keys, blockedSerial, input);
+    if (code === 'invalid_pin' || code === 'voucher_blocked') await recordFailure(db, ctx, settings, keys, attempts, blockedSerial, input);
+    else await undoAttempt(db, keys[0].key);
     throw err;
   }
 }
@@ -115,28 +130,52 @@ async function targetOf(tx: Tx, ctx: Ctx, input: RedeemInput) {
   return { billingAccountId: account.id, customerId: account.customerId, currency: account.currency };
 }
 
+const windowOf = (s: RedemptionSettings) => sql`make_interval(mins => ${s.windowMinutes})`;
+
+/** One more attempt on a key (a new window when the last one ended); how many the window now holds. */
+async function count(tx: Tx, s: RedemptionSettings, key: string) {
+  const window = windowOf(s);
+  const [row] = await tx.execute<{ failures: number }>(sql`
+    insert into ${pinFailures} (key, window_start, failures) values (${key}, now(), 1)
+    on conflict (key) do update set
+      failures = case when pin_failures.window_start <= now() - ${window} then 1 else pin_failures.failures + 1 end,
+      window_start = case when pin_failures.window_start <= now() - ${window} then now() else pin_failures.window_start end
+    returning failures`);
+  return row!.failures;
+}
+
+const chargeAttempt = (db: Db, s: RedemptionSettings, key: string) => db.transaction((tx) => count(tx, s, key));
+
+async function undoAttempt(db: Db, key: string) {
+  await db.update(pinFailures).set({ failures: sql`greatest(${pinFailures.failures} - 1, 0)` }).where(eq(pinFailures.key, key));
+}
+
+/** Locks a key out (once: a key already locked keeps its time) and tells fraud review; the 429 to answer with. */
+async function lockOut(db: Db | Tx, ctx: Ctx, s: RedemptionSettings, k: { kind: string; key: string }, failures: number, input: RedeemInput) {
+  const [lock] = await db.execute<{ locked_until: string; fresh: boolean }>(sql`
+    update ${pinFailures} set locked_until = case when locked_until > now() then locked_until else now() + make_interval(mins => ${s.lockoutMinutes}) end,
+      failures = 0, window_start = now()
+    where key = ${k.key} returning locked_until, locked_until > now() + make_interval(mins => ${s.lockoutMinutes}) - interval '1 second' as fresh`);
+  const lockedUntil = new Date(lock!.locked_until).toISOString();
+  if (lock!.fresh) {
+    await emit(db, 'voucher.redemption_locked_out', {
+      kind: k.kind, key: k.key, failures, lockedUntil, caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null,
+    }, { aggregateId: k.key, requestId: ctx.requestId });
+  }
+  return voucherErrors.redemption_locked_out(undefined, { lockedUntil });
+}
+
 /**
- * Counts a wrong PIN (or a blocked voucher presented) against each key, in its own transaction:
- * the refusal's transaction has rolled back. A key past its limit is locked, its count reset.
+ * Records a wrong PIN (or a blocked voucher presented), in its own transaction: the refusal's
+ * transaction has rolled back. The account's count already holds this attempt; the caller's and
+ * the address's go up now. A key at its limit is locked, its count reset.
  */
-async function recordFailure(db: Db, ctx: Ctx, s: RedemptionSettings, keys: ReturnType<typeof failureKeys>, blockedSerial: number | null, input: RedeemInput) {
+async function recordFailure(db: Db, ctx: Ctx, s: RedemptionSettings, keys: ReturnType<typeof failureKeys>, attempts: number, blockedSerial: number | null, input: RedeemInput) {
   const limits = { target: s.failuresPerTarget, caller: s.failuresPerCaller, address: s.failuresPerAddress };
-  const window = sql`make_interval(mins => ${s.windowMinutes})`;
   await db.transaction(async (tx) => {
-    for (const { kind, key } of keys) {
-      const [row] = await tx.execute<{ failures: number }>(sql`
-        insert into ${pinFailures} (key, window_start, failures) values (${key}, now(), 1)
-        on conflict (key) do update set
-          failures = case when pin_failures.window_start <= now() - ${window} then 1 else pin_failures.failures + 1 end,
-          window_start = case when pin_failures.window_start <= now() - ${window} then now() else pin_failures.window_start end
-        returning failures`);
-      if (row!.failures < limits[kind]) continue;
-      const [lock] = await tx.execute<{ locked_until: string }>(sql`
-        update ${pinFailures} set locked_until = now() + make_interval(mins => ${s.lockoutMinutes}), failures = 0, window_start = now()
-        where key = ${key} returning locked_until`);
-      await emit(tx, 'voucher.redemption_locked_out', {
-        kind, key, failures: row!.failures, lockedUntil: new Date(lock!.locked_until).toISOString(), caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null,
-      }, { aggregateId: key, requestId: ctx.requestId });
+    for (const k of keys) {
+      const failures = k.kind === 'target' ? attempts : await count(tx, s, k.key);
+      if (failures >= limits[k.kind]) await lockOut(tx, ctx, s, k, failures, input);
     }
     if (blockedSerial !== null) {
       await emit(tx, 'voucher.blocked_presented', {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, eq, sql } from 'drizzle-orm';
@@ -25,8 +24,9 @@ export const idempotencyHeaders = z.object({
 
 const KEEP = sql`interval '24 hours'`;
 
-function requestHash(req: FastifyRequest) {
-  return createHash('sha256').update(JSON.stringify([req.method, req.routeOptions.url, req.params, req.body ?? null])).digest('base64url');
+/** Keyed: a body may hold a secret (a voucher PIN), and a plain hash of it kept for a day could be brute-forced. */
+function requestHash(crypto: FieldCrypto, req: FastifyRequest) {
+  return crypto.lookupHash(JSON.stringify([req.method, req.routeOptions.url, req.params, req.body ?? null]));
 }
 
 /**
@@ -43,7 +43,7 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
     const key = req.headers['idempotency-key'];
     if (typeof key !== 'string' || !key) return;
     const principal = `${req.principal.kind}:${req.principal.id}`;
-    const hash = requestHash(req);
+    const hash = requestHash(crypto, req);
     const claimed = await db.insert(idempotencyKeys).values({ principal, key, requestHash: hash, state: 'in_flight' })
       .onConflictDoUpdate({
         target: [idempotencyKeys.principal, idempotencyKeys.key],

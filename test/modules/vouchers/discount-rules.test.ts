@@ -42,7 +42,7 @@ describe('which discounts combine', () => {
     },
     {
       name: 'never below zero',
-      discounts: [d('big', { kind: 'fixed', value: 5000, currency: 'EUR', priority: 2 }), d('pct', { priority: 1 })], final: 0, applied: [['big', 2000], ['pct', 0]],
+      discounts: [d('big', { kind: 'fixed', value: 5000, currency: 'EUR', priority: 2 }), d('pct', { priority: 1 })], final: 0, applied: [['big', 2000]],
     },
     { name: 'no discount, no change', discounts: [], final: 2000, applied: [] },
   ])('$name', ({ discounts, final, applied: expected }) => {
@@ -86,6 +86,14 @@ describe('which discounts an item can take', () => {
     const roam = d('roam', { target: { charge: 'one_off', addOnCodes: ['ROAM-EU'] }, value: 5000 });
     expect(priceItem(pack, [roam], ctx()).final).toBe(250);
     expect(priceItem({ ...pack, addOnCode: 'NIGHT' }, [roam], ctx()).final).toBe(500);
+  });
+
+  it('a discount with nothing left to take off is not taken (its budget stays), and says so', () => {
+    const p = priceItem({ ...fee, amount: 0 }, [d('pct')], ctx());
+    expect(p.decisions).toEqual([{ discountId: 'pct', name: 'pct', applied: false, amount: 0, reason: 'Not applicable: nothing is left for it to take off' }]);
+    expect(priceOrder([{ ...fee, amount: 0 }], [d('pct')], ctx()).used).toEqual([]);
+    const capped = priceItem({ ...fee, amount: 300 }, [d('fix', { kind: 'fixed', value: 500, currency: 'EUR' })], ctx());
+    expect(capped.decisions[0]!.reason).toBe('300 off (of 500: the rest was less) (priority 0)');
   });
 
   it('a percentage rounds down to the minor unit', () => {

@@ -102,7 +102,7 @@ describe('voucher batches and stock', () => {
 });
 
 describe('redemption', () => {
-  it('200 concurrent redemptions of one PIN by 200 callers: one credit, 199 clean refusals', async () => {
+  it('200 concurrent redemptions of one PIN by 200 callers: one credit, 199 clean refusals (used, or too many at once for the account)', async () => {
     const { batch, pins } = await printedBatch(1, 2500);
     await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialFrom }).expect(200);
     const { lineId, accountId } = await prepaidLine();
@@ -113,7 +113,9 @@ describe('redemption', () => {
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     const refusals = results.filter((r) => r.status !== 201);
     expect(refusals).toHaveLength(199);
-    expect(refusals.every((r) => r.status === 409 && r.body.code === 'voucher_already_redeemed' && r.headers['content-type'].startsWith('application/problem+json'))).toBe(true);
+    expect(refusals.every((r) => r.headers['content-type'].startsWith('application/problem+json')
+      && ((r.status === 409 && r.body.code === 'voucher_already_redeemed') || (r.status === 429 && r.body.code === 'redemption_busy')))).toBe(true);
+    expect(refusals.some((r) => r.body.code === 'voucher_already_redeemed')).toBe(true);
     const entries = await t.database.sql`select amount::float8 as amount from billing.ledger_entries where billing_account_id = ${accountId} and type = 'voucher'`;
     expect(entries.map((e) => e.amount)).toEqual([2500]);
     expect(await balance(accountId)).toBe(2500);
@@ -165,11 +167,40 @@ describe('redemption', () => {
     expect(right.body.code).toBe('redemption_locked_out');
     expect(Number(right.headers['retry-after'])).toBeGreaterThan(60);
     expect(await balance(accountId)).toBe(0);
-    const [event] = await t.database.sql`select payload from platform.events where type = 'voucher.redemption_locked_out' and aggregate_id = ${`line:${lineId}`}`;
-    expect(event!.payload).toMatchObject({ kind: 'target', failures: 5, lineId });
+    const events = await t.database.sql`select payload from platform.events where type = 'voucher.redemption_locked_out' and aggregate_id = ${`account:${accountId}`}`;
+    expect(events.map((e) => e.payload)).toEqual([expect.objectContaining({ kind: 'target', failures: 5, lineId })]);
+    // The account's count is one, named by the line or by the account.
+    expect((await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: '12345678901234', billingAccountId: accountId }).expect(429)).body.code).toBe('redemption_locked_out');
     // The lockout ends: the right PIN goes through.
-    await t.database.sql`update vouchers.pin_failures set locked_until = now() - interval '1 second' where key = ${`line:${lineId}`}`;
+    await t.database.sql`update vouchers.pin_failures set locked_until = now() - interval '1 second' where key = ${`account:${accountId}`}`;
     await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(batch.serialFrom)!, lineId }).expect(201);
+  });
+
+  it('wrong PINs sent side by side are counted as they arrive: no more than the limit are tried', async () => {
+    const other = await prepaidLine();
+    const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: other.customerId }));
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: String(20_000_000_000_000 + i), lineId: other.lineId })));
+    const codes = burst.map((r) => r.body.code);
+    expect(codes.filter((c) => c === 'invalid_pin').length).toBeLessThanOrEqual(5);
+    expect(codes.filter((c) => c !== 'invalid_pin').length).toBeGreaterThanOrEqual(7);
+    expect(codes.every((c) => ['invalid_pin', 'redemption_busy', 'redemption_locked_out'].includes(c))).toBe(true);
+    // However they arrived, the account is now locked out.
+    const right = await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: '30000000000000', lineId: other.lineId });
+    expect(right.body.code).toBe('redemption_locked_out');
+  });
+
+  it('a voucher that expired or was blocked unsold is a wrong PIN to a customer, and still reaches fraud review when blocked', async () => {
+    const { batch, pins } = await printedBatch(2);
+    const { lineId, customerId } = await prepaidLine();
+    const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId }));
+    await t.database.sql`update vouchers.vouchers set valid_until = now() - interval '1 minute' where serial = ${batch.serialFrom}`;
+    await t.app.jobs.tasks['vouchers.expire']!({}, {} as never);
+    await t.http.post('/v1/vouchers/blocks').send({ serialFrom: batch.serialTo, serialTo: batch.serialTo, reason: 'Stolen from the warehouse' }).expect(200);
+    for (const serial of [batch.serialFrom, batch.serialTo]) {
+      expect((await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(serial)!, lineId }).expect(422)).body.code).toBe('invalid_pin');
+    }
+    const [presented] = await t.database.sql`select payload from platform.events where type = 'voucher.blocked_presented' and aggregate_id = ${String(batch.serialTo)}`;
+    expect(presented!.payload).toMatchObject({ serial: batch.serialTo, lineId });
   });
 
   it('a bundle voucher gives its pack to the line, at no charge, as a completed add-on order', async () => {
