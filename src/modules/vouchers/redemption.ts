@@ -44,17 +44,17 @@ function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
  * against the line or account, the caller and the source address; past a limit the three are
  * locked out for a while and `voucher.redemption_locked_out` goes to fraud review.
  */
-export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput) {
+export async function redeem(db: Db, counters: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput) {
   const keys = failureKeys(ctx, address, (await targetOf(db, ctx, input)).billingAccountId);
   const [locked] = await db.execute<{ locked_until: string }>(sql`
     select max(locked_until) as locked_until from ${pinFailures} where key = any(${sql.param(keys.map((k) => k.key))}::text[]) and locked_until > now()`);
   if (locked?.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(locked.locked_until).toISOString() });
   // The account's count goes up before the PIN is tried (and back down unless it was wrong), so
   // that attempts sent side by side are counted as they arrive, not only once they have failed.
-  const attempts = await chargeAttempt(db, settings, keys[0].key);
+  const attempts = await chargeAttempt(counters, settings, keys[0].key);
   if (attempts > settings.failuresPerTarget) {
     // More attempts in flight for the account than it may get wrong: this one is not tried (nor counted).
-    await undoAttempt(db, keys[0].key);
+    await undoAttempt(counters, keys[0].key);
     throw voucherErrors.redemption_busy();
   }
 
@@ -89,14 +89,15 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
         serial: voucher.serial, batchId: voucher.batchId, faceValue: result.faceValue, bundle: result.bundle, billingAccountId: target.billingAccountId, customerId: target.customerId,
         lineId: input.lineId ?? null, partnerId: voucher.partnerId, by: actorOf(ctx),
       }, { aggregateId: String(voucher.serial), requestId: ctx.requestId });
+      // The attempt was right: it comes off the account's count with the redemption.
+      await undoAttempt(tx, keys[0].key);
       return { serial: voucher.serial, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: now, ...result };
     });
-    await undoAttempt(db, keys[0].key);
     return redeemed;
   } catch (err) {
     const code = (err as AppError).code;
     if (code === 'invalid_pin' || code === 'voucher_blocked') await recordFailure(db, ctx, settings, keys, attempts, blockedSerial, input);
-    else await undoAttempt(db, keys[0].key);
+    else await undoAttempt(counters, keys[0].key);
     throw err;
   }
 }
@@ -144,9 +145,13 @@ async function count(tx: Tx, s: RedemptionSettings, key: string) {
   return row!.failures;
 }
 
-const chargeAttempt = (db: Db, s: RedemptionSettings, key: string) => db.transaction((tx) => count(tx, s, key));
+/**
+ * Counts go through `counters`, a pool whose commits do not wait for the disk: an attempt count
+ * lost in a crash costs nothing, and every redemption writes two.
+ */
+const chargeAttempt = (counters: Db, s: RedemptionSettings, key: string) => counters.transaction((tx) => count(tx, s, key));
 
-async function undoAttempt(db: Db, key: string) {
+async function undoAttempt(db: Tx, key: string) {
   await db.update(pinFailures).set({ failures: sql`greatest(${pinFailures.failures} - 1, 0)` }).where(eq(pinFailures.key, key));
 }
 
