@@ -1,10 +1,11 @@
 /*
- * npm run bench [-- --duration N] [--connections N] [--json] [--fallback] [--no-worker]
+ * npm run bench [-- --duration N] [--connections N] [--json] [--fallback] [--no-worker] [--only usage|vouchers]
  * Starts the server on a throw-away embedded Postgres, drives it with autocannon from a separate
  * process, then runs pgbench TPC-B on the same Postgres so that each scenario is reported as a
  * ratio to that floor (ratios travel across machines, absolute numbers do not).
  * Scenarios: create customer, get customer by id, place new-line order (its set-up in orders.ts),
- * rate usage batch (its set-up in usage.ts, its load in usage-runner.ts).
+ * rate usage batch (its set-up in usage.ts, its load in usage-runner.ts), redeem voucher (its set-up
+ * in vouchers.ts, its load in voucher-runner.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,8 +15,9 @@ import { POOL, setupOrders, waitForFulfilment } from './orders.js';
 import { pgbenchFloor } from './pgbench.js';
 import { toJson, toTable } from './report.js';
 import { log, root, startServer, type BenchServer } from './server.js';
-import type { LoadResult, LoadSpec, Row, UsageResult, UsageSpec } from './types.js';
+import type { LoadResult, LoadSpec, Row, UsageResult, UsageSpec, VoucherResult, VoucherSpec } from './types.js';
 import { setupUsage } from './usage.js';
+import { checkBalances, setupVouchers, waitForOutbox } from './vouchers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,9 +28,19 @@ const { values: args } = parseArgs({
     'no-worker': { type: 'boolean', default: false }, // the server without its job worker: orders are accepted, not fulfilled
     'usage-batch': { type: 'string', default: '5000' }, // records per POST /v1/usage/batches (at most 10,000)
     'usage-concurrency': { type: 'string', default: '2' }, // usage batches in flight at once
-    only: { type: 'string' }, // "usage": only the rate usage batch scenario (and the pgbench floor)
+    only: { type: 'string' }, // "usage" or "vouchers": only that scenario (and the pgbench floor)
   },
 });
+const ONLY = ['usage', 'vouchers'] as const;
+const only = args.only as (typeof ONLY)[number] | undefined;
+if (only !== undefined && !ONLY.includes(only)) {
+  console.error(`--only takes one of: ${ONLY.join(', ')}`);
+  process.exit(2);
+}
+if (only === 'vouchers' && args['no-worker']) {
+  console.error('--only vouchers needs the job worker (it generates the voucher batch): drop --no-worker');
+  process.exit(2);
+}
 const duration = Number(args.duration);
 const connections = Number(args.connections);
 const usageBatch = Number(args['usage-batch']);
@@ -41,7 +53,7 @@ if (!(duration > 0) || !(connections > 0) || !Number.isInteger(usageConcurrency)
 const SEED = 100;
 const customerBody = JSON.stringify({ type: 'individual', givenName: 'Bench', familyName: 'User', contactPoints: [{ kind: 'email', value: 'bench@example.com' }] });
 
-/** Runs a load generator (load-runner.ts, usage-runner.ts) in its own process; it prints one JSON line. */
+/** Runs a load generator (load-runner.ts, usage-runner.ts, voucher-runner.ts) in its own process; it prints one JSON line. */
 function runChild<T>(script: string, envName: string, spec: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/bench', script)], {
@@ -109,13 +121,39 @@ async function usageScenario(server: BenchServer, headers: Record<string, string
   if (bad) {
     log(`${name}: FAILED: ${r.non200} answers not 200 ${JSON.stringify(r.statusCodes)}, ${r.errors} request errors, ${r.rejected} records rejected, `
       + `${r.duplicates} duplicates, ${r.sent - r.rated} not rated; first: ${r.firstProblem}`);
-    usageFailed = true;
+    failed.push('rate usage batch: records were refused or not rated (see above)');
   }
   return { scenario: name, throughputPerSec: r.rated / r.durationSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, non2xx: r.non200 + (r.sent - r.rated), errors: r.errors };
 }
 
+/**
+ * Throughput in redemptions a second (201s), p50/p99 per request. Any answer but a 201 naming the
+ * voucher and account asked for, a request error, or a balance that does not hold its credits
+ * fails the bench: every PIN sent is valid and unused, so nothing else is a right answer.
+ */
+async function voucherScenario(server: BenchServer, headers: Record<string, string>): Promise<Row> {
+  const world = await setupVouchers(server, headers);
+  const name = 'redeem voucher';
+  log(`${name}: ${connections} connections, ${duration} s, ${world.vouchers} PINs over ${world.accounts.length} prepaid accounts`);
+  const spec: VoucherSpec = { ...world, url: server.baseUrl, headers, duration, connections, warmup: 20, runId: `bench-${randomBytes(6).toString('hex')}` };
+  const r = await runChild<VoucherResult>('voucher-runner.ts', 'BENCH_VOUCHERS', spec);
+  log(`${name}: ${r.redeemed} redeemed in ${r.durationSec.toFixed(1)} s, ${r.pinsUsed} PINs used (warm-up included); max ${r.maxMs.toFixed(0)} ms a request; `
+    + `the runner used ${r.runnerCpuSec.toFixed(1)} s of CPU`);
+  if (r.exhausted) log(`${name}: every PIN was sent before the ${duration} s were up`);
+  await waitForOutbox(server, Math.max(120, duration * 20));
+  const wrong = await checkBalances(server.baseUrl, headers, world, r.perAccount);
+  if (r.non201 || r.mismatched || r.errors || wrong.length) {
+    log(`${name}: FAILED: ${r.non201} answers not 201 ${JSON.stringify(r.statusCodes)}, ${r.mismatched} 201s for another voucher or account, `
+      + `${r.errors} request errors, ${wrong.length} balances wrong${wrong.length ? ` (first: ${wrong[0]})` : ''}; first problem: ${r.firstProblem}`);
+    failed.push('redeem voucher: redemptions were refused or credits are missing (see above)');
+  } else {
+    log(`${name}: every account's balance holds its redemptions`);
+  }
+  return { scenario: name, throughputPerSec: r.redeemed / r.durationSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, non2xx: r.non201 + r.mismatched, errors: r.errors };
+}
+
 let server: BenchServer | undefined;
-let usageFailed = false;
+const failed: string[] = [];
 // Ctrl-C reaches the server too (same process group); wait for it and remove the temp dir.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
@@ -130,7 +168,7 @@ try {
   server = await startServer({ worker: !args['no-worker'] });
   const headers = { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' };
   const rows: Row[] = [];
-  if (args.only !== 'usage') {
+  if (!only) {
     const ids = await seed(server, headers);
     rows.push(await scenario('create customer', { url: server.baseUrl, headers, method: 'POST', body: customerBody, paths: ['/v1/customers'] }));
     rows.push(await scenario('get customer by id', { url: server.baseUrl, headers, method: 'GET', paths: ids.map((id) => `/v1/customers/${id}`) }));
@@ -142,13 +180,15 @@ try {
     if (args['no-worker']) log('orders: --no-worker, so the accepted orders stay acknowledged');
     else await waitForFulfilment(server.baseUrl, headers, Math.max(120, duration * 20));
   }
-  rows.push(await usageScenario(server, headers));
+  if (!only || only === 'usage') rows.push(await usageScenario(server, headers));
+  if (only === 'vouchers' || (!only && !args['no-worker'])) rows.push(await voucherScenario(server, headers));
+  else if (!only) log('redeem voucher: skipped with --no-worker (the job worker generates the voucher batch)');
   const floor = await pgbenchFloor({ port: server.pgPort, password: server.pgPassword, dataDir: server.dataDir }, duration, args.fallback);
   rows.push(floor);
   if (args.json) process.stdout.write(JSON.stringify(toJson(rows, floor.throughputPerSec), null, 2) + '\n');
   else process.stdout.write(`\n${toTable(rows, floor.throughputPerSec)}\n`);
-  if (usageFailed) {
-    log('rate usage batch: records were refused or not rated (see above); the bench fails');
+  if (failed.length) {
+    for (const f of failed) log(`${f}; the bench fails`);
     exitCode = 1;
   }
 } catch (err) {

@@ -78,3 +78,54 @@ export interface UsageResult {
   /** CPU the runner itself used (building bodies, JSON), in seconds. */
   runnerCpuSec: number;
 }
+
+/** The "redeem voucher" scenario's world: a CSV of serial,pin (activated, unused) and prepaid accounts to credit. */
+export interface VoucherWorld {
+  /** The batch's PIN download as the server sent it ("serial,pin" header, then one voucher a line). */
+  pinsFile: string;
+  vouchers: number;
+  /** Minor units (EUR cents) of every voucher. */
+  faceValue: number;
+  /** Prepaid billing account ids, used round-robin. */
+  accounts: string[];
+}
+
+/** What the parent asks of the voucher runner (passed as JSON in BENCH_VOUCHERS). */
+export interface VoucherSpec extends VoucherWorld {
+  url: string;
+  headers: Record<string, string>;
+  duration: number;
+  /** Requests in flight at once (one keep-alive connection each). */
+  connections: number;
+  /** Redemptions sent one by one before the clock starts (not counted unless they fail). */
+  warmup: number;
+  /** Prefix of this run's Idempotency-Keys (unique per run). */
+  runId: string;
+}
+
+/** What the voucher runner prints on stdout. */
+export interface VoucherResult {
+  /** Answers 201 with the expected serial and account, in the timed part. */
+  redeemed: number;
+  /** Answers other than 201, by status, and failed requests. */
+  statusCodes: Record<string, number>;
+  non201: number;
+  /** 201s whose body did not name the voucher and account asked for. */
+  mismatched: number;
+  errors: number;
+  firstProblem?: string;
+  /** PINs sent (warm-up included); a PIN is never sent twice. */
+  pinsUsed: number;
+  /** The load stopped early because every PIN had been sent. */
+  exhausted: boolean;
+  /** 201s per account (index into `accounts`), warm-up included: what each balance must hold. */
+  perAccount: number[];
+  /** From the first timed request sent to the last answer read. */
+  durationSec: number;
+  /** Per request, sending to answer read (the 201s). */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** CPU the runner itself used, in seconds. */
+  runnerCpuSec: number;
+}
