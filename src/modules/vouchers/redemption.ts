@@ -45,7 +45,8 @@ function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
  * locked out for a while and `voucher.redemption_locked_out` goes to fraud review.
  */
 export async function redeem(db: Db, counters: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput) {
-  const keys = failureKeys(ctx, address, (await targetOf(db, ctx, input)).billingAccountId);
+  const target = await targetOf(db, ctx, input);
+  const keys = failureKeys(ctx, address, target.billingAccountId);
   const [locked] = await db.execute<{ locked_until: string }>(sql`
     select max(locked_until) as locked_until from ${pinFailures} where key = any(${sql.param(keys.map((k) => k.key))}::text[]) and locked_until > now()`);
   if (locked?.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(locked.locked_until).toISOString() });
@@ -58,48 +59,60 @@ export async function redeem(db: Db, counters: Db, ctx: Ctx, hash: PinHasher, se
     throw voucherErrors.redemption_busy();
   }
 
-  const staff = ctx.principal.kind === 'staff';
+  const pinHash = hash(normalisePin(input.pin));
   let blockedSerial: number | null = null;
   try {
-    const redeemed = await db.transaction(async (tx) => {
-      const target = await targetOf(tx, ctx, input);
-      const [voucher] = await tx.select().from(vouchers).where(eq(vouchers.pinHash, hash(normalisePin(input.pin)))).for('update');
-      if (!voucher) throw voucherErrors.invalid_pin();
-      // Fraud review hears of every blocked voucher presented (stolen stock, sold or not).
-      if (voucher.state === 'blocked') blockedSerial = voucher.serial;
-      // A voucher never sold, whatever became of it since, is a wrong PIN to anyone but staff.
-      if (!staff && voucher.activatedAt === null) throw voucherErrors.invalid_pin();
-      switch (voucher.state) {
-        case 'generated': case 'in_stock': case 'distributed': throw voucherErrors.voucher_not_active();
-        case 'redeemed': throw voucherErrors.voucher_already_redeemed();
-        case 'expired': throw voucherErrors.voucher_expired();
-        case 'blocked': throw voucherErrors.voucher_blocked(undefined, staff ? { serial: voucher.serial } : undefined);
-        case 'active': break;
+    return await db.transaction(async (tx) => {
+      // The common case in one statement: an active voucher within its validity becomes redeemed;
+      // of concurrent attempts one wins, the others find it redeemed once the winner commits.
+      const [won] = await tx.execute<{ serial: string; batch_id: string; partner_id: string | null; redeemed_at: string; face_value: string | null; currency: string | null; add_on_id: string | null }>(sql`
+        update ${vouchers} v set state = 'redeemed', redeemed_at = now(), redeemed_billing_account_id = ${target.billingAccountId}, redeemed_line_id = ${input.lineId ?? null},
+          redeemed_by = ${actorOf(ctx)}, updated_at = now()
+        from ${voucherBatches} b
+        where v.pin_hash = ${pinHash} and v.state = 'active' and v.valid_from <= now() and v.valid_until > now() and b.id = v.batch_id
+        returning v.serial, v.batch_id, v.partner_id, v.redeemed_at, b.face_value, b.currency, b.add_on_id`);
+      if (!won) {
+        const refused = await refusal(tx, pinHash, ctx.principal.kind === 'staff');
+        blockedSerial = refused.blockedSerial;
+        throw refused.error;
       }
-      const [clock] = await tx.execute<{ now: string }>(sql`select now() as now`);
-      const now = new Date(clock!.now);
-      if (voucher.validFrom > now) throw voucherErrors.voucher_not_yet_valid();
-      if (voucher.validUntil <= now) throw voucherErrors.voucher_expired();
-      const [batch] = await tx.select().from(voucherBatches).where(eq(voucherBatches.id, voucher.batchId));
-      await tx.update(vouchers).set({
-        state: 'redeemed', redeemedAt: now, redeemedBillingAccountId: target.billingAccountId, redeemedLineId: input.lineId ?? null, redeemedBy: actorOf(ctx), updatedAt: now,
-      }).where(eq(vouchers.serial, voucher.serial));
-      const result = batch!.addOnId ? await givePack(tx, ctx, voucher.serial, batch!.addOnId, input) : await creditValue(tx, ctx, settings, voucher.serial, batch!, target);
+      const serial = Number(won.serial);
+      const batch = { faceValue: won.face_value === null ? null : Number(won.face_value), currency: won.currency };
+      const result = won.add_on_id ? await givePack(tx, ctx, serial, won.add_on_id, input) : await creditValue(tx, ctx, settings, serial, batch, target);
       await emit(tx, 'voucher.redeemed', {
-        serial: voucher.serial, batchId: voucher.batchId, faceValue: result.faceValue, bundle: result.bundle, billingAccountId: target.billingAccountId, customerId: target.customerId,
-        lineId: input.lineId ?? null, partnerId: voucher.partnerId, by: actorOf(ctx),
-      }, { aggregateId: String(voucher.serial), requestId: ctx.requestId });
+        serial, batchId: won.batch_id, faceValue: result.faceValue, bundle: result.bundle, billingAccountId: target.billingAccountId, customerId: target.customerId,
+        lineId: input.lineId ?? null, partnerId: won.partner_id, by: actorOf(ctx),
+      }, { aggregateId: String(serial), requestId: ctx.requestId });
       // The attempt was right: it comes off the account's count with the redemption.
       await undoAttempt(tx, keys[0].key);
-      return { serial: voucher.serial, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: now, ...result };
+      return { serial, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: new Date(won.redeemed_at), ...result };
     });
-    return redeemed;
   } catch (err) {
     const code = (err as AppError).code;
     if (code === 'invalid_pin' || code === 'voucher_blocked') await recordFailure(db, ctx, settings, keys, attempts, blockedSerial, input);
     else await undoAttempt(counters, keys[0].key);
     throw err;
   }
+}
+
+/**
+ * Why a PIN redeemed nothing. A voucher never sold, whatever became of it since, is a wrong PIN to
+ * anyone but staff; fraud review hears of every blocked voucher presented, sold or not.
+ */
+async function refusal(tx: Tx, pinHash: Buffer, staff: boolean): Promise<{ error: AppError; blockedSerial: number | null }> {
+  const [v] = await tx.select().from(vouchers).where(eq(vouchers.pinHash, pinHash));
+  if (!v) return { error: voucherErrors.invalid_pin(), blockedSerial: null };
+  const blockedSerial = v.state === 'blocked' ? v.serial : null;
+  if (!staff && v.activatedAt === null) return { error: voucherErrors.invalid_pin(), blockedSerial };
+  const [clock] = await tx.execute<{ now: string }>(sql`select now() as now`);
+  const now = new Date(clock!.now);
+  const error = {
+    generated: voucherErrors.voucher_not_active, in_stock: voucherErrors.voucher_not_active, distributed: voucherErrors.voucher_not_active,
+    redeemed: voucherErrors.voucher_already_redeemed, expired: voucherErrors.voucher_expired,
+    blocked: () => voucherErrors.voucher_blocked(undefined, staff ? { serial: v.serial } : undefined),
+    active: () => (v.validFrom > now ? voucherErrors.voucher_not_yet_valid() : voucherErrors.voucher_expired()),
+  }[v.state]();
+  return { error, blockedSerial };
 }
 
 async function creditValue(tx: Tx, ctx: Ctx, settings: RedemptionSettings, serial: number, batch: { faceValue: number | null; currency: string | null }, target: { billingAccountId: string; currency: string }) {
