@@ -146,23 +146,33 @@ async function targetOf(tx: Tx, ctx: Ctx, input: RedeemInput) {
 
 const windowOf = (s: RedemptionSettings) => sql`make_interval(mins => ${s.windowMinutes})`;
 
-/** One more attempt on a key (a new window when the last one ended); how many the window now holds. */
-async function count(tx: Tx, s: RedemptionSettings, key: string) {
+/** One more attempt on a key (a new window when the last one ended): how many the window now holds, and a lockout in force. */
+async function countWithLock(tx: Tx, s: RedemptionSettings, key: string) {
   const window = windowOf(s);
-  const [row] = await tx.execute<{ failures: number }>(sql`
+  const [row] = await tx.execute<{ failures: number; locked_until: string | null }>(sql`
     insert into ${pinFailures} (key, window_start, failures) values (${key}, now(), 1)
     on conflict (key) do update set
       failures = case when pin_failures.window_start <= now() - ${window} then 1 else pin_failures.failures + 1 end,
       window_start = case when pin_failures.window_start <= now() - ${window} then now() else pin_failures.window_start end
-    returning failures`);
-  return row!.failures;
+    returning failures, case when locked_until > now() then locked_until end as locked_until`);
+  return row!;
 }
 
+const count = async (tx: Tx, s: RedemptionSettings, key: string) => (await countWithLock(tx, s, key)).failures;
+
 /**
- * Counts go through `counters`, a pool whose commits do not wait for the disk: an attempt count
- * lost in a crash costs nothing, and every redemption writes two.
+ * The attempt counted on the account before it is tried, through `counters`, a pool whose commits
+ * do not wait for the disk (an attempt count lost in a crash costs nothing). A lockout that began
+ * after the caller was let in (by a burst's last failures) is seen here, with the count.
  */
-const chargeAttempt = (counters: Db, s: RedemptionSettings, key: string) => counters.transaction((tx) => count(tx, s, key));
+async function chargeAttempt(counters: Db, s: RedemptionSettings, key: string) {
+  const row = await counters.transaction((tx) => countWithLock(tx, s, key));
+  if (row.locked_until) {
+    await undoAttempt(counters, key);
+    throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(row.locked_until).toISOString() });
+  }
+  return row.failures;
+}
 
 async function undoAttempt(db: Tx, key: string) {
   await db.update(pinFailures).set({ failures: sql`greatest(${pinFailures.failures} - 1, 0)` }).where(eq(pinFailures.key, key));

@@ -51,13 +51,40 @@ export function connect(url: string, max = 10): Database {
   const relaxedSql = postgres(target, { ...options, max: Math.max(2, Math.ceil(max / 2)), connection: { application_name: 'telco-crm', TimeZone: 'UTC', synchronous_commit: 'off' } });
   return {
     sql,
-    db: drizzle(sql, { casing: 'snake_case' }),
-    relaxed: drizzle(relaxedSql, { casing: 'snake_case' }),
+    db: drizzle(preparing(sql), { casing: 'snake_case' }),
+    relaxed: drizzle(preparing(relaxedSql), { casing: 'snake_case' }),
     url,
     close: async () => {
       await Promise.all([sql.end({ timeout: 2 }), relaxedSql.end({ timeout: 2 })]);
     },
   };
+}
+
+/**
+ * drizzle sends every query unnamed, and postgres.js then spends a round trip of its own asking
+ * Postgres for the parameter types before it can bind them, while Postgres parses and plans the
+ * statement every time. Through this wrapper a query with parameters is a named prepared statement
+ * of its connection instead: one round trip, parsed once per connection (connections are recycled,
+ * so the statements a connection keeps stay bounded). Transactions and savepoints hand drizzle
+ * clients of their own, which are wrapped the same way. Queries without parameters (COPY, SET)
+ * go as they are.
+ */
+export function preparing(sql: Sql): Sql {
+  return new Proxy(sql, {
+    get(target, prop, receiver) {
+      if (prop === 'unsafe') {
+        return (query: string, params?: unknown[], opts?: Record<string, unknown>) =>
+          target.unsafe(query, params as never, { ...opts, prepare: Boolean(params?.length) || Boolean(opts?.prepare) });
+      }
+      if (prop === 'begin' || prop === 'savepoint') {
+        return (...args: unknown[]) => {
+          const callback = args.pop() as (inner: Sql) => unknown;
+          return (Reflect.get(target, prop) as (...a: unknown[]) => unknown)(...args, (inner: Sql) => callback(preparing(inner)));
+        };
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
 }
 
 /**
