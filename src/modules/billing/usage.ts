@@ -5,7 +5,7 @@ import type { Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { copyRows, executePrepared } from '../../platform/db/bulk.js';
+import { copyRows } from '../../platform/db/bulk.js';
 import { addLineCharge, barLines, type LineBucket, linesForUsage, lockBuckets, type RatableLine, recordConsumption, renewLinesDue, throttleLines } from '../orders/index.js';
 import { billingErrors } from './errors.js';
 import { debit } from './ledger.js';
@@ -65,7 +65,7 @@ export async function rateBatch(db: Db, ctx: Ctx, records: UsageInput[]) {
       await tx.execute(sql`set local plan_cache_mode = force_generic_plan`);
       // Ids go in sorted: two overlapping batches then wait on each other in one order, never in a circle.
       part.sort((a, b) => (a.recordId < b.recordId ? -1 : a.recordId > b.recordId ? 1 : 0));
-      const fresh = new Set((await executePrepared<{ record_id: string }>(tx, sql`
+      const fresh = new Set((await tx.execute<{ record_id: string }>(sql`
         insert into ${usageRecordIds} (record_id, batch_id) select unnest(${sql.param(part.map((r) => r.recordId))}::text[]), ${batchId}
         on conflict do nothing returning record_id`)).map((r) => r.record_id));
       const candidates = part.filter((r) => fresh.has(r.recordId));

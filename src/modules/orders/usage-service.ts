@@ -2,7 +2,6 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 // Lists travel as one array parameter (sql.param): drizzle spreads a bare JS array into one parameter per element.
 import type { Ctx } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
-import { executePrepared } from '../../platform/db/bulk.js';
 import { databaseNow } from '../../platform/db/clock.js';
 import { customerVisible } from '../customers/index.js';
 import type { PlanTerms } from './catalog-schemas.js';
@@ -26,13 +25,13 @@ export interface RatableLine {
  */
 export async function linesForUsage(tx: Tx, msisdnList: string[]): Promise<RatableLine[]> {
   if (!msisdnList.length) return [];
-  const rows = await executePrepared<{ lineId: string; msisdn: string; customerId: string; billingAccountId: string; kind: RatableLine['kind']; currency: string; status: RatableLine['status']; cycleStart: string; cycleEnd: string; activatedAt: string; versionId: string }>(tx, sql`
+  const rows = await tx.execute<{ lineId: string; msisdn: string; customerId: string; billingAccountId: string; kind: RatableLine['kind']; currency: string; status: RatableLine['status']; cycleStart: string; cycleEnd: string; activatedAt: string; versionId: string }>(sql`
     select id as "lineId", msisdn, customer_id as "customerId", billing_account_id as "billingAccountId", kind, currency, status,
       cycle_start as "cycleStart", cycle_end as "cycleEnd", activated_at as "activatedAt", plan_version_id as "versionId"
     from ${lines} where msisdn = any(${sql.param(msisdnList)}::text[]) and status <> 'terminated'
     order by id for no key update`);
   const versionIds = [...new Set(rows.map((r) => r.versionId))];
-  const versions = new Map((await executePrepared<{ id: string; rates: PlanTerms['rates']; usageCap: PlanTerms['usageCap'] }>(tx, sql`
+  const versions = new Map((await tx.execute<{ id: string; rates: PlanTerms['rates']; usageCap: PlanTerms['usageCap'] }>(sql`
     select id, terms->'rates' as rates, terms->'usageCap' as "usageCap" from ${pricePlanVersions} where id = any(${sql.param(versionIds)}::uuid[])`)).map((v) => [v.id, v]));
   return rows.map((r) => {
     const { rates, usageCap } = versions.get(r.versionId)!;
@@ -55,7 +54,7 @@ export interface LineBucket {
  */
 export async function lockBuckets(tx: Tx, wanted: { lineId: string; usageType: string; zone: string }[], from: Date, to: Date): Promise<LineBucket[]> {
   if (!wanted.length) return [];
-  const rows = await executePrepared<{ id: string; lineId: string; usageType: LineBucket['usageType']; zone: string; fromPack: boolean; total: string | null; used: string; validFrom: string; validUntil: string; timeWindow: TimeWindow | null }>(tx, sql`
+  const rows = await tx.execute<{ id: string; lineId: string; usageType: LineBucket['usageType']; zone: string; fromPack: boolean; total: string | null; used: string; validFrom: string; validUntil: string; timeWindow: TimeWindow | null }>(sql`
     select b.id, b.line_id as "lineId", b.usage_type as "usageType", b.zone, b.line_add_on_id is not null as "fromPack", b.total, b.used,
       b.valid_from as "validFrom", b.valid_until as "validUntil", b.time_window as "timeWindow"
     from ${allowanceBuckets} b
@@ -74,7 +73,7 @@ export async function recordConsumption(tx: Tx, draws: { bucketId: string; quant
   if (!draws.length) return;
   const sums = new Map<string, number>();
   for (const d of draws) sums.set(d.bucketId, (sums.get(d.bucketId) ?? 0) + d.quantity);
-  await executePrepared(tx, sql`
+  await tx.execute(sql`
     update ${allowanceBuckets} b set used = b.used + d.quantity
     from unnest(${sql.param([...sums.keys()])}::uuid[], ${sql.param([...sums.values()])}::bigint[]) as d(bucket_id, quantity)
     where b.id = d.bucket_id`);
@@ -83,7 +82,7 @@ export async function recordConsumption(tx: Tx, draws: { bucketId: string; quant
 /** Lines whose cycle has ended are renewed first, so that usage after midnight meets the new cycle's buckets. */
 export async function renewLinesDue(tx: Tx, msisdnList: string[]) {
   if (!msisdnList.length) return;
-  const due = await executePrepared<{ id: string }>(tx, sql`select id from ${lines} where msisdn = any(${sql.param(msisdnList)}::text[]) and status <> 'terminated' and cycle_end <= now() order by id`);
+  const due = await tx.execute<{ id: string }>(sql`select id from ${lines} where msisdn = any(${sql.param(msisdnList)}::text[]) and status <> 'terminated' and cycle_end <= now() order by id`);
   if (!due.length) return;
   const now = await databaseNow(tx);
   for (const { id } of due) await currentLine(tx, id, now);

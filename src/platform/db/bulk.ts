@@ -1,28 +1,9 @@
-/*
- * For hot paths (usage rating): statements Postgres parses and plans once per connection, and
- * COPY. drizzle sends every query unnamed, so Postgres parses and plans it on each execution, and
- * postgres.js asks for its parameter types in a round trip of its own first.
- */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { SQL } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Sql, Tx } from './client.js';
 
-const dialect = new PgDialect();
-
-/** drizzle's postgres.js session keeps the transaction's own client. */
+/** drizzle's postgres.js session keeps the transaction's own client, which can COPY. */
 const clientOf = (tx: Tx) => (tx as unknown as { session: { client: Sql } }).session.client;
-
-/**
- * Runs a query as a named prepared statement of the connection. Only for statements whose text
- * does not vary with the input (lists travel as one array parameter, `sql.param(list)`): each
- * distinct text stays prepared on the connection for its lifetime.
- */
-export async function executePrepared<T>(tx: Tx, query: SQL): Promise<T[]> {
-  const { sql, params } = dialect.sqlToQuery(query);
-  return (await clientOf(tx).unsafe(sql, params as never[], { prepare: true })) as unknown as T[];
-}
 
 export type CopyValue = string | number | boolean | Date | null | object;
 
