@@ -90,6 +90,17 @@ async function shutdown(signal: string) {
   process.exit(0);
 }
 process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+// When Postgres stops it ends the connections still open (57P01), and a pool client the worker has
+// let go of may raise that with nobody listening. During our own shutdown that is expected, not a
+// crash; anything else uncaught still ends the process with code 1, as Node would.
+process.on('uncaughtException', (err) => {
+  if (stopping && (err as { code?: string }).code === '57P01') {
+    log.warn({ err }, 'a connection was ended by Postgres during shutdown');
+    return;
+  }
+  log.fatal({ err }, 'uncaught exception');
+  process.exit(1);
+});
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
