@@ -23,7 +23,7 @@ const SYSTEM = systemCtx('orders.fulfil');
 const cycleOf = (line: LineRow): Cycle => ({ start: line.cycleStart, end: line.cycleEnd });
 const asCharges = (prorated: ProrationLine[], what: string) =>
   prorated.map((l) => ({ kind: l.kind, ref: l.ref, description: `${l.kind === 'credit' ? 'Unused' : 'Prorated'} ${what}`, amount: l.amount, currency: l.currency, from: l.from, to: l.to }));
-const feeOf = (v: { id: string; feeAmount: number; currency: string }) => ({ ref: v.id, fee: { amount: v.feeAmount, currency: v.currency } });
+const feeOf = (v: { id: string; feeAmount: number; currency: string }, charged?: number | null) => ({ ref: v.id, fee: { amount: charged ?? v.feeAmount, currency: v.currency } });
 
 /** Locks the line, brings its cycle up to `now` (applying what was scheduled) and drops lapsed packs. */
 export async function currentLine(tx: Tx, id: string, now: Date) {
@@ -79,7 +79,9 @@ async function addPack(tx: Tx, line: LineRow, order: OrderRow, pack: Item<'add_o
   const recurring = addOn.kind === 'recurring';
   const expiresAt = recurring ? line.cycleEnd : new Date(now.getTime() + version.terms.validityHours! * 3_600_000);
   const id = uuidv7();
-  await tx.insert(lineAddOns).values({ id, lineId: line.id, addOnId: addOn.id, addOnVersionId: version.id, kind: addOn.kind, exclusiveGroup: version.terms.exclusiveGroup, startsAt: now, expiresAt, orderId: order.id });
+  await tx.insert(lineAddOns).values({
+    id, lineId: line.id, addOnId: addOn.id, addOnVersionId: version.id, feeAmount: pack.fee.amount, kind: addOn.kind, exclusiveGroup: version.terms.exclusiveGroup, startsAt: now, expiresAt, orderId: order.id,
+  });
   const allowances = recurring ? prorateAllowances(version.terms.allowances, cycleOf(line), now) : version.terms.allowances;
   await addBuckets(tx, line.id, allowances, { start: now, end: expiresAt }, { lineAddOnId: id, terms: version.terms });
   const charges = recurring
@@ -96,7 +98,7 @@ async function endPack(tx: Tx, line: LineRow, lineAddOnId: string, at: Date, ord
   await closeBuckets(tx, eq(allowanceBuckets.lineAddOnId, ended.id));
   if (credit && ended.kind === 'recurring' && line.kind === 'postpaid' && at < line.cycleEnd) {
     const [v] = await tx.select().from(addOnVersions).where(eq(addOnVersions.id, ended.addOnVersionId));
-    const prorated = prorateChange({ cycle: cycleOf(line), at, from: feeOf(v!) });
+    const prorated = prorateChange({ cycle: cycleOf(line), at, from: feeOf(v!, ended.feeAmount) });
     await writeCharges(tx, { lineId: line.id, billingAccountId: line.billingAccountId, orderId }, asCharges(prorated, 'pack fee'));
   }
   await lineEvent(tx, 'add_on.removed', line, { orderId, lineAddOnId });
@@ -132,7 +134,7 @@ export const applyNow: Record<OrderRow['type'], (tx: Tx, o: OrderRow, now: Date)
     await assign(tx, 'sim', sim!.iccid, o.id, lineId);
     const [line] = await tx.insert(lines).values({
       id: lineId, customerId: o.customerId, billingAccountId: acc.id, kind: acc.type, currency: acc.currency, msisdn: msisdn!.msisdn, iccid: sim!.iccid,
-      planId: plan!.planId, planVersionId: version.id, billCycleDay: day, cycleStart: cycle.start, cycleEnd: cycle.end, activatedAt: now, orderId: o.id,
+      planId: plan!.planId, planVersionId: version.id, cycleFee: plan!.fee.amount, billCycleDay: day, cycleStart: cycle.start, cycleEnd: cycle.end, activatedAt: now, orderId: o.id,
     }).returning();
     // Postpaid joins its account's cycle part-way: it pays and gets that part. Prepaid starts a whole cycle.
     const postpaid = line!.kind === 'postpaid';
@@ -154,9 +156,9 @@ export const applyNow: Record<OrderRow['type'], (tx: Tx, o: OrderRow, now: Date)
     const { plan: toPlan, version: to } = await planVersion(tx, plan!.planVersionId);
     const clash = await incompatiblePacks(tx, line.id, toPlan.code);
     if (clash.length) throw orderErrors.add_on_incompatible(`Remove ${clash.map((h) => h.code).join(', ')} first: ${toPlan.code} cannot take it`);
-    const prorated = prorateChange({ cycle: cycleOf(line), at: now, from: feeOf(from), to: { ref: to.id, fee: plan!.fee } });
+    const prorated = prorateChange({ cycle: cycleOf(line), at: now, from: feeOf(from, line.cycleFee), to: { ref: to.id, fee: plan!.fee } });
     await writeCharges(tx, { lineId: line.id, billingAccountId: line.billingAccountId, orderId: o.id }, asCharges(prorated, 'plan fee'));
-    const [changed] = await tx.update(lines).set({ planId: plan!.planId, planVersionId: to.id, updatedAt: sql`now()` }).where(eq(lines.id, line.id)).returning();
+    const [changed] = await tx.update(lines).set({ planId: plan!.planId, planVersionId: to.id, cycleFee: plan!.fee.amount, updatedAt: sql`now()` }).where(eq(lines.id, line.id)).returning();
     await replacePlanBuckets(tx, changed!, prorateAllowances(to.terms.allowances, cycleOf(line), now), now);
     await lineEvent(tx, 'line.plan_changed', changed!, { orderId: o.id, fromVersionId: from.id, toVersionId: to.id, effective: 'now' });
   },
@@ -185,7 +187,7 @@ export const applyNow: Record<OrderRow['type'], (tx: Tx, o: OrderRow, now: Date)
     if (line.status === 'terminated') throw orderErrors.line_state('The line is already terminated');
     if (line.kind === 'postpaid') {
       const { version } = await planVersion(tx, line.planVersionId);
-      await writeCharges(tx, { lineId: line.id, billingAccountId: line.billingAccountId, orderId: o.id }, asCharges(prorateChange({ cycle: cycleOf(line), at: now, from: feeOf(version) }), 'plan fee'));
+      await writeCharges(tx, { lineId: line.id, billingAccountId: line.billingAccountId, orderId: o.id }, asCharges(prorateChange({ cycle: cycleOf(line), at: now, from: feeOf(version, line.cycleFee) }), 'plan fee'));
     }
     for (const h of await activeAddOns(tx, line.id)) await endPack(tx, line, h.id, now, o.id, true);
     await closeBuckets(tx, eq(allowanceBuckets.lineId, line.id));

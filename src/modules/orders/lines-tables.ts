@@ -51,6 +51,8 @@ export const lines = ordersSchema.table('lines', {
   iccid: text().notNull(),
   planId: uuid().notNull().references(() => pricePlans.id),
   planVersionId: uuid().notNull().references(() => pricePlanVersions.id),
+  /** The plan fee this cycle was charged on (a discount lowers it): what unused days are credited from. Null: the version's fee. */
+  cycleFee: bigint({ mode: 'number' }),
   status: text({ enum: ['active', 'suspended', 'barred', 'terminated'] }).notNull().default('active'),
   statusReason: text(),
   /** Why usage limits bar or slow the line; the next cycle (caps) or a recharge (balance) lifts it. */
@@ -84,6 +86,8 @@ export const lineAddOns = ordersSchema.table('line_add_ons', {
   lineId: uuid().notNull().references(() => lines.id),
   addOnId: uuid().notNull().references(() => addOns.id),
   addOnVersionId: uuid().notNull().references(() => addOnVersions.id),
+  /** The fee the pack's current period was charged on (given or discounted: less than the list's). Null: the version's fee. */
+  feeAmount: bigint({ mode: 'number' }),
   kind: text({ enum: ['one_off', 'recurring'] }).notNull(),
   exclusiveGroup: text(),
   status: text({ enum: ['active', 'expired', 'removed'] }).notNull().default('active'),

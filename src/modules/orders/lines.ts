@@ -70,15 +70,16 @@ export async function renewLine(tx: Tx, line: LineRow, now: Date, applyScheduled
     // A new cycle brings new allowances: what the caps barred or slowed runs again.
     const lifted = current.restriction;
     const capped = lifted === 'usage_cap' || lifted === 'spend_cap';
+    const { version } = await planVersion(tx, current.planVersionId);
     [current] = await tx.update(lines).set({
-      cycleStart: next.start, cycleEnd: next.end, updatedAt: sql`now()`,
+      cycleStart: next.start, cycleEnd: next.end, cycleFee: version.feeAmount, updatedAt: sql`now()`,
       ...(capped ? { restriction: null, throttleKbps: null, ...(current.status === 'barred' ? { status: 'active' as const, statusReason: null } : {}) } : {}),
     }).where(eq(lines.id, current.id)).returning() as [LineRow];
     if (capped) await lineEvent(tx, 'line.restriction_lifted', current, { restriction: lifted });
-    const { version } = await planVersion(tx, current.planVersionId);
     await addBuckets(tx, current.id, version.terms.allowances, next);
     const fees = [{ kind: 'recurring' as const, ref: version.id, description: 'Plan fee for the cycle', amount: version.feeAmount, currency: version.currency, from: next.start, to: next.end }];
-    const packs = await tx.update(lineAddOns).set({ expiresAt: next.end })
+    // A renewed pack's new period is charged at the list fee (a discount or gift covered the first).
+    const packs = await tx.update(lineAddOns).set({ expiresAt: next.end, feeAmount: null })
       .where(and(eq(lineAddOns.lineId, current.id), eq(lineAddOns.status, 'active'), eq(lineAddOns.kind, 'recurring'))).returning();
     for (const p of packs) {
       const [v] = await tx.select().from(addOnVersions).where(eq(addOnVersions.id, p.addOnVersionId));

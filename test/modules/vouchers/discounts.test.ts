@@ -143,6 +143,29 @@ describe('discounts and promotions', () => {
 
 });
 
+describe('what a discounted fee gives back', () => {
+  it('a plan bought at half price and ended at once credits the half price, not the list fee', async () => {
+    const plan = await activePlan(t, { kind: 'postpaid', fee: 3000 });
+    const code = unique('HALF');
+    await discount({ name: 'Half price', code, value: 5000, target: { charge: 'recurring_fee', planCodes: [plan.code] } });
+    await stock(t, 1);
+    const { accountId } = await customerWithAccount(t, 'postpaid');
+    const order = (await csr.post('/v1/orders').send({ type: 'new_line', billingAccountId: accountId, planId: plan.id, promotionCodes: [code] }).expect(201)).body;
+    expect(order.items[0]).toMatchObject({ fee: { amount: 1500 }, listFee: { amount: 3000 } });
+    await t.runJobs();
+    const { lineId } = (await t.http.get(`/v1/orders/${order.id}`).expect(200)).body;
+    await t.http.post('/v1/orders').send({ type: 'terminate', lineId, reason: 'Changed my mind' }).expect(201);
+    await t.runJobs();
+    const charges = (await t.http.get(`/v1/lines/${lineId}/charges`).expect(200)).body.items as { amount: number }[];
+    const charged = charges.filter((c) => c.amount > 0).reduce((n, c) => n + c.amount, 0);
+    const credited = -charges.filter((c) => c.amount < 0).reduce((n, c) => n + c.amount, 0);
+    expect(charged).toBeGreaterThan(0);
+    // Credited from the 1500 it was charged on: never more than was charged.
+    expect(credited).toBeLessThanOrEqual(charged);
+    expect(charged - credited).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('automatic promotions on top-ups', () => {
   const recharge = (accountId: string, amount: number) => t.http.post(`/v1/billing-accounts/${accountId}/recharges`)
     .set('idempotency-key', unique('rc-')).send({ amount: { amount, currency: 'EUR' } }).expect(201);
