@@ -5,7 +5,7 @@
  * Every record has a new recordId, a random seeded line and startedAt = the time its batch is sent.
  * Prints one JSON line (UsageResult) on stdout.
  */
-import { percentile } from './stats.js';
+import { latencySummary, runFor } from './stats.js';
 import type { UsageResult, UsageSpec } from './types.js';
 
 const spec = JSON.parse(process.env.BENCH_USAGE ?? '') as UsageSpec;
@@ -45,45 +45,33 @@ for (let i = 0; i < spec.warmup; i++) {
   }
 }
 
-const started = performance.now();
-const deadline = started + spec.duration * 1000;
-const cpu = process.cpuUsage();
-
-async function loop() {
-  while (performance.now() < deadline) {
-    const payload = body(spec.batchSize);
-    const t0 = performance.now();
-    try {
-      const res = await fetch(`${spec.url}/v1/usage/batches`, { method: 'POST', headers: spec.headers, body: payload });
-      const text = await res.text();
-      const ms = performance.now() - t0;
-      out.batches++;
-      if (res.status !== 200) {
-        out.non200++;
-        out.statusCodes[res.status] = (out.statusCodes[res.status] ?? 0) + 1;
-        problem(`${res.status}: ${text.slice(0, 300)}`);
-        continue;
-      }
-      latencies.push(ms);
-      const a = JSON.parse(text) as Answer;
-      out.sent += a.received;
-      out.rated += a.rated;
-      out.rejected += a.rejected;
-      out.duplicates += a.duplicates;
-      if (a.received !== spec.batchSize || a.rated !== a.received) problem(`batch answered ${text.slice(0, 300)}`);
-    } catch (err) {
-      out.errors++;
-      problem(err instanceof Error ? err.message : String(err));
+/** One batch: posted, answered, counted. */
+async function step() {
+  const payload = body(spec.batchSize);
+  const t0 = performance.now();
+  try {
+    const res = await fetch(`${spec.url}/v1/usage/batches`, { method: 'POST', headers: spec.headers, body: payload });
+    const text = await res.text();
+    const ms = performance.now() - t0;
+    out.batches++;
+    if (res.status !== 200) {
+      out.non200++;
+      out.statusCodes[res.status] = (out.statusCodes[res.status] ?? 0) + 1;
+      problem(`${res.status}: ${text.slice(0, 300)}`);
+      return;
     }
+    latencies.push(ms);
+    const a = JSON.parse(text) as Answer;
+    out.sent += a.received;
+    out.rated += a.rated;
+    out.rejected += a.rejected;
+    out.duplicates += a.duplicates;
+    if (a.received !== spec.batchSize || a.rated !== a.received) problem(`batch answered ${text.slice(0, 300)}`);
+  } catch (err) {
+    out.errors++;
+    problem(err instanceof Error ? err.message : String(err));
   }
 }
 
-await Promise.all(Array.from({ length: spec.concurrency }, loop));
-out.durationSec = (performance.now() - started) / 1000;
-latencies.sort((a, b) => a - b);
-out.p50Ms = percentile(latencies, 50);
-out.p99Ms = percentile(latencies, 99);
-out.maxMs = latencies.at(-1) ?? NaN;
-const used = process.cpuUsage(cpu);
-out.runnerCpuSec = (used.user + used.system) / 1e6;
+Object.assign(out, await runFor(spec.duration, spec.concurrency, step), latencySummary(latencies));
 process.stdout.write(JSON.stringify(out) + '\n');

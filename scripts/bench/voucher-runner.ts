@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { percentile } from './stats.js';
+import { latencySummary, runFor } from './stats.js';
 import type { VoucherResult, VoucherSpec } from './types.js';
 
 const spec = JSON.parse(process.env.BENCH_VOUCHERS ?? '') as VoucherSpec;
@@ -95,28 +95,13 @@ for (let w = 0; w < spec.warmup; w++) {
   }
 }
 
-const started = performance.now();
-const deadline = started + spec.duration * 1000;
-const cpu = process.cpuUsage();
-
-async function loop() {
-  while (performance.now() < deadline) {
-    if (next >= pins.length) {
-      out.exhausted = true;
-      return;
-    }
-    await one(true);
+const run = await runFor(spec.duration, spec.connections, async () => {
+  if (next >= pins.length) {
+    out.exhausted = true;
+    return false;
   }
-}
-
-await Promise.all(Array.from({ length: spec.connections }, loop));
-out.durationSec = (performance.now() - started) / 1000;
-out.pinsUsed = next;
-latencies.sort((a, b) => a - b);
-out.p50Ms = percentile(latencies, 50);
-out.p99Ms = percentile(latencies, 99);
-out.maxMs = latencies.at(-1) ?? NaN;
-const used = process.cpuUsage(cpu);
-out.runnerCpuSec = (used.user + used.system) / 1e6;
+  await one(true);
+});
+Object.assign(out, run, latencySummary(latencies), { pinsUsed: next });
 agent.destroy();
 process.stdout.write(JSON.stringify(out) + '\n');
