@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
+import { databaseNow } from '../../platform/db/clock.js';
 import { emit } from '../../platform/events/events.js';
 import type { AppError } from '../../platform/http/errors.js';
 import { credit } from '../billing/index.js';
@@ -104,8 +105,7 @@ async function refusal(tx: Tx, pinHash: Buffer, staff: boolean): Promise<{ error
   if (!v) return { error: voucherErrors.invalid_pin(), blockedSerial: null };
   const blockedSerial = v.state === 'blocked' ? v.serial : null;
   if (!staff && v.activatedAt === null) return { error: voucherErrors.invalid_pin(), blockedSerial };
-  const [clock] = await tx.execute<{ now: string }>(sql`select now() as now`);
-  const now = new Date(clock!.now);
+  const now = await databaseNow(tx);
   const error = {
     generated: voucherErrors.voucher_not_active, in_stock: voucherErrors.voucher_not_active, distributed: voucherErrors.voucher_not_active,
     redeemed: voucherErrors.voucher_already_redeemed, expired: voucherErrors.voucher_expired,
@@ -144,11 +144,9 @@ async function targetOf(tx: Tx, ctx: Ctx, input: RedeemInput) {
   return { billingAccountId: account.id, customerId: account.customerId, currency: account.currency };
 }
 
-const windowOf = (s: RedemptionSettings) => sql`make_interval(mins => ${s.windowMinutes})`;
-
 /** One more attempt on a key (a new window when the last one ended): how many the window now holds, and a lockout in force. */
 async function countWithLock(tx: Tx, s: RedemptionSettings, key: string) {
-  const window = windowOf(s);
+  const window = sql`make_interval(mins => ${s.windowMinutes})`;
   const [row] = await tx.execute<{ failures: number; locked_until: string | null }>(sql`
     insert into ${pinFailures} (key, window_start, failures) values (${key}, now(), 1)
     on conflict (key) do update set
@@ -157,8 +155,6 @@ async function countWithLock(tx: Tx, s: RedemptionSettings, key: string) {
     returning failures, case when locked_until > now() then locked_until end as locked_until`);
   return row!;
 }
-
-const count = async (tx: Tx, s: RedemptionSettings, key: string) => (await countWithLock(tx, s, key)).failures;
 
 /**
  * The attempt counted on the account before it is tried, through `counters`, a pool whose commits
@@ -178,19 +174,16 @@ async function undoAttempt(db: Tx, key: string) {
   await db.update(pinFailures).set({ failures: sql`greatest(${pinFailures.failures} - 1, 0)` }).where(eq(pinFailures.key, key));
 }
 
-/** Locks a key out (once: a key already locked keeps its time) and tells fraud review; the 429 to answer with. */
-async function lockOut(db: Db | Tx, ctx: Ctx, s: RedemptionSettings, k: { kind: string; key: string }, failures: number, input: RedeemInput) {
+/** Locks a key out (once: a key already locked keeps its time) and tells fraud review. */
+async function lockOut(db: Tx, ctx: Ctx, s: RedemptionSettings, k: { kind: string; key: string }, failures: number, input: RedeemInput) {
   const [lock] = await db.execute<{ locked_until: string; fresh: boolean }>(sql`
     update ${pinFailures} set locked_until = case when locked_until > now() then locked_until else now() + make_interval(mins => ${s.lockoutMinutes}) end,
       failures = 0, window_start = now()
     where key = ${k.key} returning locked_until, locked_until > now() + make_interval(mins => ${s.lockoutMinutes}) - interval '1 second' as fresh`);
-  const lockedUntil = new Date(lock!.locked_until).toISOString();
-  if (lock!.fresh) {
-    await emit(db, 'voucher.redemption_locked_out', {
-      kind: k.kind, key: k.key, failures, lockedUntil, caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null,
-    }, { aggregateId: k.key, requestId: ctx.requestId });
-  }
-  return voucherErrors.redemption_locked_out(undefined, { lockedUntil });
+  if (!lock!.fresh) return;
+  await emit(db, 'voucher.redemption_locked_out', {
+    kind: k.kind, key: k.key, failures, lockedUntil: new Date(lock!.locked_until).toISOString(), caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null,
+  }, { aggregateId: k.key, requestId: ctx.requestId });
 }
 
 /**
@@ -202,7 +195,7 @@ async function recordFailure(db: Db, ctx: Ctx, s: RedemptionSettings, keys: Retu
   const limits = { target: s.failuresPerTarget, caller: s.failuresPerCaller, address: s.failuresPerAddress };
   await db.transaction(async (tx) => {
     for (const k of keys) {
-      const failures = k.kind === 'target' ? attempts : await count(tx, s, k.key);
+      const failures = k.kind === 'target' ? attempts : (await countWithLock(tx, s, k.key)).failures;
       if (failures >= limits[k.kind]) await lockOut(tx, ctx, s, k, failures, input);
     }
     if (blockedSerial !== null) {
