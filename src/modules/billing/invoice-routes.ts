@@ -11,6 +11,7 @@ import { issueCreditNote } from './credit-notes.js';
 import { renderInvoice } from './invoice-document.js';
 import type { BillingSettings } from './recharges.js';
 import { dunningRun, type DunningSettings, listInvoices, recordPayment, visibleInvoice } from './payments.js';
+import { currencyCode } from '../../platform/http/money.js';
 
 const tags = ['billing'];
 const params = z.object({ id: z.uuid() });
@@ -81,7 +82,7 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
       summary: 'Record a payment (the processor\'s transaction id, never a card number): this invoice first, then older open ones, the rest kept as credit; Idempotency-Key required',
       params, headers: idempotencyHeaders,
       body: z.object({
-        amount: z.number().int().min(1).max(100_000_000), currency: z.string().regex(/^[A-Z]{3}$/),
+        amount: z.number().int().min(1).max(100_000_000), currency: currencyCode,
         processorRef: z.string().trim().min(1).max(100)
           .refine((r) => !/^(credit-note|invoice-credit):/.test(r), 'this prefix is the system\'s own')
           .refine((r) => !/^\d{13,19}$/.test(r.replace(/[\s-]/g, '')), 'this looks like a card number: send the processor\'s transaction id, never a card number'),

@@ -9,10 +9,10 @@ import { billingErrors } from './errors.js';
 import { getBalance, listEntries, reconcile, reconcileAll } from './ledger.js';
 import { adjust, type BillingSettings, recharge, updateBalanceSettings } from './recharges.js';
 import { entryTypes } from './tables.js';
+import { currencyCode } from '../../platform/http/money.js';
 
 const tags = ['billing'];
 const params = z.object({ id: z.uuid().describe('The billing account') });
-const currency = z.string().regex(/^[A-Z]{3}$/, 'ISO 4217, e.g. "EUR"');
 const MAX = 100_000_000; // a million in the major unit: larger is a typing mistake, not a recharge
 
 const balanceView = z.object({
@@ -46,7 +46,7 @@ export const billingRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
       summary: 'Credit a prepaid balance (a CSR\'s till or an external payment, named by the processor\'s transaction id); Idempotency-Key required',
       params, headers: idempotencyHeaders,
       body: z.object({
-        amount: z.object({ amount: z.number().int().min(1).max(MAX), currency }).strict(),
+        amount: z.object({ amount: z.number().int().min(1).max(MAX), currency: currencyCode }).strict(),
         paymentRef: z.string().trim().min(1).max(100).optional().describe('The payment processor\'s transaction id. Card numbers are never accepted.'),
       }).strict(),
       response: { 201: entryView, ...problems(400, 404, 409, 422) },
@@ -63,7 +63,7 @@ export const billingRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
       params, headers: idempotencyHeaders,
       body: z.object({
         amount: z.number().int().min(-MAX).max(MAX).refine((n) => n !== 0, 'not zero').describe('Signed minor units'),
-        currency, reason: z.string().trim().min(3).max(500),
+        currency: currencyCode, reason: z.string().trim().min(3).max(500),
       }).strict(),
       response: { 201: entryView, ...problems(400, 403, 404, 409, 422) },
     },

@@ -6,6 +6,7 @@ import { problems } from '../../platform/http/errors.js';
 import { decodeCursor, page, toPage } from '../../platform/http/pagination.js';
 import { listSpendCaps, removeSpendCap, setSpendCap } from './spend-caps.js';
 import { listRejected, rateBatch, rerateRejected } from './usage.js';
+import { currencyCode } from '../../platform/http/money.js';
 
 const tags = ['billing'];
 const MAX_BATCH = 10_000;
@@ -87,7 +88,7 @@ export const usageRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
     config: { auth: 'spend_caps:write' },
     schema: {
       operationId: 'setSpendCap', tags, summary: 'Cap what the line may spend on usage per cycle; reaching it bars the line until the next cycle',
-      params: capParams, body: z.object({ amount: z.number().int().min(0).max(100_000_000), currency: z.string().regex(/^[A-Z]{3}$/) }).strict(),
+      params: capParams, body: z.object({ amount: z.number().int().min(0).max(100_000_000), currency: currencyCode }).strict(),
       response: { 200: capView, ...problems(400, 403, 404, 422) },
     },
   }, async (req) => setSpendCap(db, ctxOf(req), req.params.id, req.params.setBy, req.body));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { currencyCode } from '../../platform/http/money.js';
 
 export const segments = ['consumer', 'vip', 'enterprise'] as const;
 export const consentChannels = ['sms', 'email', 'push'] as const;
@@ -46,7 +47,7 @@ export const consentInput = z.object({
 export const billingAccountInput = z.object({
   name: z.string().trim().min(1).max(200).default('Main account'),
   type: z.enum(['prepaid', 'postpaid']),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217, e.g. "EUR"'),
+  currency: currencyCode,
   billCycleDay: z.number().int().min(1).max(31).optional().describe('Postpaid only; 1 to 31 (29 to 31 close on the last day of shorter months)'),
 }).strict();
 

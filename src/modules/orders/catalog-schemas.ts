@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { currencyCode } from '../../platform/http/money.js';
 
 export const money = z.object({
   amount: z.number().int().min(0).max(1_000_000_000).describe('Minor units'),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217, e.g. "EUR"'),
+  currency: currencyCode,
 });
 
 const quantity = z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.literal('unlimited')]);

@@ -10,9 +10,9 @@ import { channelOf } from '../orders/index.js';
 import type { Channel } from './discount-rules.js';
 import { applyDiscounts, createDiscount, getApplication, getDiscount, listDiscounts, quote, retireDiscount } from './discounts.js';
 import { voucherErrors } from './errors.js';
+import { currencyCode } from '../../platform/http/money.js';
 
 const tags = ['discounts'];
-const currency = z.string().regex(/^[A-Z]{3}$/, 'ISO 4217, e.g. "EUR"');
 const codes = z.array(z.string().trim().min(1).max(40)).max(10);
 const channel = z.enum(['web', 'app', 'shop', 'partner', 'csr']);
 const target = z.object({
@@ -34,7 +34,7 @@ const discountView = z.object({
 
 const item = z.object({
   ref: z.string().min(1).max(100).describe('The caller\'s name for the item (an order item id)'),
-  charge: z.enum(['recurring_fee', 'one_off', 'usage']), amount: z.number().int().min(0).max(100_000_000), currency,
+  charge: z.enum(['recurring_fee', 'one_off', 'usage']), amount: z.number().int().min(0).max(100_000_000), currency: currencyCode,
   planCode: z.string().max(50).optional(), addOnCode: z.string().max(50).optional(), usageType: z.enum(['data', 'voice', 'sms']).optional(),
 }).strict();
 const priceRequest = { customerId: z.uuid(), channel: channel.describe('Staff only: anyone else\'s channel follows from who they are'), promotionCodes: codes.default([]), items: z.array(item).min(1).max(50) };
@@ -62,7 +62,7 @@ export const discountRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
         name: z.string().trim().min(1).max(200),
         code: z.string().trim().min(3).max(40).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -').nullable().default(null).describe('A promotion code customers enter; null: applied automatically'),
         kind: z.enum(['percentage', 'fixed']), value: z.number().int().min(1).max(100_000_000).describe('Basis points (1000 = 10 %) or minor units'),
-        currency: currency.nullable().default(null), target, eligibility: eligibility.default({}),
+        currency: currencyCode.nullable().default(null), target, eligibility: eligibility.default({}),
         validFrom: z.coerce.date().nullable().default(null), validUntil: z.coerce.date().nullable().default(null),
         cycles: z.number().int().min(1).max(120).nullable().default(null).describe('A recurring fee is discounted this many cycles at most'),
         stacking: z.enum(['exclusive', 'stackable']).default('stackable').describe('exclusive: applies alone'), groupName: z.string().min(1).max(50).nullable().default(null).describe('At most one discount of a group applies'),

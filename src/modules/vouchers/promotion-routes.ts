@@ -5,6 +5,7 @@ import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
 import { createPromotion, listPromotions, retirePromotion } from './promotions.js';
+import { currencyCode } from '../../platform/http/money.js';
 
 const tags = ['discounts'];
 const promotionView = z.object({
@@ -20,7 +21,7 @@ export const promotionRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { 
       operationId: 'createTopUpPromotion', tags,
       summary: 'An automatic promotion on top-ups: a recharge or voucher of at least minAmount earns a pack (on the account\'s longest-standing active line) or bonus credit; firstOnly: once per account',
       body: z.object({
-        name: z.string().trim().min(1).max(200), minAmount: z.number().int().min(1).max(100_000_000), currency: z.string().regex(/^[A-Z]{3}$/),
+        name: z.string().trim().min(1).max(200), minAmount: z.number().int().min(1).max(100_000_000), currency: currencyCode,
         firstOnly: z.boolean().default(false), rewardAddOnId: z.uuid().nullable().default(null), rewardCredit: z.number().int().min(1).max(100_000_000).nullable().default(null),
         validFrom: z.coerce.date().nullable().default(null), validUntil: z.coerce.date().nullable().default(null), maxRewards: z.number().int().min(1).max(2_000_000_000).nullable().default(null),
       }).strict()

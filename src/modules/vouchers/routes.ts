@@ -12,9 +12,9 @@ import type { PinHasher } from './pins.js';
 import { redeem, type RedemptionSettings } from './redemption.js';
 import { activate, block, distribute, getVoucher, listVouchers, unblock } from './stock.js';
 import { voucherStates } from './tables.js';
+import { currencyCode } from '../../platform/http/money.js';
 
 const tags = ['vouchers'];
-const currency = z.string().regex(/^[A-Z]{3}$/, 'ISO 4217, e.g. "EUR"');
 const serial = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const range = { serialFrom: serial, serialTo: serial };
 const reason = z.string().trim().min(3).max(500);
@@ -49,7 +49,7 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
       summary: 'Order a batch of vouchers (up to 1,000,000) worth money (faceValue) or a pack (bundle), generated in the background: follow its progress on the batch',
       body: z.object({
         name: z.string().trim().min(1).max(200),
-        faceValue: z.object({ amount: z.number().int().min(1).max(100_000_000), currency }).strict().optional(),
+        faceValue: z.object({ amount: z.number().int().min(1).max(100_000_000), currency: currencyCode }).strict().optional(),
         bundle: z.object({ addOnId: z.uuid().describe('An add-on pack on sale, given to the line the voucher is redeemed on') }).strict().optional(),
         quantity: z.number().int().min(1).max(1_000_000),
         pinLength: z.number().int().min(10).max(20).default(14).describe('Decimal digits, each uniformly random'),
