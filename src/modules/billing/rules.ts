@@ -94,6 +94,15 @@ export function priceTiers(tiers: Tier[], before: number, quantity: number): num
   return amount;
 }
 
+/**
+ * A usage discount: the charge when only `share` ten-thousandths of it are charged. The reduction
+ * rounds down to the minor unit, as every discount's does.
+ */
+export function discountedCharge(amount: number, share: number | undefined) {
+  if (share === undefined || share >= 10_000) return amount;
+  return amount - Math.floor((amount * (10_000 - share)) / 10_000);
+}
+
 export interface Rated { draws: Draw[]; chargeable: number; amount: number }
 
 /** One record: its draws on the buckets, then the price of the rest (0 when no tiers are set: not charged). */

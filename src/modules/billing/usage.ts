@@ -9,7 +9,7 @@ import { copyRows } from '../../platform/db/bulk.js';
 import { addLineCharge, barLines, type LineBucket, linesForUsage, lockBuckets, type RatableLine, recordConsumption, renewLinesDue, throttleLines } from '../orders/index.js';
 import { billingErrors } from './errors.js';
 import { debit } from './ledger.js';
-import { applyCaps, type Bucket, canDraw, type Draw, draw, drawingOrder, priceTiers, type UsageType } from './rules.js';
+import { applyCaps, type Bucket, canDraw, type Draw, discountedCharge, draw, drawingOrder, priceTiers, type UsageType } from './rules.js';
 import { balances } from './tables.js';
 import { rejectedUsage, spendCaps, usageCounters, usageRecordIds } from './usage-tables.js';
 
@@ -155,7 +155,7 @@ async function rateAll(tx: Tx, ratable: { r: UsageInput; line: RatableLine }[]):
     const key = `${line.lineId}|${line.cycleStart.toISOString()}|${r.usageType}`;
     const counter = counters.get(key) ?? { chargeable: 0, amount: 0 };
     const tiers = line.rates[r.usageType];
-    const price = tiers ? priceTiers(tiers, counter.chargeable, uncovered) : 0;
+    const price = tiers ? discountedCharge(priceTiers(tiers, counter.chargeable, uncovered), line.usageShares?.[r.usageType]?.share) : 0;
     const capped = applyCaps({ usageType: r.usageType, chargeable: uncovered, amount: price }, { behaviour: line.usageCap.behaviour, spent: spent.get(line.lineId) ?? 0, spendCap: caps.get(line.lineId) ?? null });
     for (const hit of capped.hits) {
       if (hit === 'allowance') hits.allowance.set(line.lineId, line);

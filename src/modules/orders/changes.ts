@@ -9,8 +9,8 @@ import { assign, quarantine } from './inventory.js';
 import { allowanceBuckets, lineAddOns, lines, orders } from './lines-tables.js';
 import { addBuckets, closeBuckets, expireLapsedPacks, type LineRow, lineEvent, renewLine, replacePlanBuckets, writeCharges } from './lines.js';
 import { activeAddOns, releaseHeld, transition } from './orders.js';
-import type { OrderItem } from './order-schemas.js';
-import { billingCycle, type Cycle, prorateAllowances, prorateChange, type ProrationLine } from './rules.js';
+import type { OrderItem, UsageShares } from './order-schemas.js';
+import { billingCycle, type Cycle, FULL, prorateAllowances, prorateChange, type ProrationLine } from './rules.js';
 import { addOns, addOnVersions } from './tables.js';
 
 export type OrderRow = typeof orders.$inferSelect;
@@ -39,6 +39,12 @@ async function incompatiblePacks(tx: Tx, lineId: string, planCode: string) {
   return (await activeAddOns(tx, lineId)).filter((h) => h.compatiblePlans.length && !h.compatiblePlans.includes(planCode));
 }
 
+/** Usage shares ordered for the next cycle, held one step back so that the renewal's step lands on them. */
+function deferred(shares: UsageShares | undefined): UsageShares | null {
+  if (!shares) return null;
+  return Object.fromEntries(Object.entries(shares).map(([t, s]) => [t, { share: FULL, later: [{ cycles: 1, amount: s.share }, ...s.later] }]));
+}
+
 /**
  * At a cycle boundary: the orders scheduled for it take effect, without proration. A plan change
  * ends the packs the new plan cannot take (one added after the change was ordered); a recurring
@@ -54,7 +60,11 @@ async function applyScheduled(tx: Tx, line: LineRow, at: Date): Promise<LineRow>
       const [plan] = item(o, 'plan');
       const { plan: next } = await planVersion(tx, plan!.planVersionId);
       for (const h of await incompatiblePacks(tx, line.id, next.code)) await endPack(tx, current, h.id, at, o.id, false);
-      [current] = await tx.update(lines).set({ planId: plan!.planId, planVersionId: plan!.planVersionId, updatedAt: sql`now()` }).where(eq(lines.id, line.id)).returning() as [LineRow];
+      // The renewal that follows takes the first step: the new plan's first cycle at the fee it was ordered at.
+      [current] = await tx.update(lines).set({
+        planId: plan!.planId, planVersionId: plan!.planVersionId, updatedAt: sql`now()`,
+        feeSteps: [{ cycles: 1, amount: plan!.fee.amount }, ...(plan!.laterFees ?? [])], usageShares: deferred(plan!.usageShares),
+      }).where(eq(lines.id, line.id)).returning() as [LineRow];
       await lineEvent(tx, 'line.plan_changed', current, { orderId: o.id, fromVersionId: line.planVersionId, toVersionId: plan!.planVersionId, effective: 'next_cycle' });
     } else {
       for (const p of item(o, 'line_add_on')) await endPack(tx, current, p.lineAddOnId, at, o.id, false);
@@ -80,7 +90,7 @@ async function addPack(tx: Tx, line: LineRow, order: OrderRow, pack: Item<'add_o
   const expiresAt = recurring ? line.cycleEnd : new Date(now.getTime() + version.terms.validityHours! * 3_600_000);
   const id = uuidv7();
   await tx.insert(lineAddOns).values({
-    id, lineId: line.id, addOnId: addOn.id, addOnVersionId: version.id, feeAmount: pack.fee.amount, kind: addOn.kind, exclusiveGroup: version.terms.exclusiveGroup, startsAt: now, expiresAt, orderId: order.id,
+    id, lineId: line.id, addOnId: addOn.id, addOnVersionId: version.id, feeAmount: pack.fee.amount, feeSteps: pack.laterFees ?? null, kind: addOn.kind, exclusiveGroup: version.terms.exclusiveGroup, startsAt: now, expiresAt, orderId: order.id,
   });
   const allowances = recurring ? prorateAllowances(version.terms.allowances, cycleOf(line), now) : version.terms.allowances;
   await addBuckets(tx, line.id, allowances, { start: now, end: expiresAt }, { lineAddOnId: id, terms: version.terms });
@@ -134,7 +144,7 @@ export const applyNow: Record<OrderRow['type'], (tx: Tx, o: OrderRow, now: Date)
     await assign(tx, 'sim', sim!.iccid, o.id, lineId);
     const [line] = await tx.insert(lines).values({
       id: lineId, customerId: o.customerId, billingAccountId: acc.id, kind: acc.type, currency: acc.currency, msisdn: msisdn!.msisdn, iccid: sim!.iccid,
-      planId: plan!.planId, planVersionId: version.id, cycleFee: plan!.fee.amount, billCycleDay: day, cycleStart: cycle.start, cycleEnd: cycle.end, activatedAt: now, orderId: o.id,
+      planId: plan!.planId, planVersionId: version.id, cycleFee: plan!.fee.amount, feeSteps: plan!.laterFees ?? null, usageShares: plan!.usageShares ?? null, billCycleDay: day, cycleStart: cycle.start, cycleEnd: cycle.end, activatedAt: now, orderId: o.id,
     }).returning();
     // Postpaid joins its account's cycle part-way: it pays and gets that part. Prepaid starts a whole cycle.
     const postpaid = line!.kind === 'postpaid';
@@ -158,7 +168,9 @@ export const applyNow: Record<OrderRow['type'], (tx: Tx, o: OrderRow, now: Date)
     if (clash.length) throw orderErrors.add_on_incompatible(`Remove ${clash.map((h) => h.code).join(', ')} first: ${toPlan.code} cannot take it`);
     const prorated = prorateChange({ cycle: cycleOf(line), at: now, from: feeOf(from, line.cycleFee), to: { ref: to.id, fee: plan!.fee } });
     await writeCharges(tx, { lineId: line.id, billingAccountId: line.billingAccountId, orderId: o.id }, asCharges(prorated, 'plan fee'));
-    const [changed] = await tx.update(lines).set({ planId: plan!.planId, planVersionId: to.id, cycleFee: plan!.fee.amount, updatedAt: sql`now()` }).where(eq(lines.id, line.id)).returning();
+    const [changed] = await tx.update(lines).set({
+      planId: plan!.planId, planVersionId: to.id, cycleFee: plan!.fee.amount, feeSteps: plan!.laterFees ?? null, usageShares: plan!.usageShares ?? null, updatedAt: sql`now()`,
+    }).where(eq(lines.id, line.id)).returning();
     await replacePlanBuckets(tx, changed!, prorateAllowances(to.terms.allowances, cycleOf(line), now), now);
     await lineEvent(tx, 'line.plan_changed', changed!, { orderId: o.id, fromVersionId: from.id, toVersionId: to.id, effective: 'now' });
   },

@@ -57,7 +57,7 @@ export { grantAddOn } from './grants.js';
 export { sellableAddOn } from './addons.js';
 export { channelOf, type OrderPricer, type PriceableItem, type PriceRequest as OrderPriceRequest } from './pricing.js';
 
-export { billingCycle, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';
+export { billingCycle, nextShares, nextStep, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';
 export {
   barAccountLines, barLines, customerHasLines, firstActiveLine, liftRestriction, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, throttleLines, visibleLine,
   type LineBucket, type RatableLine, type Restriction,

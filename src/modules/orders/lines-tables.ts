@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, check, index, integer, jsonb, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import type { OrderItem, TimeWindow } from './order-schemas.js';
+import type { FeeStep, OrderItem, TimeWindow, UsageShares } from './order-schemas.js';
 import { addOns, addOnVersions, ordersSchema, pricePlans, pricePlanVersions } from './tables.js';
 
 const ts = () => timestamp({ withTimezone: true }).notNull().defaultNow();
@@ -53,6 +53,10 @@ export const lines = ordersSchema.table('lines', {
   planVersionId: uuid().notNull().references(() => pricePlanVersions.id),
   /** The plan fee this cycle was charged on (a discount lowers it): what unused days are credited from. Null: the version's fee. */
   cycleFee: bigint({ mode: 'number' }),
+  /** The plan fees of the cycles after this one while a discount lasts (then the list fee); null: the list fee. */
+  feeSteps: jsonb().$type<FeeStep[]>(),
+  /** Usage discounts the plan was sold with: the share of a rated charge still charged, per usage type. */
+  usageShares: jsonb().$type<UsageShares>(),
   status: text({ enum: ['active', 'suspended', 'barred', 'terminated'] }).notNull().default('active'),
   statusReason: text(),
   /** Why usage limits bar or slow the line; the next cycle (caps) or a recharge (balance) lifts it. */
@@ -88,6 +92,8 @@ export const lineAddOns = ordersSchema.table('line_add_ons', {
   addOnVersionId: uuid().notNull().references(() => addOnVersions.id),
   /** The fee the pack's current period was charged on (given or discounted: less than the list's). Null: the version's fee. */
   feeAmount: bigint({ mode: 'number' }),
+  /** The fees of the periods after this one while a discount lasts (then the list fee). */
+  feeSteps: jsonb().$type<FeeStep[]>(),
   kind: text({ enum: ['one_off', 'recurring'] }).notNull(),
   exclusiveGroup: text(),
   status: text({ enum: ['active', 'expired', 'removed'] }).notNull().default('active'),

@@ -8,7 +8,7 @@ import type { AddOnTerms, PlanTerms } from './catalog-schemas.js';
 import { planVersion } from './catalog.js';
 import { orderErrors } from './errors.js';
 import { allowanceBuckets, chargeLines, lineAddOns, lines, orders } from './lines-tables.js';
-import { billingCycle, type Cycle } from './rules.js';
+import { billingCycle, type Cycle, nextShares, nextStep } from './rules.js';
 import { addOns, addOnVersions } from './tables.js';
 
 export type LineRow = typeof lines.$inferSelect;
@@ -71,20 +71,23 @@ export async function renewLine(tx: Tx, line: LineRow, now: Date, applyScheduled
     const lifted = current.restriction;
     const capped = lifted === 'usage_cap' || lifted === 'spend_cap';
     const { version } = await planVersion(tx, current.planVersionId);
+    // A discount that lasts several cycles charges its steps first; then the list fee.
+    const [fee, feeSteps] = nextStep(current.feeSteps, version.feeAmount);
     [current] = await tx.update(lines).set({
-      cycleStart: next.start, cycleEnd: next.end, cycleFee: version.feeAmount, updatedAt: sql`now()`,
+      cycleStart: next.start, cycleEnd: next.end, cycleFee: fee, feeSteps, usageShares: nextShares(current.usageShares), updatedAt: sql`now()`,
       ...(capped ? { restriction: null, throttleKbps: null, ...(current.status === 'barred' ? { status: 'active' as const, statusReason: null } : {}) } : {}),
     }).where(eq(lines.id, current.id)).returning() as [LineRow];
     if (capped) await lineEvent(tx, 'line.restriction_lifted', current, { restriction: lifted });
     await addBuckets(tx, current.id, version.terms.allowances, next);
-    const fees = [{ kind: 'recurring' as const, ref: version.id, description: 'Plan fee for the cycle', amount: version.feeAmount, currency: version.currency, from: next.start, to: next.end }];
-    // A renewed pack's new period is charged at the list fee (a discount or gift covered the first).
-    const packs = await tx.update(lineAddOns).set({ expiresAt: next.end, feeAmount: null })
-      .where(and(eq(lineAddOns.lineId, current.id), eq(lineAddOns.status, 'active'), eq(lineAddOns.kind, 'recurring'))).returning();
+    const fees = [{ kind: 'recurring' as const, ref: version.id, description: 'Plan fee for the cycle', amount: fee, currency: version.currency, from: next.start, to: next.end }];
+    // A renewed pack's new period is charged at its next step, or the list fee (a gift covers only the first).
+    const packs = await tx.select().from(lineAddOns).where(and(eq(lineAddOns.lineId, current.id), eq(lineAddOns.status, 'active'), eq(lineAddOns.kind, 'recurring')));
     for (const p of packs) {
       const [v] = await tx.select().from(addOnVersions).where(eq(addOnVersions.id, p.addOnVersionId));
+      const [packFee, packSteps] = nextStep(p.feeSteps, v!.feeAmount);
+      await tx.update(lineAddOns).set({ expiresAt: next.end, feeAmount: packFee === v!.feeAmount ? null : packFee, feeSteps: packSteps }).where(eq(lineAddOns.id, p.id));
       await addBuckets(tx, current.id, v!.terms.allowances, next, { lineAddOnId: p.id, terms: v!.terms });
-      fees.push({ kind: 'recurring', ref: v!.id, description: 'Recurring pack fee for the cycle', amount: v!.feeAmount, currency: v!.currency, from: next.start, to: next.end });
+      fees.push({ kind: 'recurring', ref: v!.id, description: 'Recurring pack fee for the cycle', amount: packFee, currency: v!.currency, from: next.start, to: next.end });
     }
     await writeCharges(tx, { lineId: current.id, billingAccountId: current.billingAccountId, orderId: null }, fees);
     await lineEvent(tx, 'line.cycle_renewed', current, { cycleStart: next.start, cycleEnd: next.end });

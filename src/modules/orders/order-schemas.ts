@@ -13,8 +13,18 @@ export type OrderItem =
   | { kind: 'sim'; iccid: string }
   | { kind: 'device'; sku: string; serial: string; price: Money };
 
-/** A fee a discount lowered: `fee` is what is charged, `listFee` the catalog's, and the pricing that explains it. */
-type Discounted = { listFee?: Money; discountApplicationId?: string };
+/** A price that holds for `cycles` cycles (null: for good). */
+export type FeeStep = { cycles: number | null; amount: number };
+export type UsageType = 'data' | 'voice' | 'sms';
+/** Per usage type: the share of a rated charge still charged (of 10,000) in the first cycle, and the steps after it. */
+export type UsageShares = Partial<Record<UsageType, { share: number; later: FeeStep[] }>>;
+
+/**
+ * What discounts did to a fee: `fee` is what is charged, `listFee` the catalog's, `laterFees` the
+ * fees of the cycles after the first while discounts last (then the list fee again), `usageShares`
+ * what a plan's usage costs, and the pricing that explains it.
+ */
+type Discounted = { listFee?: Money; discountApplicationId?: string; laterFees?: FeeStep[]; usageShares?: UsageShares };
 
 const id = z.uuid();
 const promotionCodes = z.array(z.string().trim().min(1).max(40)).max(10).default([])
@@ -47,9 +57,15 @@ export const submitOrderBody = z.discriminatedUnion('type', [
 export type SubmitOrder = z.output<typeof submitOrderBody>;
 
 const moneyOut = z.object({ amount: z.number().int(), currency: z.string() });
+const feeSteps = z.array(z.object({ cycles: z.number().int().nullable().describe('null: for good'), amount: z.number().int() }));
+const discounted = {
+  fee: moneyOut, listFee: moneyOut.optional(), discountApplicationId: id.optional(),
+  laterFees: feeSteps.optional().describe('The fees of the cycles after the first while discounts last, in order; then the list fee'),
+};
+const usageShares = z.partialRecord(z.enum(['data', 'voice', 'sms']), z.object({ share: z.number().int().describe('Of 10,000: the part of a rated charge still charged'), later: feeSteps }));
 const orderItem = z.union([
-  z.object({ kind: z.literal('plan'), planId: id, planVersionId: id, version: z.number().int(), fee: moneyOut, listFee: moneyOut.optional(), discountApplicationId: id.optional() }),
-  z.object({ kind: z.literal('add_on'), addOnId: id, addOnVersionId: id, version: z.number().int(), fee: moneyOut, listFee: moneyOut.optional(), discountApplicationId: id.optional() }),
+  z.object({ kind: z.literal('plan'), planId: id, planVersionId: id, version: z.number().int(), ...discounted, usageShares: usageShares.optional().describe('Usage discounts the plan was sold with') }),
+  z.object({ kind: z.literal('add_on'), addOnId: id, addOnVersionId: id, version: z.number().int(), ...discounted }),
   z.object({ kind: z.literal('line_add_on'), lineAddOnId: id }),
   z.object({ kind: z.literal('msisdn'), msisdn: z.string() }),
   z.object({ kind: z.literal('sim'), iccid: z.string() }),

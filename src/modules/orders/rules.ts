@@ -1,3 +1,4 @@
+import type { FeeStep, UsageShares, UsageType } from './order-schemas.js';
 /**
  * Billing-cycle and proration rules: pure functions, no I/O. Times are UTC; money is integer minor
  * units. Recurring fees of postpaid lines are charged in advance for the whole cycle at its start,
@@ -100,4 +101,29 @@ export function prorateAllowances<A extends Record<string, Quantity | undefined>
   const remaining = BigInt(Math.floor((cycle.end.getTime() - at.getTime()) / 1000) * 1000);
   return Object.fromEntries(Object.entries(allowances).map(([k, q]) =>
     [k, q === 'unlimited' || q === undefined ? q : Number((BigInt(q) * remaining) / BigInt(length))])) as A;
+}
+
+export const USAGE_TYPES: UsageType[] = ['data', 'voice', 'sms'];
+/** A usage share is counted in ten-thousandths of a rated charge. */
+export const FULL = 10_000;
+
+/** The next cycle's price from a list of steps, and the steps left after it; no steps: the list price. */
+export function nextStep(steps: FeeStep[] | null | undefined, list: number): [number, FeeStep[] | null] {
+  const [first, ...rest] = steps ?? [];
+  if (!first) return [list, null];
+  if (first.cycles === null) return [first.amount, steps!];
+  const left = first.cycles > 1 ? [{ cycles: first.cycles - 1, amount: first.amount }, ...rest] : rest;
+  return [first.amount, left.length ? left : null];
+}
+
+/** A new cycle's usage shares: each type's next step, dropped when no discount is left on it. */
+export function nextShares(shares: UsageShares | null | undefined): UsageShares | null {
+  const out: UsageShares = {};
+  for (const t of USAGE_TYPES) {
+    const s = shares?.[t];
+    if (!s) continue;
+    const [share, later] = nextStep(s.later, FULL);
+    if (share < FULL) out[t] = { share, later: later ?? [] };
+  }
+  return Object.keys(out).length ? out : null;
 }

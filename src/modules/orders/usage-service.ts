@@ -8,13 +8,15 @@ import type { PlanTerms } from './catalog-schemas.js';
 import { currentLine } from './changes.js';
 import { allowanceBuckets, lines } from './lines-tables.js';
 import { lineEvent } from './lines.js';
-import type { TimeWindow } from './order-schemas.js';
+import type { TimeWindow, UsageShares } from './order-schemas.js';
 import { pricePlanVersions } from './tables.js';
 
 /** What rating needs to know of a line, found by its number (terminated lines are not found). */
 export interface RatableLine {
   lineId: string; msisdn: string; customerId: string; billingAccountId: string; kind: 'prepaid' | 'postpaid'; currency: string;
   status: 'active' | 'suspended' | 'barred'; cycleStart: Date; cycleEnd: Date; activatedAt: Date; rates: PlanTerms['rates']; usageCap: PlanTerms['usageCap'];
+  /** Usage discounts: per type, the share (of 10,000) of a rated charge still charged this cycle. */
+  usageShares: UsageShares | null;
 }
 
 /**
@@ -25,9 +27,9 @@ export interface RatableLine {
  */
 export async function linesForUsage(tx: Tx, msisdnList: string[]): Promise<RatableLine[]> {
   if (!msisdnList.length) return [];
-  const rows = await tx.execute<{ lineId: string; msisdn: string; customerId: string; billingAccountId: string; kind: RatableLine['kind']; currency: string; status: RatableLine['status']; cycleStart: string; cycleEnd: string; activatedAt: string; versionId: string }>(sql`
+  const rows = await tx.execute<{ lineId: string; msisdn: string; customerId: string; billingAccountId: string; kind: RatableLine['kind']; currency: string; status: RatableLine['status']; cycleStart: string; cycleEnd: string; activatedAt: string; versionId: string; usageShares: UsageShares | null }>(sql`
     select id as "lineId", msisdn, customer_id as "customerId", billing_account_id as "billingAccountId", kind, currency, status,
-      cycle_start as "cycleStart", cycle_end as "cycleEnd", activated_at as "activatedAt", plan_version_id as "versionId"
+      cycle_start as "cycleStart", cycle_end as "cycleEnd", activated_at as "activatedAt", plan_version_id as "versionId", usage_shares as "usageShares"
     from ${lines} where msisdn = any(${sql.param(msisdnList)}::text[]) and status <> 'terminated'
     order by id for no key update`);
   const versionIds = [...new Set(rows.map((r) => r.versionId))];
@@ -37,7 +39,7 @@ export async function linesForUsage(tx: Tx, msisdnList: string[]): Promise<Ratab
     const { rates, usageCap } = versions.get(r.versionId)!;
     return {
       lineId: r.lineId, msisdn: r.msisdn, customerId: r.customerId, billingAccountId: r.billingAccountId, kind: r.kind, currency: r.currency, status: r.status,
-      cycleStart: new Date(r.cycleStart), cycleEnd: new Date(r.cycleEnd), activatedAt: new Date(r.activatedAt), rates, usageCap,
+      cycleStart: new Date(r.cycleStart), cycleEnd: new Date(r.cycleEnd), activatedAt: new Date(r.activatedAt), rates, usageCap, usageShares: r.usageShares,
     };
   });
 }

@@ -64,13 +64,15 @@ export const discountRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
         kind: z.enum(['percentage', 'fixed']), value: z.number().int().min(1).max(100_000_000).describe('Basis points (1000 = 10 %) or minor units'),
         currency: currencyCode.nullable().default(null), target, eligibility: eligibility.default({}),
         validFrom: z.coerce.date().nullable().default(null), validUntil: z.coerce.date().nullable().default(null),
-        cycles: z.number().int().min(1).max(120).nullable().default(null).describe('A recurring fee is discounted this many cycles at most'),
+        cycles: z.number().int().min(1).max(120).nullable().default(null)
+          .describe('A recurring fee or usage discount lasts this many cycles from the order, its first included; null: as long as the line keeps the plan or pack. validFrom/validUntil bound when it can be taken'),
         stacking: z.enum(['exclusive', 'stackable']).default('stackable').describe('exclusive: applies alone'), groupName: z.string().min(1).max(50).nullable().default(null).describe('At most one discount of a group applies'),
         priority: z.number().int().min(-1000).max(1000).default(0).describe('Higher is considered first'),
         maxRedemptions: z.number().int().min(1).max(2_000_000_000).nullable().default(null), maxPerCustomer: z.number().int().min(1).max(1_000_000).nullable().default(null),
       }).strict()
         .refine((b) => (b.kind === 'percentage' ? b.value <= 10_000 && b.currency === null : b.currency !== null), { message: 'a percentage is at most 10000 basis points and has no currency; a fixed amount has one', path: ['value'] })
-        .refine((b) => !b.validFrom || !b.validUntil || b.validUntil > b.validFrom, { message: 'validUntil must be after validFrom', path: ['validUntil'] }),
+        .refine((b) => !b.validFrom || !b.validUntil || b.validUntil > b.validFrom, { message: 'validUntil must be after validFrom', path: ['validUntil'] })
+        .refine((b) => b.target.charge !== 'usage' || b.kind === 'percentage', { message: 'a usage discount is a percentage: usage is rated record by record', path: ['kind'] }),
       response: { 201: discountView, ...problems(400, 409) },
     },
   }, async (req, reply) => reply.status(201).send(await createDiscount(db, ctxOf(req), req.body)));

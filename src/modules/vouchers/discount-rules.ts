@@ -37,6 +37,8 @@ export interface PricedItem {
   planCode?: string;
   addOnCode?: string;
   usageType?: 'data' | 'voice' | 'sms';
+  /** A usage rate, not a charge: priced as 10,000 to find the share that is still charged, and left out of totals. */
+  rate?: boolean;
 }
 
 export interface Context {
@@ -71,7 +73,7 @@ export function ineligibility(d: DiscountDef, item: PricedItem, c: Context): str
   if (d.eligibility.channels?.length && !d.eligibility.channels.includes(c.channel)) return `it is sold through ${d.eligibility.channels.join(', ')}`;
   if (d.window.from && c.at < d.window.from) return `it starts on ${d.window.from.toISOString()}`;
   if (d.window.until && c.at >= d.window.until) return `it ended on ${d.window.until.toISOString()}`;
-  if (d.window.cycles !== null && item.charge === 'recurring_fee' && (c.cycle ?? 1) > d.window.cycles) return `it lasts ${d.window.cycles} cycle(s)`;
+  if (d.window.cycles !== null && item.charge !== 'one_off' && (c.cycle ?? 1) > d.window.cycles) return `it lasts ${d.window.cycles} cycle(s)`;
   if (d.budget.maxRedemptions !== null && d.budget.redemptions >= d.budget.maxRedemptions) return 'its budget is used up';
   if (d.budget.maxPerCustomer !== null && (c.customerUses[d.id] ?? 0) >= d.budget.maxPerCustomer) return 'this customer has had it as often as it allows';
   return null;
@@ -123,5 +125,37 @@ export function priceItem(item: PricedItem, discounts: DiscountDef[], c: Context
 export function priceOrder(items: PricedItem[], discounts: DiscountDef[], c: Context) {
   const priced = items.map((i) => priceItem(i, discounts, c));
   const used = [...new Set(priced.flatMap((p) => p.decisions.filter((d) => d.applied).map((d) => d.discountId)))];
-  return { items: priced, total: priced.reduce((s, p) => s + p.final, 0), discount: priced.reduce((s, p) => s + p.discount, 0), used };
+  const charged = priced.filter((p) => !p.item.rate);
+  return { items: priced, total: charged.reduce((s, p) => s + p.final, 0), discount: charged.reduce((s, p) => s + p.discount, 0), used };
+}
+
+/** A price that holds for `cycles` cycles (null: for good). */
+export interface Step { cycles: number | null; amount: number }
+
+/**
+ * What a recurring fee or a usage rate costs in the cycles after the first, as steps: the
+ * discounts that applied in the first cycle go on (their budget is spent once, on the order)
+ * until their `cycles` run out, each one's end a new step; after the last step, the list price.
+ * A discount that did not apply in the first cycle never joins later.
+ */
+export function laterSteps(priced: Priced, discounts: DiscountDef[], c: Context): Step[] {
+  if (priced.item.charge === 'one_off') return [];
+  const applied = discounts.filter((d) => priced.decisions.some((x) => x.applied && x.discountId === d.id))
+    .map((d) => ({ ...d, budget: { maxRedemptions: null, redemptions: 0, maxPerCustomer: null } }));
+  if (!applied.length) return [];
+  const ends = [...new Set(applied.map((d) => d.window.cycles))].filter((n): n is number => n !== null && n > 1).sort((a, b) => a - b);
+  const open = applied.some((d) => d.window.cycles === null);
+  const steps: Step[] = [];
+  let from = 2;
+  for (const end of [...ends, ...(open ? [null] : [])]) {
+    const amount = priceItem(priced.item, applied, { ...c, cycle: from }).final;
+    const cycles = end === null ? null : end - from + 1;
+    if (amount === priced.item.amount) break;
+    const last = steps.at(-1);
+    if (last && last.amount === amount && last.cycles !== null) last.cycles = cycles === null ? null : last.cycles + cycles;
+    else steps.push({ cycles, amount });
+    if (end === null) break;
+    from = end + 1;
+  }
+  return steps;
 }

@@ -6,7 +6,7 @@ import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { customerVisible } from '../customers/index.js';
 import { customerHasLines, type OrderPricer } from '../orders/index.js';
-import { type Channel, type Context, type DiscountDef, priceOrder, type PricedItem } from './discount-rules.js';
+import { type Channel, type Context, type DiscountDef, laterSteps, priceOrder, type PricedItem } from './discount-rules.js';
 import { discountApplications, discounts, discountUses } from './discount-tables.js';
 import { voucherErrors } from './errors.js';
 
@@ -93,14 +93,16 @@ export async function quote(db: Db, ctx: Ctx, r: PriceRequest) {
  * counts go up and the priced order is kept with its explanation, under the order's reference.
  */
 export async function applyDiscounts(db: Db, ctx: Ctx, r: PriceRequest & { orderRef: string }) {
-  const { rows: _, ...applied } = (await db.transaction((tx) => applyIn(tx, ctx, r, true)))!;
+  const { rows: _, later: __, ...applied } = (await db.transaction((tx) => applyIn(tx, ctx, r, true)))!;
   return applied;
 }
 
 /** `keepEmpty`: keep the pricing even when no discount applied and no code was entered (an explicit request). */
 async function applyIn(tx: Tx, ctx: Ctx, r: PriceRequest & { orderRef: string }, keepEmpty: boolean) {
   const rows = await candidates(tx, r.promotionCodes, true);
-  const priced = priceOrder(r.items, rows.map(asDef), await contextOf(tx, ctx, r, rows));
+  const defs = rows.map(asDef);
+  const context = await contextOf(tx, ctx, r, rows);
+  const priced = priceOrder(r.items, defs, context);
   if (!keepEmpty && !priced.used.length && !r.promotionCodes.length) return null;
   for (const id of priced.used) {
     await tx.update(discounts).set({ redemptions: sql`${discounts.redemptions} + 1` }).where(eq(discounts.id, id));
@@ -114,7 +116,8 @@ async function applyIn(tx: Tx, ctx: Ctx, r: PriceRequest & { orderRef: string },
   if (!application) throw voucherErrors.order_already_priced(`Order ${r.orderRef} was priced already`);
   await emit(tx, 'discount.applied', { applicationId: application.id, customerId: r.customerId, orderRef: r.orderRef, discountIds: priced.used, discount: priced.discount },
     { aggregateId: r.customerId, requestId: ctx.requestId });
-  return { ...application, unknownCodes: unknownCodes(r.promotionCodes, rows), rows };
+  const later = Object.fromEntries(priced.items.map((p) => [p.item.ref, laterSteps(p, defs, context)]).filter(([, steps]) => steps!.length));
+  return { ...application, unknownCodes: unknownCodes(r.promotionCodes, rows), rows, later };
 }
 
 /**
@@ -134,7 +137,7 @@ export const orderPricer: OrderPricer = async (tx, ctx, r) => {
       throw voucherErrors.promotion_code_not_applicable(`${code}: ${reason ?? 'it lowers nothing in this order'}`);
     }
   }
-  return { applicationId: applied.id, finals: Object.fromEntries(applied.items.map((p) => [p.item.ref, p.final])) };
+  return { applicationId: applied.id, finals: Object.fromEntries(applied.items.map((p) => [p.item.ref, p.final])), later: applied.later };
 };
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyCaps, type Bucket, draw, eligibleBuckets, inWindow, priceTiers, rate, type Tier } from '../../../src/modules/billing/rules.js';
+import { applyCaps, type Bucket, discountedCharge, draw, eligibleBuckets, inWindow, priceTiers, rate, type Tier } from '../../../src/modules/billing/rules.js';
 
 const d = (iso: string) => new Date(iso);
 const MiB = 1024 ** 2;
@@ -111,5 +111,18 @@ describe('caps', () => {
   it('a plan\'s cap governs data only: voice and SMS past their allowance are priced', () => {
     expect(applyCaps({ usageType: 'sms', chargeable: 1, amount: 10 }, { behaviour: 'block', spent: 0, spendCap: null })).toEqual({ amount: 10, hits: [] });
     expect(applyCaps({ usageType: 'voice', chargeable: 60, amount: 9 }, { behaviour: 'throttle', spent: 0, spendCap: 5 })).toEqual({ amount: 5, hits: ['spend_cap'] });
+  });
+});
+
+describe('usage discounts', () => {
+  it.each([
+    { amount: 100, share: undefined, charged: 100 },
+    { amount: 100, share: 5000, charged: 50 },
+    { amount: 101, share: 5000, charged: 51 }, // the reduction rounds down: 50.5 off becomes 50
+    { amount: 7, share: 7500, charged: 6 },
+    { amount: 100, share: 0, charged: 0 },
+    { amount: 0, share: 5000, charged: 0 },
+  ])('$amount at a share of $share is $charged', ({ amount, share, charged }) => {
+    expect(discountedCharge(amount, share)).toBe(charged);
   });
 });

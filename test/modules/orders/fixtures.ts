@@ -61,3 +61,14 @@ export async function fulfilled(t: TestApp, body: Record<string, unknown>) {
   await t.runJobs();
   return (await t.http.get(`/v1/orders/${placed.body.id}`).expect(200)).body;
 }
+
+/** Moves a line's cycle end (and what was scheduled for it) to a second ago and renews it, as a test cannot wait a month. */
+export async function reachCycleEnd(t: TestApp, lineId: string, orderIds: string[] = []) {
+  const boundary = new Date(Date.now() - 1000).toISOString();
+  await t.database.sql`update orders.lines set cycle_start = ${boundary}::timestamptz - interval '30 days', cycle_end = ${boundary}::timestamptz where id = ${lineId}`;
+  await t.database.sql`update orders.orders set scheduled_for = ${boundary}::timestamptz where id = any(${orderIds}::uuid[])`;
+  await t.database.sql`update orders.allowance_buckets set valid_from = ${boundary}::timestamptz - interval '30 days', valid_until = ${boundary}::timestamptz where line_id = ${lineId}`;
+  await t.database.sql`update orders.line_add_ons set starts_at = ${boundary}::timestamptz - interval '30 days', expires_at = ${boundary}::timestamptz where line_id = ${lineId} and kind = 'recurring'`;
+  await t.database.sql`select graphile_worker.add_job('orders.renew_cycles', '{}'::json)`;
+  await t.runJobs();
+}

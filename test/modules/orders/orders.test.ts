@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingCycle, prorateAllowances, prorateChange } from '../../../src/modules/orders/index.js';
 import { testApp, type TestApp } from '../../support/app.js';
-import { activeAddOn, activePlan, customerWithAccount, fulfilled, stock } from './fixtures.js';
+import { activeAddOn, activePlan, customerWithAccount, fulfilled, reachCycleEnd, stock } from './fixtures.js';
 
 let t: TestApp;
 beforeAll(async () => { t = await testApp(); });
@@ -10,17 +10,6 @@ afterAll(async () => { await t.close(); });
 const charges = async (lineId: string) => (await t.http.get(`/v1/lines/${lineId}/charges`).expect(200)).body.items as Record<string, any>[];
 const eventsOf = async (aggregateId: string) => (await t.database.sql`select type from platform.events where aggregate_id = ${aggregateId} order by id`).map((e) => e.type);
 const addJob = (task: string) => t.database.sql`select graphile_worker.add_job(${task}, '{}'::json)`;
-
-/** Moves a line's cycle end (and what was scheduled for it) to a second ago, as the test cannot wait a month. */
-async function reachCycleEnd(lineId: string, orderIds: string[]) {
-  const boundary = new Date(Date.now() - 1000).toISOString();
-  await t.database.sql`update orders.lines set cycle_start = ${boundary}::timestamptz - interval '30 days', cycle_end = ${boundary}::timestamptz where id = ${lineId}`;
-  await t.database.sql`update orders.orders set scheduled_for = ${boundary}::timestamptz where id = any(${orderIds}::uuid[])`;
-  await t.database.sql`update orders.allowance_buckets set valid_from = ${boundary}::timestamptz - interval '30 days', valid_until = ${boundary}::timestamptz where line_id = ${lineId}`;
-  await t.database.sql`update orders.line_add_ons set starts_at = ${boundary}::timestamptz - interval '30 days', expires_at = ${boundary}::timestamptz where line_id = ${lineId} and kind = 'recurring'`;
-  await addJob('orders.renew_cycles');
-  await t.runJobs();
-}
 
 describe('a new line', () => {
   it('is acknowledged, fulfilled by the worker, and becomes a line with its allowances and first charge', async () => {
@@ -127,7 +116,7 @@ describe('changes to a line', () => {
     await t.runJobs(); // not due: nothing happens
     expect((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body.plan.id).toBe(plan.id);
 
-    await reachCycleEnd(lineId, [placed.id]);
+    await reachCycleEnd(t, lineId, [placed.id]);
     const after = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
     expect(after.plan.id).toBe(smaller.id);
     expect(new Date(after.cycle.start).getTime()).toBeLessThan(Date.now());
@@ -193,7 +182,7 @@ describe('changes to a line', () => {
     await t.runJobs();
     expect((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body.addOns).toHaveLength(1);
 
-    await reachCycleEnd(lineId, [removal.id]);
+    await reachCycleEnd(t, lineId, [removal.id]);
     line = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
     expect(line.addOns).toEqual([]);
     expect(line.allowances.filter((b: { source: string }) => b.source === 'add_on')).toEqual([]);
@@ -208,7 +197,7 @@ describe('changes to a line', () => {
     const { lineId } = await newLine({ fee: 3100 });
     const pack = await activeAddOn(t, { kind: 'recurring', fee: 900 });
     await fulfilled(t, { type: 'add_add_on', lineId, addOnId: pack.id });
-    await reachCycleEnd(lineId, []);
+    await reachCycleEnd(t, lineId, []);
     const line = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
     expect(line.addOns).toHaveLength(1);
     expect(line.addOns[0].expiresAt).toBe(line.cycle.end);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { billingCycle, prorateAllowances, prorateChange, type PricedItem } from '../../../src/modules/orders/index.js';
+import { billingCycle, nextShares, nextStep, prorateAllowances, prorateChange, type PricedItem } from '../../../src/modules/orders/index.js';
 
 const d = (iso: string) => new Date(iso);
 const plan = (ref: string, amount: number, currency = 'EUR'): PricedItem => ({ ref, fee: { amount, currency } });
@@ -120,5 +120,24 @@ describe('prorateAllowances', () => {
   it('leaves unlimited and absent allowances alone, and refuses an instant outside the cycle', () => {
     expect(prorateAllowances({ dataBytes: 'unlimited', smsCount: 100 }, march, d('2026-03-17T00:00:00Z'))).toEqual({ dataBytes: 'unlimited', smsCount: 48 });
     expect(() => prorateAllowances({ smsCount: 1 }, march, d('2026-04-01T00:00:00Z'))).toThrow(RangeError);
+  });
+});
+
+describe('a discounted fee from cycle to cycle', () => {
+  it.each([
+    { name: 'no steps: the list fee', steps: null, fee: 3000, left: null },
+    { name: 'a step of several cycles gives one and keeps the rest', steps: [{ cycles: 3, amount: 1500 }], fee: 1500, left: [{ cycles: 2, amount: 1500 }] },
+    { name: 'the last cycle of a step moves to the next step', steps: [{ cycles: 1, amount: 1000 }, { cycles: null, amount: 2700 }], fee: 1000, left: [{ cycles: null, amount: 2700 }] },
+    { name: 'a step for good stays', steps: [{ cycles: null, amount: 2700 }], fee: 2700, left: [{ cycles: null, amount: 2700 }] },
+    { name: 'the last step used up: the list fee next time', steps: [{ cycles: 1, amount: 1000 }], fee: 1000, left: null },
+  ])('$name', ({ steps, fee, left }) => {
+    expect(nextStep(steps, 3000)).toEqual([fee, left]);
+  });
+
+  it('usage shares step per type and drop when back at the full rate', () => {
+    expect(nextShares({ data: { share: 5000, later: [{ cycles: 1, amount: 5000 }] }, sms: { share: 0, later: [] } }))
+      .toEqual({ data: { share: 5000, later: [] } });
+    expect(nextShares({ data: { share: 5000, later: [] } })).toBeNull();
+    expect(nextShares(null)).toBeNull();
   });
 });

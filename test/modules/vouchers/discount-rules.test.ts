@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Context, type DiscountDef, ineligibility, priceItem, priceOrder, type PricedItem, reduction } from '../../../src/modules/vouchers/discount-rules.js';
+import { type Context, type DiscountDef, ineligibility, laterSteps, priceItem, priceOrder, type PricedItem, reduction } from '../../../src/modules/vouchers/discount-rules.js';
 
 const d = (id: string, over: Partial<DiscountDef> = {}): DiscountDef => ({
   id, name: id, code: null, kind: 'percentage', value: 1000, currency: null, target: { charge: 'recurring_fee' }, eligibility: {},
@@ -103,5 +103,38 @@ describe('which discounts an item can take', () => {
   it('an order: each item priced on its own; the discounts used are listed once', () => {
     const o = priceOrder([fee, pack], [d('all', { target: { charge: 'recurring_fee' } }), d('roam', { target: { charge: 'one_off' }, value: 5000 })], ctx());
     expect(o).toMatchObject({ total: 1800 + 250, discount: 200 + 250, used: ['all', 'roam'] });
+  });
+});
+
+describe('what later cycles cost', () => {
+  const later = (discounts: DiscountDef[], item: PricedItem = fee) => laterSteps(priceItem(item, discounts, ctx()), discounts, ctx());
+  it.each([
+    { name: 'a one-cycle discount: the list fee from the second cycle', discounts: [d('once', { value: 5000, window: { from: null, until: null, cycles: 1 } })], steps: [] },
+    { name: 'three cycles: two more at the discounted fee', discounts: [d('three', { value: 5000, window: { from: null, until: null, cycles: 3 } })], steps: [{ cycles: 2, amount: 1000 }] },
+    { name: 'no end: for good', discounts: [d('forever')], steps: [{ cycles: null, amount: 1800 }] },
+    {
+      name: 'stacked, 2 and 4 cycles: both, then the longer one alone, then the list fee',
+      discounts: [d('a', { value: 5000, priority: 2, window: { from: null, until: null, cycles: 2 } }), d('b', { priority: 1, window: { from: null, until: null, cycles: 4 } })],
+      steps: [{ cycles: 1, amount: 900 }, { cycles: 2, amount: 1800 }],
+    },
+    {
+      name: 'an exclusive discount that beat a stackable one: the stackable one does not join when it ends',
+      discounts: [d('excl', { value: 5000, stacking: 'exclusive', priority: 5, window: { from: null, until: null, cycles: 2 } }), d('stack', { priority: 1 })],
+      steps: [{ cycles: 1, amount: 1000 }],
+    },
+    {
+      name: 'a budget spent by the order itself does not end the discount in later cycles',
+      discounts: [d('last', { value: 5000, window: { from: null, until: null, cycles: 3 }, budget: { maxRedemptions: 1, redemptions: 0, maxPerCustomer: 1 } })],
+      steps: [{ cycles: 2, amount: 1000 }],
+    },
+  ])('$name', ({ discounts, steps }) => {
+    expect(later(discounts)).toEqual(steps);
+  });
+
+  it('a one-off charge has no later cycles; a usage rate steps like a fee', () => {
+    expect(later([d('p', { target: { charge: 'one_off' } })], pack)).toEqual([]);
+    const rate: PricedItem = { ref: 'data', charge: 'usage', usageType: 'data', amount: 10_000, currency: 'EUR', rate: true };
+    expect(later([d('u', { value: 2500, target: { charge: 'usage', usageType: 'data' }, window: { from: null, until: null, cycles: 2 } })], rate)).toEqual([{ cycles: 1, amount: 7500 }]);
+    expect(priceOrder([fee, rate], [d('u', { value: 2500, target: { charge: 'usage' } })], ctx())).toMatchObject({ total: 2000, discount: 0 });
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
-import { activeAddOn, activePlan, customerWithAccount, fulfilled, stock } from '../orders/fixtures.js';
+import { activeAddOn, activePlan, customerWithAccount, fulfilled, reachCycleEnd, stock } from '../orders/fixtures.js';
 
 let t: TestApp;
 let marketing: ReturnType<typeof asCaller>;
@@ -163,6 +163,88 @@ describe('what a discounted fee gives back', () => {
     // Credited from the 1500 it was charged on: never more than was charged.
     expect(credited).toBeLessThanOrEqual(charged);
     expect(charged - credited).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('discounts that last several cycles', () => {
+  const MiB = 1024 ** 2;
+  const planFees = async (lineId: string) => ((await t.http.get(`/v1/lines/${lineId}/charges?limit=100`).expect(200)).body.items as { description: string; amount: number; periodFrom: string }[])
+    .filter((c) => c.description === 'Plan fee for the cycle').sort((a, b) => a.periodFrom.localeCompare(b.periodFrom)).map((c) => c.amount);
+
+  it('a plan at half price for 3 cycles and data at half rate for 2: the renewals charge the steps, then the list price', async () => {
+    const mediation = asCaller(t, await keyFor(t, { principalKind: 'integration', capabilities: ['usage:ingest'] }));
+    const plan = await activePlan(t, { kind: 'prepaid', fee: 3000, dataGiB: 0 });
+    const code = unique('HALF3');
+    await discount({ name: 'Half price, 3 months', code, value: 5000, cycles: 3, target: { charge: 'recurring_fee', planCodes: [plan.code] } });
+    await discount({ name: 'Data at half rate, 2 months', value: 5000, cycles: 2, target: { charge: 'usage', usageType: 'data', planCodes: [plan.code] } });
+    await stock(t, 1);
+    const { accountId } = await customerWithAccount(t, 'prepaid');
+    await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', unique('rc-')).send({ amount: { amount: 50_000, currency: 'EUR' } }).expect(201);
+    const order = (await csr.post('/v1/orders').send({ type: 'new_line', billingAccountId: accountId, planId: plan.id, promotionCodes: [code] }).expect(201)).body;
+    expect(order.items[0]).toMatchObject({
+      fee: { amount: 1500 }, listFee: { amount: 3000 }, laterFees: [{ cycles: 2, amount: 1500 }],
+      usageShares: { data: { share: 5000, later: [{ cycles: 1, amount: 5000 }] } },
+    });
+    await t.runJobs();
+    const { lineId } = (await t.http.get(`/v1/orders/${order.id}`).expect(200)).body;
+    const { msisdn } = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
+    // 100 MiB past an empty allowance: 100 cents at the plan's rate.
+    const dataCharge = async () => (await mediation.post('/v1/usage/batches').send({
+      records: [{ recordId: unique('cdr-'), msisdn, usageType: 'data', zone: 'home', quantity: 100 * MiB, startedAt: new Date().toISOString() }],
+    }).expect(200)).body.charges[0].amount;
+
+    const usage = [await dataCharge()];
+    for (let cycle = 2; cycle <= 4; cycle++) {
+      await reachCycleEnd(t, lineId);
+      usage.push(await dataCharge());
+    }
+    expect(await planFees(lineId)).toEqual([1500, 1500, 1500, 3000]);
+    expect(usage).toEqual([50, 50, 100, 100]);
+  });
+
+  it('a discount for good stays; stacked ones with different lengths step down one at a time', async () => {
+    const plan = await activePlan(t, { kind: 'prepaid', fee: 2000 });
+    await discount({ name: 'Loyal for good', value: 1000, target: { charge: 'recurring_fee', planCodes: [plan.code] } });
+    const code = unique('TWO');
+    await discount({ name: 'Two months 50 %', code, value: 5000, cycles: 2, target: { charge: 'recurring_fee', planCodes: [plan.code] } });
+    await stock(t, 1);
+    const { accountId } = await customerWithAccount(t, 'prepaid');
+    const order = (await csr.post('/v1/orders').send({ type: 'new_line', billingAccountId: accountId, planId: plan.id, promotionCodes: [code] }).expect(201)).body;
+    // 2000 less 50 % (the code ranks with the loyalty one by id; both stack): then 10 % alone, for good.
+    expect(order.items[0].laterFees).toEqual([{ cycles: 1, amount: order.items[0].fee.amount }, { cycles: null, amount: 1800 }]);
+    await t.runJobs();
+    const { lineId } = (await t.http.get(`/v1/orders/${order.id}`).expect(200)).body;
+    for (let i = 0; i < 3; i++) await reachCycleEnd(t, lineId);
+    const first = order.items[0].fee.amount;
+    expect(await planFees(lineId)).toEqual([first, first, 1800, 1800]);
+  });
+
+  it('a plan change for the next cycle ordered with a code: the new plan starts at its discounted fee and usage rate, and the old steps end', async () => {
+    const mediation = asCaller(t, await keyFor(t, { principalKind: 'integration', capabilities: ['usage:ingest'] }));
+    const from = await activePlan(t, { kind: 'prepaid', fee: 1000, dataGiB: 0 });
+    const to = await activePlan(t, { kind: 'prepaid', fee: 4000, dataGiB: 0 });
+    const oldCode = unique('OLD');
+    await discount({ name: 'Old plan for good', code: oldCode, value: 1000, target: { charge: 'recurring_fee', planCodes: [from.code] } });
+    const code = unique('MOVE');
+    await discount({ name: 'Move up: 2 cycles at 25 % off', code, value: 2500, cycles: 2, target: { charge: 'recurring_fee', planCodes: [to.code] } });
+    await discount({ name: 'Move up: data 20 % off the first cycle', value: 2000, cycles: 1, target: { charge: 'usage', usageType: 'data', planCodes: [to.code] } });
+    await stock(t, 1);
+    const { accountId } = await customerWithAccount(t, 'prepaid');
+    await t.http.post(`/v1/billing-accounts/${accountId}/recharges`).set('idempotency-key', unique('rc-')).send({ amount: { amount: 50_000, currency: 'EUR' } }).expect(201);
+    const { lineId } = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: from.id, promotionCodes: [oldCode] });
+    const change = (await csr.post('/v1/orders').send({ type: 'change_plan', lineId, planId: to.id, effective: 'next_cycle', promotionCodes: [code] }).expect(201)).body;
+    expect(change.items[0]).toMatchObject({ fee: { amount: 3000 }, laterFees: [{ cycles: 1, amount: 3000 }], usageShares: { data: { share: 8000, later: [] } } });
+    const { msisdn } = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
+    const dataCharge = async () => (await mediation.post('/v1/usage/batches').send({
+      records: [{ recordId: unique('cdr-'), msisdn, usageType: 'data', zone: 'home', quantity: 100 * MiB, startedAt: new Date().toISOString() }],
+    }).expect(200)).body.charges[0].amount;
+    await reachCycleEnd(t, lineId, [change.id]);
+    const usage = [await dataCharge()];
+    await reachCycleEnd(t, lineId);
+    usage.push(await dataCharge());
+    await reachCycleEnd(t, lineId);
+    expect(await planFees(lineId)).toEqual([900, 3000, 3000, 4000]);
+    expect(usage).toEqual([80, 100]);
   });
 });
 
