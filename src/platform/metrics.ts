@@ -35,7 +35,7 @@ export function createMetrics(sql: Sql, token?: string) {
     async collect() {
       const [r] = await sql`select coalesce(extract(epoch from now() - least(
           (select min(occurred_at) from platform.events where dispatched_at is null),
-          (select min(created_at) from graphile_worker.jobs where task_identifier = 'platform.deliver_event'))), 0)::float8 as lag`;
+          (select min(created_at) from graphile_worker.jobs where task_identifier like 'platform.deliver_event%'))), 0)::float8 as lag`;
       this.set(Number(r?.lag ?? 0));
     },
   });

@@ -24,6 +24,11 @@ export interface Movement {
   actor: string;
   /** A recharge keeps the balance valid this many days from now (never shortening it). */
   extendValidityDays?: number;
+  /**
+   * The caller's transaction ends on any refusal anyway (a voucher redemption): no savepoint is
+   * needed to keep it usable, which saves two round trips.
+   */
+  refusalEndsTransaction?: boolean;
 }
 
 /** Ledger moves act for the system once the caller has been checked: balances open on first use. */
@@ -41,8 +46,6 @@ export const debit = (tx: Tx, m: Movement) => move(tx, m, -m.amount);
 
 async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promise<Entry & { balance: number }> {
   if (!Number.isSafeInteger(m.amount) || m.amount <= 0) throw new RangeError('a movement is a positive integer in minor units');
-  // Money whose validity has ended is not carried into a new validity by a recharge.
-  if (m.extendValidityDays) await expireIfDue(tx, m.billingAccountId);
   for (let attempt = 0; ; attempt++) {
     const rows = await apply(tx, m, delta, expiring);
     if (rows.length) {
@@ -50,6 +53,8 @@ async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promi
       await afterMove(tx, m, entry);
       return entry;
     }
+    // Money whose validity has ended is not carried into a new validity by a recharge: it expires first.
+    if (m.extendValidityDays && attempt < 2 && await expireIfDue(tx, m.billingAccountId)) continue;
     const [b] = await tx.select().from(balances).where(eq(balances.billingAccountId, m.billingAccountId));
     if (!b && attempt === 0) {
       await openBalance(tx, m.billingAccountId);
@@ -64,20 +69,22 @@ async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promi
 
 /** The update and its entry in one statement: either both happen or neither. */
 async function apply(tx: Tx, m: Movement, delta: number, expiring: boolean) {
-  try {
-    return await tx.transaction((sp) => sp.execute<Entry & { balance: number; threshold: number | null; customerId: string }>(sql`
+  const statement = (db: Tx) => db.execute<Entry & { balance: number; threshold: number | null; customerId: string }>(sql`
       with b as (
         update ${balances} set amount = amount + ${delta}, entries = entries + 1, updated_at = now(),
           valid_until = case when ${m.extendValidityDays ?? null}::int is null then valid_until
             else greatest(coalesce(valid_until, now()), now() + make_interval(days => ${m.extendValidityDays ?? 0})) end
         where billing_account_id = ${m.billingAccountId} and currency = ${m.currency} and amount + ${delta} >= -credit_limit
           and (${delta} > 0 or ${expiring} or valid_until is null or valid_until > now())
+          and (${!m.extendValidityDays} or valid_until is null or valid_until > now() or amount <= 0)
         returning amount, entries, low_balance_threshold, customer_id)
       insert into ${ledgerEntries} (id, billing_account_id, seq, type, amount, currency, balance_after, ref_type, ref_id, reason, actor)
       select ${uuidv7()}, ${m.billingAccountId}, b.entries, ${m.type}, ${delta}, ${m.currency}, b.amount, ${m.refType}, ${m.refId}, ${m.reason ?? null}, ${m.actor} from b
       returning id, billing_account_id as "billingAccountId", seq::float8 as seq, type, amount::float8 as amount, currency, balance_after::float8 as "balanceAfter",
         ref_type as "refType", ref_id as "refId", reason, actor, created_at as "createdAt", balance_after::float8 as balance,
-        (select low_balance_threshold::float8 from b) as threshold, (select customer_id from b) as "customerId"`));
+        (select low_balance_threshold::float8 from b) as threshold, (select customer_id from b) as "customerId"`);
+  try {
+    return await (m.refusalEndsTransaction ? statement(tx) : tx.transaction((sp) => statement(sp)));
   } catch (err) {
     const cause = (err as { cause?: { code?: string; constraint_name?: string } }).cause ?? (err as { code?: string; constraint_name?: string });
     if (cause.code === '23505' && (cause.constraint_name === 'ledger_entries_cause_key' || cause.constraint_name === 'ledger_entries_payment_key')) {
@@ -154,15 +161,16 @@ export async function reconcileAll(db: Db) {
     where b.amount <> coalesce(e.sum, 0) or b.entries <> coalesce(e.n, 0) limit 1000`);
 }
 
-/** Money past its validity leaves the balance, as one expiry entry (under the balance's lock). */
+/** Money past its validity leaves the balance, as one expiry entry (under the balance's lock). Whether there was any. */
 async function expireIfDue(tx: Tx, billingAccountId: string) {
   const [b] = await tx.select().from(balances)
     .where(and(eq(balances.billingAccountId, billingAccountId), lt(balances.validUntil, sql`now()`), sql`${balances.amount} > 0`)).for('update');
-  if (!b) return;
+  if (!b) return false;
   await move(tx, {
     billingAccountId, amount: b.amount, currency: b.currency, type: 'expiry', refType: 'validity', refId: `${b.validUntil!.toISOString()}#${b.entries + 1}`,
     reason: 'The balance was not recharged before its validity ended', actor: 'system:billing.expire_balances',
   }, -b.amount, true);
+  return true;
 }
 
 /** Scheduled: money on balances past their validity expires; an account that fails is logged and left for the next run. */

@@ -102,11 +102,15 @@ export const updateBillingAccount = (deps: CustomerDeps, ctx: Ctx, customerId: s
   });
 
 /** For other modules (billing, orders): a billing account the caller may see, or undefined. */
-export async function findBillingAccount(db: Tx, ctx: Ctx, id: string) {
-  const [row] = await db.select({ account: billingAccounts }).from(billingAccounts)
-    .innerJoin(customers, eq(customers.id, billingAccounts.customerId))
-    .where(and(eq(billingAccounts.id, id), scopeWhere(customerScope(ctx.principal))));
-  return row?.account;
+export async function findBillingAccount(db: Tx, ctx: Ctx, id: string): Promise<typeof billingAccounts.$inferSelect | undefined> {
+  // Written out: every payment, recharge and redemption asks, and drizzle's select builder costs more CPU than the query.
+  const scope = scopeWhere(customerScope(ctx.principal));
+  const [row] = await db.execute<Omit<typeof billingAccounts.$inferSelect, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string }>(sql`
+    select a.id, a.customer_id as "customerId", a.name, a.type, a.currency, a.bill_cycle_day as "billCycleDay", a.status,
+      a.created_at as "createdAt", a.updated_at as "updatedAt"
+    from ${billingAccounts} a join ${customers} on ${customers.id} = a.customer_id
+    where a.id = ${id}${scope ? sql` and ${scope}` : sql``}`);
+  return row && { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
 }
 
 /**

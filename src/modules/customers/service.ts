@@ -81,7 +81,7 @@ export async function createCustomer(deps: CustomerDeps, ctx: Ctx, input: Create
     writes.push(db.insert(consents).values(input.consents.map((c) => ({ customerId: id, ...c }))).getSQL());
     writes.push(db.insert(consentHistory).values(input.consents.map((c) => ({ id: uuidv7(), customerId: id, actor, ...c }))).getSQL());
   }
-  writes.push(eventInsert(db, 'customer.created', { customerId: id, type: input.type, segment: input.segment, partnerId }, { aggregateId: id, requestId: ctx.requestId }).getSQL());
+  writes.push(eventInsert('customer.created', { customerId: id, type: input.type, segment: input.segment, partnerId }, { aggregateId: id, requestId: ctx.requestId }));
   writes.push(auditInsert(db, ctx, { action: 'customer.created', entityType: 'customer', entityId: id }).getSQL());
   const [row] = await db.execute<{ at: string }>(sql`${oneStatement(writes)} select created_at as at from w0`);
   // Every row of the statement carries the same now(): the record is known without reading it back.

@@ -89,31 +89,134 @@ export async function listBatches(db: Db, q: { limit: number; before?: string })
   return db.select().from(voucherBatches).where(q.before ? lt(voucherBatches.id, q.before) : undefined).orderBy(desc(voucherBatches.id)).limit(q.limit + 1);
 }
 
+/** Rows per FETCH of the download's cursor, and so per chunk written to the response. */
+const PIN_CHUNK = 5000;
+
+/** The reader of a PIN download went away before its end: thrown inside the transaction, it rolls back. */
+class DownloadAbandoned extends Error {}
+
+export interface PinDownload {
+  batch: typeof voucherBatches.$inferSelect;
+  /**
+   * `serial,pin` lines in serial order, a header first, in chunks of PIN_CHUNK rows: read it to its
+   * end (the transaction then commits before the last read returns), or stop (`return()`, as a
+   * destroyed stream does) and it rolls back.
+   */
+  csv: AsyncIterable<string>;
+}
+
 /**
- * The clear PINs, once: the download marks the batch, deletes the sealed PINs and puts the
- * vouchers in stock (they are printed) in one transaction. A download that is lost on the way
- * cannot be repeated: block the batch's range and print another.
+ * The clear PINs, once: the download marks the batch, puts the vouchers in stock (they are printed)
+ * and deletes the sealed PINs in one transaction, which stays open while the CSV streams out: the
+ * sealed PINs are read through a server-side cursor and unsealed PIN_CHUNK at a time, each chunk
+ * only when the reader asks for it, so memory stays bounded whatever the batch size. A refusal
+ * (not ready, already downloaded) is thrown before anything is returned, so before any response
+ * byte.
+ *
+ * Why the transaction spans the whole stream: the PINs exist nowhere else, so deleting them must
+ * commit only once the last row has been handed over. A reader that goes away mid-stream, or any
+ * failure on the way, rolls everything back: the batch is not marked, its vouchers are not in
+ * stock, the sealed PINs stay, and the download can simply be repeated. The price is that the
+ * batch's rows stay locked (and a pool connection taken) for as long as the client takes to read.
+ * Once the last row is handed over the commit goes ahead; a download lost after that cannot be
+ * repeated: block the batch's range and print another.
  */
-export async function downloadPins(db: Db, crypto: FieldCrypto, ctx: Ctx, id: string) {
-  return db.transaction(async (tx) => {
+export async function downloadPins(db: Db, crypto: FieldCrypto, ctx: Ctx, id: string): Promise<PinDownload> {
+  const claimed = deferred<PinDownload['batch']>();
+  const relay = chunkRelay();
+  const transaction = db.transaction(async (tx) => {
     const [batch] = await tx.update(voucherBatches).set({ pinsDownloadedAt: sql`now()`, pinsDownloadedBy: actorOf(ctx) })
       .where(and(eq(voucherBatches.id, id), eq(voucherBatches.status, 'generated'), isNull(voucherBatches.pinsDownloadedAt))).returning();
     if (!batch) {
       const existing = await getBatch(db, id);
       throw existing.pinsDownloadedAt ? voucherErrors.pins_already_downloaded(`Downloaded at ${existing.pinsDownloadedAt.toISOString()} by ${existing.pinsDownloadedBy}`) : voucherErrors.batch_not_ready();
     }
-    const rows = await tx.execute<{ serial: string; pin_sealed: string }>(sql`delete from ${pinExports} where batch_id = ${id} returning serial, pin_sealed`);
-    rows.sort((a, b) => Number(a.serial) - Number(b.serial));
     await tx.update(vouchers).set({ state: 'in_stock', updatedAt: sql`now()` }).where(and(eq(vouchers.batchId, id), eq(vouchers.state, 'generated')));
     // Blocked before the download: an unblock returns them to stock, not to a state nothing leaves.
     await tx.update(vouchers).set({ blockedFrom: 'in_stock', updatedAt: sql`now()` }).where(and(eq(vouchers.batchId, id), eq(vouchers.blockedFrom, 'generated')));
-    await audit(tx, ctx, { action: 'voucher_batch.pins_downloaded', entityType: 'voucher_batch', entityId: id, details: { count: rows.length } });
-    // A million PINs take seconds to unseal: in slices, so that the server goes on answering meanwhile.
-    const lines = ['serial,pin'];
-    for (let i = 0; i < rows.length; i += 5000) {
-      for (const r of rows.slice(i, i + 5000)) lines.push(`${r.serial},${crypto.decrypt(r.pin_sealed)}`);
-      await new Promise((resolve) => setImmediate(resolve));
+    claimed.resolve(batch);
+    // A reader that stops reading without going away must not hold the batch's locks for ever.
+    await tx.execute(sql`set local idle_in_transaction_session_timeout = '2min'`);
+    // A cursor without HOLD: it lives and dies with this transaction.
+    await tx.execute(sql`declare pin_download no scroll cursor for select serial, pin_sealed from ${pinExports} where batch_id = ${id} order by serial`);
+    for (;;) {
+      if (!(await relay.wanted())) throw new DownloadAbandoned();
+      const rows = await tx.execute<{ serial: string; pin_sealed: string }>(sql`fetch forward ${sql.raw(String(PIN_CHUNK))} from pin_download`);
+      if (!rows.length) break;
+      let chunk = '';
+      for (const r of rows) chunk += `${r.serial},${crypto.decrypt(r.pin_sealed)}\n`;
+      relay.offer(chunk);
     }
-    return { batch, csv: lines.join('\n') + '\n' };
+    const deleted = await tx.execute(sql`delete from ${pinExports} where batch_id = ${id}`);
+    await audit(tx, ctx, { action: 'voucher_batch.pins_downloaded', entityType: 'voucher_batch', entityId: id, details: { count: deleted.count } });
   });
+  // Before the claim: the refusal goes to the caller. After it: the reader sees the failure.
+  transaction.catch((err: unknown) => claimed.reject(err));
+  const batch = await claimed.promise;
+
+  let headed = false;
+  let finished = false;
+  const csv: AsyncIterator<string> & AsyncIterable<string> = {
+    [Symbol.asyncIterator]() { return this; },
+    async next() {
+      if (finished) return { done: true, value: undefined };
+      if (!headed) {
+        headed = true;
+        return { done: false, value: 'serial,pin\n' };
+      }
+      // The last read ends when the transaction has committed (or throws if it failed).
+      const chunk = await Promise.race([relay.take(), transaction.then(() => null)]);
+      if (chunk === null) {
+        finished = true;
+        return { done: true, value: undefined };
+      }
+      return { done: false, value: chunk };
+    },
+    async return() {
+      if (!finished) {
+        finished = true;
+        relay.leave();
+        await transaction.catch(() => {});
+      }
+      return { done: true, value: undefined };
+    },
+  };
+  return { batch, csv };
+}
+
+interface Deferred<T> { promise: Promise<T>; resolve(value: T): void; reject(err: unknown): void }
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}
+
+/**
+ * One chunk at a time from a producer inside a transaction to a reader outside it: the producer
+ * makes the next chunk only once the reader asks for it, and `wanted()` answers false once the
+ * reader has left (even if it left while a chunk it had asked for was being made).
+ */
+function chunkRelay() {
+  let want = deferred<boolean>();
+  let give = deferred<string>();
+  let gone = false;
+  return {
+    wanted: () => (gone ? Promise.resolve(false) : want.promise),
+    offer(chunk: string) {
+      const given = give;
+      want = deferred();
+      give = deferred();
+      given.resolve(chunk);
+    },
+    take() {
+      const taking = give.promise;
+      want.resolve(true);
+      return taking;
+    },
+    leave() {
+      gone = true;
+      want.resolve(false);
+    },
+  };
 }

@@ -48,12 +48,9 @@ function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
 export async function redeem(db: Db, counters: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput) {
   const target = await targetOf(db, ctx, input);
   const keys = failureKeys(ctx, address, target.billingAccountId);
-  const [locked] = await db.execute<{ locked_until: string }>(sql`
-    select max(locked_until) as locked_until from ${pinFailures} where key = any(${sql.param(keys.map((k) => k.key))}::text[]) and locked_until > now()`);
-  if (locked?.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(locked.locked_until).toISOString() });
   // The account's count goes up before the PIN is tried (and back down unless it was wrong), so
   // that attempts sent side by side are counted as they arrive, not only once they have failed.
-  const attempts = await chargeAttempt(counters, settings, keys[0].key);
+  const attempts = await chargeAttempt(counters, settings, keys);
   if (attempts > settings.failuresPerTarget) {
     // More attempts in flight for the account than it may get wrong: this one is not tried (nor counted).
     await undoAttempt(counters, keys[0].key);
@@ -80,12 +77,12 @@ export async function redeem(db: Db, counters: Db, ctx: Ctx, hash: PinHasher, se
       const serial = Number(won.serial);
       const batch = { faceValue: won.face_value === null ? null : Number(won.face_value), currency: won.currency };
       const result = won.add_on_id ? await givePack(tx, ctx, serial, won.add_on_id, input) : await creditValue(tx, ctx, settings, serial, batch, target);
-      await emit(tx, 'voucher.redeemed', {
+      // The attempt was right: it comes off the account's count with the redemption. (The two are
+      // sent together: one write and one round trip.)
+      await Promise.all([emit(tx, 'voucher.redeemed', {
         serial, batchId: won.batch_id, faceValue: result.faceValue, bundle: result.bundle, billingAccountId: target.billingAccountId, customerId: target.customerId,
         lineId: input.lineId ?? null, partnerId: won.partner_id, by: actorOf(ctx),
-      }, { aggregateId: String(serial), requestId: ctx.requestId });
-      // The attempt was right: it comes off the account's count with the redemption.
-      await undoAttempt(tx, keys[0].key);
+      }, { aggregateId: String(serial), requestId: ctx.requestId }), undoAttempt(tx, keys[0].key)]);
       return { serial, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: new Date(won.redeemed_at), ...result };
     });
   } catch (err) {
@@ -120,7 +117,7 @@ async function creditValue(tx: Tx, ctx: Ctx, settings: RedemptionSettings, seria
   if (faceValue.currency !== target.currency) throw voucherErrors.currency_mismatch(`The voucher is in ${faceValue.currency}, the balance in ${target.currency}`);
   const entry = await credit(tx, {
     billingAccountId: target.billingAccountId, amount: faceValue.amount, currency: faceValue.currency, type: 'voucher', refType: 'voucher', refId: String(serial),
-    actor: actorOf(ctx), extendValidityDays: settings.rechargeValidityDays,
+    actor: actorOf(ctx), extendValidityDays: settings.rechargeValidityDays, refusalEndsTransaction: true,
   });
   return { faceValue, entryId: entry.id, balance: { amount: entry.balance, currency: faceValue.currency }, bundle: null };
 }
@@ -144,34 +141,43 @@ async function targetOf(tx: Tx, ctx: Ctx, input: RedeemInput) {
   return { billingAccountId: account.id, customerId: account.customerId, currency: account.currency };
 }
 
-/** One more attempt on a key (a new window when the last one ended): how many the window now holds, and a lockout in force. */
-async function countWithLock(tx: Tx, s: RedemptionSettings, key: string) {
+/** One more attempt on a key, in an upsert's DO UPDATE: a new window when the last one ended. */
+function oneMore(s: RedemptionSettings) {
   const window = sql`make_interval(mins => ${s.windowMinutes})`;
-  const [row] = await tx.execute<{ failures: number; locked_until: string | null }>(sql`
+  return sql`failures = case when pin_failures.window_start <= now() - ${window} then 1 else pin_failures.failures + 1 end,
+    window_start = case when pin_failures.window_start <= now() - ${window} then now() else pin_failures.window_start end`;
+}
+
+/** One more failure on a key: how many its window now holds. */
+async function countFailure(tx: Tx, s: RedemptionSettings, key: string) {
+  const [row] = await tx.execute<{ failures: number }>(sql`
     insert into ${pinFailures} (key, window_start, failures) values (${key}, now(), 1)
-    on conflict (key) do update set
-      failures = case when pin_failures.window_start <= now() - ${window} then 1 else pin_failures.failures + 1 end,
-      window_start = case when pin_failures.window_start <= now() - ${window} then now() else pin_failures.window_start end
-    returning failures, case when locked_until > now() then locked_until end as locked_until`);
-  return row!;
+    on conflict (key) do update set ${oneMore(s)} returning failures`);
+  return row!.failures;
 }
 
 /**
- * The attempt counted on the account before it is tried, through `counters`, a pool whose commits
- * do not wait for the disk (an attempt count lost in a crash costs nothing). A lockout that began
- * after the caller was let in (by a burst's last failures) is seen here, with the count.
+ * The attempt counted on the account before it is tried, unless one of the three keys is locked
+ * out: one statement through `counters`, a pool whose commits do not wait for the disk (an attempt
+ * count lost in a crash costs nothing). A lockout that began after the caller's look at the locks
+ * (by a burst's last failures) is seen in the count's own row, and the count is taken back.
  */
-async function chargeAttempt(counters: Db, s: RedemptionSettings, key: string) {
-  const row = await counters.transaction((tx) => countWithLock(tx, s, key));
-  if (row.locked_until) {
-    await undoAttempt(counters, key);
-    throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(row.locked_until).toISOString() });
-  }
-  return row.failures;
+async function chargeAttempt(counters: Db, s: RedemptionSettings, keys: ReturnType<typeof failureKeys>) {
+  const [row] = await counters.execute<{ locked: string | null; failures: number | null; now_locked: string | null }>(sql`
+    with lock as (select max(locked_until) as until from ${pinFailures} where key = any(${sql.param(keys.map((k) => k.key))}::text[]) and locked_until > now()),
+    attempt as (
+      insert into ${pinFailures} (key, window_start, failures) select ${keys[0].key}, now(), 1 from lock where lock.until is null
+      on conflict (key) do update set ${oneMore(s)}
+      returning failures, case when locked_until > now() then locked_until end as locked_until)
+    select (select until from lock) as locked, a.failures, a.locked_until as now_locked from (select 1) one left join attempt a on true`);
+  const lockedUntil = row!.locked ?? row!.now_locked;
+  if (row!.now_locked) await undoAttempt(counters, keys[0].key);
+  if (lockedUntil) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(lockedUntil).toISOString() });
+  return row!.failures!;
 }
 
 async function undoAttempt(db: Tx, key: string) {
-  await db.update(pinFailures).set({ failures: sql`greatest(${pinFailures.failures} - 1, 0)` }).where(eq(pinFailures.key, key));
+  await db.execute(sql`update ${pinFailures} set failures = greatest(failures - 1, 0) where key = ${key}`);
 }
 
 /** Locks a key out (once: a key already locked keeps its time) and tells fraud review. */
@@ -195,7 +201,7 @@ async function recordFailure(db: Db, ctx: Ctx, s: RedemptionSettings, keys: Retu
   const limits = { target: s.failuresPerTarget, caller: s.failuresPerCaller, address: s.failuresPerAddress };
   await db.transaction(async (tx) => {
     for (const k of keys) {
-      const failures = k.kind === 'target' ? attempts : (await countWithLock(tx, s, k.key)).failures;
+      const failures = k.kind === 'target' ? attempts : await countFailure(tx, s, k.key);
       if (failures >= limits[k.kind]) await lockOut(tx, ctx, s, k, failures, input);
     }
     if (blockedSerial !== null) {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ctxOf } from '../../platform/auth/guard.js';
@@ -82,8 +83,14 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
     },
   }, async (req, reply) => {
     const { batch, csv } = await downloadPins(db, crypto, ctxOf(req), req.params.id);
+    // Streamed (Fastify pipes it, with backpressure, past the serializer). Destroying the stream
+    // ends the download's transaction: Fastify does so when the client goes away, and so do we
+    // should the response close before Fastify has piped it (the transaction would wait forever).
+    const body = Readable.from(csv, { objectMode: false });
+    if (reply.raw.destroyed) body.destroy();
+    else reply.raw.once('close', () => body.destroy());
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="vouchers-${batch.serialFrom}-${batch.serialTo}.csv"`)
-      .header('cache-control', 'no-store').send(csv);
+      .header('cache-control', 'no-store').send(body as unknown as string); // the schema's text/csv, as a stream
   });
 
   app.post('/v1/vouchers/distributions', {
