@@ -35,7 +35,11 @@ export async function issueCreditNote(db: Db, ctx: Ctx, settings: BillingSetting
       id, number, invoiceId, billingAccountId: inv.billingAccountId, subtotal: input.amount, tax, total, currency: inv.currency, reason: input.reason, issuedBy: actorOf(ctx),
     }).returning();
     const takenOff = Math.min(total, Math.max(0, dueOn(locked!)));
-    await tx.update(invoices).set({ credited: sql`${invoices.credited} + ${total}` }).where(eq(invoices.id, invoiceId));
+    const [after] = await tx.update(invoices).set({ credited: sql`${invoices.credited} + ${total}` }).where(eq(invoices.id, invoiceId)).returning();
+    // The note settled what was still due: the invoice is paid, as a payment would have made it.
+    if (dueOn(locked!) > 0 && dueOn(after!) <= 0) {
+      await emit(tx, 'invoice.paid', { invoiceId, number: after!.number, billingAccountId: after!.billingAccountId, customerId: after!.customerId }, { aggregateId: after!.billingAccountId });
+    }
     if (total > takenOff) {
       await tx.insert(payments).values({
         id: uuidv7(), billingAccountId: inv.billingAccountId, invoiceId, amount: total - takenOff, currency: inv.currency, applied: 0, processorRef: `credit-note:${number}`,

@@ -10,6 +10,7 @@ import { dunningRun, type DunningSettings } from './payments.js';
 import { collectPrepaidCharges } from './prepaid-charges.js';
 import type { BillingSettings } from './recharges.js';
 import { billingRoutes } from './routes.js';
+import { forgetUsageIds } from './usage.js';
 import { usageRoutes } from './usage-routes.js';
 
 /**
@@ -25,19 +26,21 @@ export const billingModule: FastifyPluginAsync<BillingDeps> = async (app, deps) 
   await app.register(invoiceRoutes, deps);
 };
 
-/** Every hour: money on balances past their validity expires, the bill run, dunning; every minute: prepaid fees collected. */
+/** Every hour: money on balances past their validity expires, the bill run, dunning; every minute: prepaid fees collected; daily: old usage record ids forgotten. */
 export const billingJobs = (deps: BillingDeps): Partial<JobsSetup> => ({
   tasks: {
     'billing.expire_balances': (_payload, helpers) => expireBalances(deps.db, { error: (meta, message) => helpers.logger.error(message, meta) }),
     'billing.bill_run': async (_payload, helpers) => { await billRun(deps.db, deps.billRun, { error: (meta, message) => helpers.logger.error(message, meta) }); },
     'billing.dunning': async () => { await dunningRun(deps.db, deps.dunning); },
     'billing.collect_prepaid_charges': (_payload, helpers) => collectPrepaidCharges(deps.db, { error: (meta, message) => helpers.logger.error(message, meta) }),
+    'billing.forget_usage_ids': async () => { await forgetUsageIds(deps.db); },
   },
   cron: [
     { pattern: '23 * * * *', task: 'billing.expire_balances' },
     { pattern: '5 * * * *', task: 'billing.bill_run' },
     { pattern: '35 * * * *', task: 'billing.dunning' },
     { pattern: '* * * * *', task: 'billing.collect_prepaid_charges' },
+    { pattern: '17 3 * * *', task: 'billing.forget_usage_ids' },
   ],
 });
 

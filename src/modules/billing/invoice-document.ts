@@ -3,7 +3,11 @@ import type { visibleInvoice } from './payments.js';
 type Invoice = Awaited<ReturnType<typeof visibleInvoice>>;
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const money = (minor: number, currency: string) => `${(minor / 100).toFixed(2)} ${currency}`;
+/** Minor units as the currency writes them: 2 decimals for EUR, none for JPY, 3 for BHD. */
+function money(minor: number, currency: string) {
+  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  return `${(minor / 10 ** digits).toFixed(digits)} ${currency}`;
+}
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
 /** The invoice as a page a customer can read (and print to PDF): self-contained HTML, no scripts. */
@@ -22,9 +26,30 @@ ${rows}
 <tr><td>Subtotal</td><td class="n">${money(inv.subtotal, inv.currency)}</td></tr>
 <tr><td>Tax (${(inv.taxRateBp / 100).toFixed(2)} %)</td><td class="n">${money(inv.tax, inv.currency)}</td></tr>
 <tr><th>Total</th><th class="n">${money(inv.total, inv.currency)}</th></tr>
-<tr><td>Paid</td><td class="n">${money(inv.paid, inv.currency)}</td></tr>
+${inv.credited ? `<tr><td>Credited (${inv.creditNotes.map((c) => escape(c.number)).join(', ')})</td><td class="n">${money(inv.credited, inv.currency)}</td></tr>
+` : ''}<tr><td>Paid</td><td class="n">${money(inv.paid, inv.currency)}</td></tr>
 <tr><th>Due</th><th class="n">${money(inv.due, inv.currency)}</th></tr>
 </tfoot></table>
+</body></html>
+`;
+}
+
+type CreditNote = Invoice['creditNotes'][number];
+
+/** A credit note as a page: what it corrects, why, and the amounts. */
+export function renderCreditNote(note: CreditNote, inv: Invoice): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Credit note ${escape(note.number)}</title>
+<style>body{font-family:sans-serif;max-width:40em;margin:2em auto}table{width:100%;border-collapse:collapse}td,th{padding:.3em;border-bottom:1px solid #ddd}.n{text-align:right}</style>
+</head><body>
+<h1>Credit note ${escape(note.number)}</h1>
+<p>Corrects invoice ${escape(inv.number)} of ${day(inv.issuedAt)}<br>Billing account ${escape(note.billingAccountId)}<br>Issued ${day(note.issuedAt)}</p>
+<p>${escape(note.reason)}</p>
+<table><tbody>
+<tr><td>Credited amount</td><td class="n">${money(note.subtotal, note.currency)}</td></tr>
+<tr><td>Tax (${(inv.taxRateBp / 100).toFixed(2)} %)</td><td class="n">${money(note.tax, note.currency)}</td></tr>
+<tr><th>Total credited</th><th class="n">${money(note.total, note.currency)}</th></tr>
+</tbody></table>
 </body></html>
 `;
 }

@@ -8,7 +8,7 @@ import { decodeCursor, page, toPage } from '../../platform/http/pagination.js';
 import { billRun, type BillRunSettings } from './bill-run.js';
 import { billingErrors } from './errors.js';
 import { issueCreditNote } from './credit-notes.js';
-import { renderInvoice } from './invoice-document.js';
+import { renderCreditNote, renderInvoice } from './invoice-document.js';
 import type { BillingSettings } from './recharges.js';
 import { dunningRun, type DunningSettings, listInvoices, recordPayment, visibleInvoice } from './payments.js';
 import { currencyCode } from '../../platform/http/money.js';
@@ -74,6 +74,19 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
       response: { 200: z.string().describe('text/html'), ...problems(400, 404) },
     },
   }, async (req, reply) => reply.type('text/html; charset=utf-8').send(renderInvoice(await visibleInvoice(db, ctxOf(req), req.params.id))));
+
+  app.get('/v1/invoices/:id/credit-notes/:noteId/document', {
+    config: { auth: 'billing:read' },
+    schema: {
+      operationId: 'getCreditNoteDocument', tags, summary: 'A credit note as a self-contained HTML page a customer can read or print',
+      params: z.object({ id: z.uuid(), noteId: z.uuid() }), response: { 200: z.string().describe('text/html'), ...problems(400, 404) },
+    },
+  }, async (req, reply) => {
+    const inv = await visibleInvoice(db, ctxOf(req), req.params.id);
+    const note = inv.creditNotes.find((n) => n.id === req.params.noteId);
+    if (!note) throw billingErrors.credit_note_not_found();
+    return reply.type('text/html; charset=utf-8').send(renderCreditNote(note, inv));
+  });
 
   app.post('/v1/invoices/:id/payments', {
     config: { auth: 'billing:recharge', idempotent: true },

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, index, integer, jsonb, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { billingSchema } from './tables.js';
 
 const ts = () => timestamp({ withTimezone: true }).notNull().defaultNow();
@@ -21,12 +21,12 @@ export const invoices = billingSchema.table('invoices', {
   periodEnd: timestamp({ withTimezone: true }).notNull(),
   country: text(),
   taxRateBp: integer().notNull(),
-  subtotal: integer().notNull(),
-  tax: integer().notNull(),
-  total: integer().notNull(),
-  paid: integer().notNull().default(0),
+  subtotal: bigint({ mode: 'number' }).notNull(),
+  tax: bigint({ mode: 'number' }).notNull(),
+  total: bigint({ mode: 'number' }).notNull(),
+  paid: bigint({ mode: 'number' }).notNull().default(0),
   /** What credit notes took off this invoice (due = total − paid − credited). */
-  credited: integer().notNull().default(0),
+  credited: bigint({ mode: 'number' }).notNull().default(0),
   issuedAt: ts(),
   dueAt: timestamp({ withTimezone: true }).notNull(),
   /** Dunning steps already taken (reminder days, "suspended"): each happens once. */
@@ -44,7 +44,7 @@ export const invoiceLines = billingSchema.table('invoice_lines', {
   invoiceId: uuid().notNull().references(() => invoices.id),
   kind: text({ enum: ['recurring', 'charge', 'credit', 'one_off', 'usage'] }).notNull(),
   description: text().notNull(),
-  amount: integer().notNull(),
+  amount: bigint({ mode: 'number' }).notNull(),
   ref: text().notNull(),
 }, (t) => [index('invoice_lines_invoice_idx').on(t.invoiceId)]);
 
@@ -56,9 +56,9 @@ export const payments = billingSchema.table('payments', {
   id: uuid().primaryKey(),
   billingAccountId: uuid().notNull(),
   invoiceId: uuid(),
-  amount: integer().notNull(),
+  amount: bigint({ mode: 'number' }).notNull(),
   currency: text().notNull(),
-  applied: integer().notNull(),
+  applied: bigint({ mode: 'number' }).notNull(),
   processorRef: text().notNull(),
   receivedAt: ts(),
 }, (t) => [
@@ -71,7 +71,7 @@ export const payments = billingSchema.table('payments', {
 export const paymentAllocations = billingSchema.table('payment_allocations', {
   paymentId: uuid().notNull().references(() => payments.id),
   invoiceId: uuid().notNull().references(() => invoices.id),
-  amount: integer().notNull(),
+  amount: bigint({ mode: 'number' }).notNull(),
   at: ts(),
 }, (t) => [primaryKey({ columns: [t.paymentId, t.invoiceId] }), check('payment_allocations_amount_check', sql`${t.amount} > 0`)]);
 
@@ -87,9 +87,9 @@ export const creditNotes = billingSchema.table('credit_notes', {
   number: text().notNull(),
   invoiceId: uuid().notNull().references(() => invoices.id),
   billingAccountId: uuid().notNull(),
-  subtotal: integer().notNull(),
-  tax: integer().notNull(),
-  total: integer().notNull(),
+  subtotal: bigint({ mode: 'number' }).notNull(),
+  tax: bigint({ mode: 'number' }).notNull(),
+  total: bigint({ mode: 'number' }).notNull(),
   currency: text().notNull(),
   reason: text().notNull(),
   issuedBy: text().notNull(),

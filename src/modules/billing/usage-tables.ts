@@ -4,12 +4,16 @@ import { billingSchema } from './tables.js';
 
 const ts = () => timestamp({ withTimezone: true }).notNull().defaultNow();
 
-/** Every usage record id ever received: a record delivered twice is rated once. */
+/**
+ * Every usage record id received in the last USAGE_ID_RETENTION_DAYS: a record delivered twice is
+ * rated once. A BRIN index finds the old ones to forget: ids arrive in time order, and it costs
+ * rating next to nothing to keep.
+ */
 export const usageRecordIds = billingSchema.table('usage_record_ids', {
   recordId: text().primaryKey(),
   batchId: uuid().notNull(),
   receivedAt: ts(),
-});
+}, (t) => [index('usage_record_ids_received_idx').using('brin', t.receivedAt)]);
 
 /**
  * Rated usage, partitioned by month of `startedAt` (migration 0018): what each record drew from

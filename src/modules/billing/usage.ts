@@ -318,6 +318,23 @@ async function chargePrepaid(tx: Tx, batchId: string, chargeRef: string, rated: 
   return charges;
 }
 
+/**
+ * How long a usage record id is remembered. A record is received after it started, so one
+ * received this long ago started longer ago than any cycle and its late grace: sent again, it is
+ * refused as late, never charged, and its id is no longer needed to recognise it.
+ */
+export const USAGE_ID_RETENTION_DAYS = 100;
+
+/** Scheduled: ids older than the retention go, in slices, so the table does not grow for ever. */
+export async function forgetUsageIds(db: Db) {
+  for (;;) {
+    const gone = await db.execute(sql`
+      delete from ${usageRecordIds} where record_id in (
+        select record_id from ${usageRecordIds} where received_at < now() - make_interval(days => ${USAGE_ID_RETENTION_DAYS}) limit 10000)`);
+    if (gone.count < 10000) return;
+  }
+}
+
 export async function listRejected(db: Db, q: { limit: number; after?: string }) {
   return db.select().from(rejectedUsage).where(and(q.after ? lt(rejectedUsage.id, q.after) : undefined)).orderBy(desc(rejectedUsage.id)).limit(q.limit + 1);
 }

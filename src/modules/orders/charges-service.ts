@@ -23,7 +23,7 @@ export async function markChargesBilled(tx: Tx, ids: string[]) {
  */
 export async function nextPrepaidCharge(tx: Tx, skip: string[]) {
   const [row] = await tx.execute<{ id: string; lineId: string; billingAccountId: string; kind: ChargeLine['kind']; description: string; amount: number; currency: string }>(sql`
-    select c.id, c.line_id as "lineId", c.billing_account_id as "billingAccountId", c.kind, c.description, c.amount, c.currency
+    select c.id, c.line_id as "lineId", c.billing_account_id as "billingAccountId", c.kind, c.description, c.amount::float8 as amount, c.currency
     from ${chargeLines} c join ${lines} l on l.id = c.line_id
     where c.billed_at is null and l.kind = 'prepaid' and c.id not in (select json_array_elements_text(${JSON.stringify(skip)}::json)::uuid)
     order by c.id limit 1

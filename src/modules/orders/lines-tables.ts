@@ -146,7 +146,7 @@ export const chargeLines = ordersSchema.table('charge_lines', {
   kind: text({ enum: ['charge', 'credit', 'one_off', 'recurring'] }).notNull(),
   ref: text().notNull(),
   description: text().notNull(),
-  amount: integer().notNull(),
+  amount: bigint({ mode: 'number' }).notNull(),
   currency: text().notNull(),
   periodFrom: at(),
   periodTo: at(),

@@ -124,8 +124,34 @@ describe('bill run and invoices', () => {
     const csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
     expect((await csr.post(`/v1/invoices/${invoice.id}/credit-notes`).send({ amount: 6000, reason: 'Big' }).expect(403)).body.code).toBe('supervisor_required');
     // The credit pays the next invoice when it is issued.
-    const [credit] = await t.database.sql`select amount - applied as left from billing.payments where billing_account_id = ${accountId} and processor_ref like 'credit-note:%'`;
+    const [credit] = await t.database.sql`select (amount - applied)::int as left from billing.payments where billing_account_id = ${accountId} and processor_ref like 'credit-note:%'`;
     expect(credit!.left).toBe(238);
+  });
+
+  it('a credit note that settles what is still due makes the invoice paid; notes and credits show on the documents', async () => {
+    const { accountId, customerId } = await billedLastMonth();
+    await t.http.post('/v1/billing/bill-runs').expect(200);
+    const [invoice] = await invoicesOf(accountId);
+    await pay(invoice.id, invoice.total - 119, `psp-part-${accountId}`).expect(201);
+    const paidEvents = async () => (await t.database.sql`select count(*)::int as n from platform.events where type = 'invoice.paid' and payload->>'invoiceId' = ${invoice.id}`)[0]!.n;
+    expect(await paidEvents()).toBe(0);
+    const note = (await t.http.post(`/v1/invoices/${invoice.id}/credit-notes`).set('idempotency-key', `cn-settle-${invoice.id}`).send({ amount: 100, reason: 'Outage <3rd>' }).expect(201)).body;
+    expect(note.accountCredit).toBe(0);
+    expect(await paidEvents()).toBe(1);
+    expect((await t.http.get(`/v1/invoices/${invoice.id}`).expect(200)).body.due).toBe(0);
+
+    const html = (await t.http.get(`/v1/invoices/${invoice.id}/document`).expect(200)).text;
+    expect(html).toContain(`Credited (${note.number})`);
+    expect(html).toContain('1.19 EUR');
+    const me = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId }));
+    const doc = await me.get(`/v1/invoices/${invoice.id}/credit-notes/${note.id}/document`).expect(200).expect('content-type', /text\/html/);
+    expect(doc.text).toContain(`Credit note ${note.number}`);
+    expect(doc.text).toContain('Outage &#60;3rd&#62;');
+    expect(doc.text).toContain('1.19 EUR');
+    const stranger = await customerWithAccount(t, 'postpaid');
+    const other = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: stranger.customerId }));
+    expect((await other.get(`/v1/invoices/${invoice.id}/credit-notes/${note.id}/document`).expect(404)).body.code).toBe('invoice_not_found');
+    expect((await me.get(`/v1/invoices/${invoice.id}/credit-notes/${invoice.id}/document`).expect(404)).body.code).toBe('credit_note_not_found');
   });
 
   it('a customer sees their own invoices only; a CSR cannot run bills', async () => {

@@ -278,6 +278,23 @@ describe('prepaid charges', () => {
   });
 });
 
+describe('usage record ids', () => {
+  it('are forgotten after the retention, when a record sent again would be refused as late anyway', async () => {
+    const { msisdn } = await prepaidLine();
+    const old = record(msisdn);
+    const recent = record(msisdn);
+    await ingest([old, recent]).expect(200);
+    await t.database.sql`update billing.usage_record_ids set received_at = now() - interval '101 days' where record_id = ${old.recordId}`;
+    await t.database.sql`select graphile_worker.add_job('billing.forget_usage_ids', '{}'::json)`;
+    await t.runJobs();
+    const kept = (await t.database.sql`select record_id from billing.usage_record_ids where record_id = any(${[old.recordId, recent.recordId]}::text[])`).map((r) => r.record_id);
+    expect(kept).toEqual([recent.recordId]);
+    // The forgotten one, sent again months later, started before any open cycle: refused, not charged.
+    const again = (await ingest([{ ...old, startedAt: new Date(Date.now() - 101 * 86_400_000).toISOString() }]).expect(200)).body;
+    expect(again).toMatchObject({ duplicates: 0, rated: 0, rejected: 1 });
+  });
+});
+
 describe('records around the cycle boundary', () => {
   it('a record from the last hours of the previous cycle is rated on its own time\'s buckets; an older one waits', async () => {
     const { msisdn, lineId } = await prepaidLine();
