@@ -15,6 +15,7 @@ export const billingErrors = defineErrors({
   duplicate_payment: { status: 409, title: 'This processor transaction has already been recorded' },
   rejected_record_not_found: { status: 404, title: 'No such rejected usage record' },
   credit_exceeds_invoice: { status: 422, title: 'A credit note cannot take off more than the invoice still holds' },
+  same_account: { status: 422, title: 'A transfer goes to another account' },
   credit_note_not_found: { status: 404, title: 'No such credit note on this invoice' },
   supervisor_required: { status: 403, title: 'An adjustment this large needs a supervisor' },
   idempotency_key_required: { status: 400, title: 'Send an Idempotency-Key header: a retried recharge must never credit twice' },

@@ -57,6 +57,34 @@ export async function adjust(db: Db, ctx: Ctx, settings: BillingSettings, id: st
   });
 }
 
+/**
+ * Prepaid money moved from one account to another (a family sharing credit, a CSR moving a
+ * recharge made to the wrong account): a debit and a credit under one transfer id, in one
+ * transaction, all or nothing. The two balances are moved in account order, so two opposite
+ * transfers never wait on each other in a circle. A customer moves money only between its own
+ * accounts; staff between any, a supervisor above the adjustment limit.
+ */
+export async function transfer(db: Db, ctx: Ctx, settings: BillingSettings, fromId: string, input: { toBillingAccountId: string; amount: { amount: number; currency: string }; reason?: string }) {
+  const toId = input.toBillingAccountId;
+  if (toId === fromId) throw billingErrors.same_account();
+  if (ctx.principal.kind === 'staff') requireSupervisorAbove(ctx, settings, input.amount.amount, 'Transfers');
+  await visibleAccount(db, ctx, fromId);
+  await visibleAccount(db, ctx, toId);
+  const id = uuidv7();
+  return db.transaction(async (tx) => {
+    const m = { amount: input.amount.amount, currency: input.amount.currency, type: 'transfer' as const, refType: 'transfer', refId: id, reason: input.reason, actor: actorOf(ctx) };
+    const moves = [
+      { side: 'from' as const, run: () => debit(tx, { ...m, billingAccountId: fromId }) },
+      { side: 'to' as const, run: () => credit(tx, { ...m, billingAccountId: toId }) },
+    ].sort((a, b) => ((a.side === 'from' ? fromId : toId) < (b.side === 'from' ? fromId : toId) ? -1 : 1));
+    const entries: Record<'from' | 'to', Awaited<ReturnType<typeof debit>>> = {} as never;
+    for (const move of moves) entries[move.side] = await move.run();
+    await emit(tx, 'balance.transferred', { transferId: id, from: fromId, to: toId, amount: input.amount, by: actorOf(ctx) }, { aggregateId: fromId });
+    await audit(tx, ctx, { action: 'balance.transferred', entityType: 'billing_account', entityId: fromId, details: { transferId: id, to: toId, amount: input.amount.amount } });
+    return { id, amount: input.amount, from: entries.from, to: entries.to };
+  });
+}
+
 /** The warning threshold any CSR may set; a credit limit (money the operator lends) only a supervisor. */
 export async function updateBalanceSettings(db: Db, ctx: Ctx, id: string, patch: { creditLimit?: number; lowBalanceThreshold?: number | null }) {
   if (patch.creditLimit !== undefined && !senior(ctx)) throw billingErrors.supervisor_required('Only a supervisor sets a credit limit');

@@ -7,7 +7,7 @@ import { idempotencyHeaders } from '../../platform/http/idempotency.js';
 import { decodeCursor, page, toPage } from '../../platform/http/pagination.js';
 import { billingErrors } from './errors.js';
 import { getBalance, listEntries, reconcile, reconcileAll } from './ledger.js';
-import { adjust, type BillingSettings, recharge, updateBalanceSettings } from './recharges.js';
+import { adjust, type BillingSettings, recharge, transfer, updateBalanceSettings } from './recharges.js';
 import { entryTypes } from './tables.js';
 import { currencyCode } from '../../platform/http/money.js';
 
@@ -70,6 +70,26 @@ export const billingRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
   }, async (req, reply) => {
     if (!req.headers['idempotency-key']) throw billingErrors.idempotency_key_required('Send an Idempotency-Key header: a retried adjustment must never apply twice');
     return reply.status(201).send(await adjust(db, ctxOf(req), settings, req.params.id, req.body));
+  });
+
+  app.post('/v1/billing-accounts/:id/transfers', {
+    config: { auth: 'billing:transfer', idempotent: true },
+    schema: {
+      operationId: 'transferBalance', tags,
+      summary: 'Move prepaid money from this account to another: a debit and a credit under one transfer id, all or nothing (customers between their own accounts); Idempotency-Key required',
+      params, headers: idempotencyHeaders,
+      body: z.object({
+        toBillingAccountId: z.uuid(), amount: z.object({ amount: z.number().int().min(1).max(MAX), currency: currencyCode }).strict(),
+        reason: z.string().trim().min(3).max(500).optional(),
+      }).strict(),
+      response: {
+        201: z.object({ id: z.uuid().describe('The transfer: refId of both entries'), amount: z.object({ amount: z.number().int(), currency: z.string() }), from: entryView, to: entryView }),
+        ...problems(400, 403, 404, 409, 422),
+      },
+    },
+  }, async (req, reply) => {
+    if (!req.headers['idempotency-key']) throw billingErrors.idempotency_key_required('Send an Idempotency-Key header: a retried transfer must never move money twice');
+    return reply.status(201).send(await transfer(db, ctxOf(req), settings, req.params.id, req.body));
   });
 
   app.get('/v1/billing-accounts/:id/ledger', {

@@ -21,6 +21,7 @@ export const permissions = [
   'billing:read',
   'billing:recharge',
   'billing:adjust',
+  'billing:transfer',
   'usage:ingest',
   'spend_caps:write',
   'billing:run',
@@ -46,9 +47,9 @@ export type Principal =
 
 const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
-  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'spend_caps:write',
+  supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'billing:transfer', 'spend_caps:write',
     'vouchers:read', 'vouchers:manage', 'vouchers:sell', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply'],
-  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'spend_caps:write',
+  csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'billing:transfer', 'spend_caps:write',
     'vouchers:read', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply'],
   // Marketing owns the offer: price plans, add-ons, discounts and promotions.
   marketing: ['catalog:read', 'catalog:write', 'discounts:read', 'discounts:manage'],
@@ -57,7 +58,7 @@ const staff: Record<StaffRole, readonly Permission[]> = {
 // that, not these lists.
 const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'vouchers:read', 'vouchers:sell', 'vouchers:redeem', 'discounts:quote', 'discounts:apply'];
 // A customer's own orders are limited by type (self-care: plan change and packs), in the orders module.
-const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'spend_caps:write', 'vouchers:redeem', 'discounts:quote'];
+const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'billing:transfer', 'spend_caps:write', 'vouchers:redeem', 'discounts:quote'];
 
 export function can(p: Principal, permission: Permission): boolean {
   switch (p.kind) {

@@ -81,6 +81,48 @@ describe('prepaid balance ledger', () => {
     expect((await t.http.get('/v1/billing/reconciliation').expect(200)).body).toEqual({ mismatches: [] });
   });
 
+  it('transfers move money both ways at once: all or nothing, no deadlock, nothing made or lost', async () => {
+    const a = await prepaidAccount();
+    const b = await prepaidAccount();
+    await recharge(a.accountId, 3000).expect(201);
+    await recharge(b.accountId, 1000).expect(201);
+    const send = (from: string, to: string, amount: number) => t.http.post(`/v1/billing-accounts/${from}/transfers`).set('idempotency-key', `t-${++keys}`)
+      .send({ toBillingAccountId: to, amount: { amount, currency: 'EUR' } });
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? send(a.accountId, b.accountId, 150) : send(b.accountId, a.accountId, 100))));
+    expect(results.every((r) => r.status === 201 || (r.status === 409 && r.body.code === 'insufficient_balance'))).toBe(true);
+    const [x, y] = [(await balance(a.accountId)).amount, (await balance(b.accountId)).amount];
+    expect(x + y).toBe(4000);
+    expect(Math.min(x, y)).toBeGreaterThanOrEqual(0);
+    expect((await reconciled(a.accountId)).consistent).toBe(true);
+    expect((await reconciled(b.accountId)).consistent).toBe(true);
+    const moved = results.find((r) => r.status === 201)!.body;
+    expect(moved.from).toMatchObject({ type: 'transfer', refType: 'transfer', refId: moved.id });
+    expect(moved.to.amount).toBe(-moved.from.amount);
+    // Refused: to itself, beyond the balance, without a key.
+    expect((await send(a.accountId, a.accountId, 1).expect(422)).body.code).toBe('same_account');
+    expect((await send(a.accountId, b.accountId, 1_000_000).expect(409)).body.code).toBe('insufficient_balance');
+    await t.http.post(`/v1/billing-accounts/${a.accountId}/transfers`).send({ toBillingAccountId: b.accountId, amount: { amount: 1, currency: 'EUR' } }).expect(400);
+  });
+
+  it('a customer transfers between its own accounts only; a CSR above the limit needs a supervisor', async () => {
+    const mine = await prepaidAccount();
+    const second = (await t.http.post(`/v1/customers/${mine.customerId}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body.id as string;
+    const stranger = await prepaidAccount();
+    await recharge(mine.accountId, 2000).expect(201);
+    const me = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: mine.customerId }));
+    const send = (caller: typeof me, from: string, to: string, amount: number) => caller.post(`/v1/billing-accounts/${from}/transfers`).set('idempotency-key', `t-${++keys}`)
+      .send({ toBillingAccountId: to, amount: { amount, currency: 'EUR' } });
+    await send(me, mine.accountId, second, 500).expect(201);
+    expect((await send(me, mine.accountId, stranger.accountId, 100).expect(404)).body.code).toBe('billing_account_not_found');
+    expect((await send(me, stranger.accountId, mine.accountId, 100).expect(404)).body.code).toBe('billing_account_not_found');
+    expect((await balance(second)).amount).toBe(500);
+    const csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
+    expect((await send(csr, mine.accountId, stranger.accountId, 6000).expect(403)).body.code).toBe('supervisor_required');
+    await send(csr, mine.accountId, stranger.accountId, 300).expect(201);
+    const partner = asCaller(t, await keyFor(t, { principalKind: 'partner', partnerId: '00000000-0000-7000-8000-000000000001' }));
+    await send(partner, mine.accountId, second, 1).expect(403);
+  });
+
   it('a credit limit lets the balance go below zero, only that far; only a supervisor sets it', async () => {
     const { accountId } = await prepaidAccount();
     const csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
