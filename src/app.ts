@@ -123,7 +123,7 @@ export async function buildApp(p: Platform) {
   };
   await app.register(vouchersModule, vouchers);
 
-  const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers, ...vouchersSubscribers];
+  const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers(billing), ...vouchersSubscribers];
   const jobs: JobsSetup = mergeJobs(
     eventJobs(db, subscribers),
     partitionJobs(db),

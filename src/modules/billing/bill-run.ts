@@ -3,7 +3,7 @@ import type { Db, Tx } from '../../platform/db/client.js';
 import { databaseNow } from '../../platform/db/clock.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { postpaidAccounts } from '../customers/index.js';
+import { postpaidAccount, postpaidAccounts } from '../customers/index.js';
 import { markChargesBilled, unbilledCharges } from '../orders/index.js';
 import { lastClosedCycle, taxOf, taxRateFor } from './invoice-rules.js';
 import { invoiceCounters, invoiceLines, invoices, paymentAllocations, payments } from './invoice-tables.js';
@@ -41,7 +41,21 @@ export async function billRun(db: Db, settings: BillRunSettings, log: { error(me
   return { issued, failed };
 }
 
-async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Account, period: { start: Date; end: Date }) {
+/**
+ * A closed postpaid account's last invoices, at once: the last ended cycle if the bill run has not
+ * got to it, then the current cycle so far (its charges and the usage rated up to now), marked
+ * final. Usage rated for the account after this is never invoiced (see the README).
+ */
+export async function finalInvoice(tx: Tx, settings: BillRunSettings, billingAccountId: string) {
+  const account = await postpaidAccount(tx, billingAccountId);
+  if (!account) return;
+  const now = await databaseNow(tx);
+  const last = lastClosedCycle(account.billCycleDay, now);
+  await invoiceAccount(tx, settings, account, last);
+  if (now > last.end) await invoiceAccount(tx, settings, account, { start: last.end, end: now }, true);
+}
+
+async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Account, period: { start: Date; end: Date }, final = false) {
   // Two runs of the same cycle queue here, and the second finds the first's invoice.
   await lockAccountInvoices(tx, account.id);
   const [again] = await tx.select({ id: invoices.id }).from(invoices).where(and(eq(invoices.billingAccountId, account.id), eq(invoices.periodStart, period.start)));
@@ -82,7 +96,7 @@ async function invoiceAccount(tx: Tx, settings: BillRunSettings, account: Accoun
     await tx.insert(payments).values({ id: uuidv7(), billingAccountId: account.id, invoiceId: id, amount: -invoice!.total, currency: account.currency, applied: 0, processorRef: `invoice-credit:${number}` });
   }
   await emit(tx, 'invoice.issued', {
-    invoiceId: id, number, billingAccountId: account.id, customerId: account.customerId, total: { amount: invoice!.total, currency: account.currency }, dueAt: invoice!.dueAt,
+    invoiceId: id, number, billingAccountId: account.id, customerId: account.customerId, total: { amount: invoice!.total, currency: account.currency }, dueAt: invoice!.dueAt, final,
   }, { aggregateId: account.id });
   await applyCredit(tx, invoice!);
   return true;

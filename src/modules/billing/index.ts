@@ -3,7 +3,7 @@ import type { Db } from '../../platform/db/client.js';
 import type { Subscriber } from '../../platform/events/events.js';
 import { liftRestriction } from '../orders/index.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
-import { billRun, type BillRunSettings } from './bill-run.js';
+import { billRun, type BillRunSettings, finalInvoice } from './bill-run.js';
 import { invoiceRoutes } from './invoice-routes.js';
 import { expireBalances } from './ledger.js';
 import { dunningRun, type DunningSettings } from './payments.js';
@@ -49,12 +49,20 @@ export const billingJobs = (deps: BillingDeps): Partial<JobsSetup> => ({
  * fact, from the outbox: the credit locks the balance and rating locks lines first, so doing it in
  * the same transaction would take the two in opposite orders.
  */
-export const billingSubscribers: Subscriber[] = [{
+export const billingSubscribers = (deps: BillingDeps): Subscriber[] => [{
   name: 'billing.lift_balance_bars',
   types: ['balance.credited'],
   handle: async (tx, event) => {
     const { billingAccountId, balance } = event.payload as { billingAccountId: string; balance: { amount: number } };
     if (balance.amount > 0) await liftRestriction(tx, { billingAccountId }, 'balance');
+  },
+}, {
+  // A postpaid account that closes is invoiced at once for what it has run up: nothing waits for a bill run that will not come.
+  name: 'billing.final_invoice',
+  types: ['billing_account.closed'],
+  handle: async (tx, event) => {
+    const { billingAccountId, type } = event.payload as { billingAccountId: string; type: string };
+    if (type === 'postpaid') await finalInvoice(tx, deps.billRun, billingAccountId);
   },
 }];
 

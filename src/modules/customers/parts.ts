@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { audit } from '../../platform/audit/audit.js';
 import { customerScope } from '../../platform/auth/permissions.js';
@@ -98,6 +98,12 @@ export const updateBillingAccount = (deps: CustomerDeps, ctx: Ctx, customerId: s
     if (!current) throw customerErrors.billing_account_not_found();
     if (patch.billCycleDay !== undefined && current.type !== 'postpaid') throw customerErrors.billing_cycle_mismatch();
     const [row] = await tx.update(billingAccounts).set({ ...patch, updatedAt: sql`now()` }).where(eq(billingAccounts.id, id)).returning();
+    // Billing and orders react: a closed postpaid account gets its final invoice, its lines follow a new bill-cycle day.
+    const meta = { aggregateId: id, requestId: ctx.requestId };
+    if (current.status === 'active' && row!.status === 'closed') await emit(tx, 'billing_account.closed', { billingAccountId: id, customerId, type: row!.type }, meta);
+    if (row!.billCycleDay !== current.billCycleDay) {
+      await emit(tx, 'billing_account.bill_cycle_changed', { billingAccountId: id, customerId, from: current.billCycleDay, to: row!.billCycleDay }, meta);
+    }
     return row!;
   });
 
@@ -118,9 +124,19 @@ export async function findBillingAccount(db: Tx, ctx: Ctx, id: string): Promise<
  * customer's billing address, else home address; null when there is neither).
  */
 export async function postpaidAccounts(db: Tx) {
+  return accountsToBill(db, sql`a.status = 'active'`);
+}
+
+/** One postpaid account as the bill run sees it, open or closed (a closed one's final invoice). */
+export async function postpaidAccount(db: Tx, id: string) {
+  const [account] = await accountsToBill(db, sql`a.id = ${id}`);
+  return account;
+}
+
+function accountsToBill(db: Tx, where: SQL) {
   return db.execute<{ id: string; customerId: string; currency: string; billCycleDay: number; country: string | null }>(sql`
     select a.id, a.customer_id as "customerId", a.currency, a.bill_cycle_day as "billCycleDay",
       (select country from ${addresses} ad where ad.customer_id = a.customer_id and ad.kind in ('billing', 'home')
         order by ad.kind = 'billing' desc, ad.id limit 1) as country
-    from ${billingAccounts} a where a.type = 'postpaid' and a.status = 'active' order by a.id`);
+    from ${billingAccounts} a where a.type = 'postpaid' and ${where} order by a.id`);
 }

@@ -8,7 +8,7 @@ import { catalogRoutes } from './catalog-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { dispatchFulfilment, fulfilOrder, reconcileOrders, renewCycles } from './fulfilment.js';
 import { inventoryRoutes } from './inventory-routes.js';
-import { expireAddOns } from './lines.js';
+import { expireAddOns, followBillCycle } from './lines.js';
 import { orderRoutes } from './order-routes.js';
 import { recycleResources } from './inventory.js';
 import type { OrderPricer } from './pricing.js';
@@ -42,13 +42,20 @@ export const ordersJobs = (db: Db): Partial<JobsSetup> => ({
   cron: ['orders.recycle_resources', 'orders.expire_add_ons', 'orders.renew_cycles', 'orders.reconcile_orders'].map((task) => ({ pattern: '* * * * *', task })),
 });
 
-/** Accepted orders reach the worker through the outbox. */
+/** Accepted orders reach the worker through the outbox; lines follow their account's new bill-cycle day. */
 export const ordersSubscribers: Subscriber[] = [{
   name: 'orders.dispatch_fulfilment',
   types: ['order.acknowledged'],
   handle: (tx, event) => {
     const { orderId, scheduledFor } = event.payload as { orderId: string; scheduledFor: string | null };
     return dispatchFulfilment(tx, orderId, scheduledFor ? new Date(scheduledFor) : null);
+  },
+}, {
+  name: 'orders.follow_bill_cycle',
+  types: ['billing_account.bill_cycle_changed'],
+  handle: (tx, event) => {
+    const { billingAccountId, to } = event.payload as { billingAccountId: string; to: number };
+    return followBillCycle(tx, billingAccountId, to);
   },
 }];
 

@@ -65,6 +65,8 @@ export const lines = ordersSchema.table('lines', {
   throttleKbps: integer(),
   /** Postpaid: the account's bill-cycle day; prepaid: the day of activation. */
   billCycleDay: integer().notNull(),
+  /** The account's new bill-cycle day, taken at the next renewal (which prorates the shorter cycle it makes). */
+  nextBillCycleDay: integer(),
   cycleStart: timestamp({ withTimezone: true }).notNull(),
   cycleEnd: timestamp({ withTimezone: true }).notNull(),
   activatedAt: ts(),

@@ -8,7 +8,7 @@ import type { AddOnTerms, PlanTerms } from './catalog-schemas.js';
 import { planVersion } from './catalog.js';
 import { orderErrors } from './errors.js';
 import { allowanceBuckets, chargeLines, lineAddOns, lines, orders } from './lines-tables.js';
-import { billingCycle, type Cycle, nextShares, nextStep } from './rules.js';
+import { billingCycle, type Cycle, nextShares, nextStep, prorateAllowances, prorateChange } from './rules.js';
 import { addOns, addOnVersions } from './tables.js';
 
 export type LineRow = typeof lines.$inferSelect;
@@ -64,35 +64,55 @@ export const lineEvent = (tx: Tx, type: string, line: LineRow, details: Record<s
 export async function renewLine(tx: Tx, line: LineRow, now: Date, applyScheduled: (tx: Tx, line: LineRow, at: Date) => Promise<LineRow>): Promise<LineRow> {
   let current = line;
   while (current.status !== 'terminated' && current.cycleEnd <= now) {
-    // Cycles are contiguous: the next starts where this one ended.
-    const next = { start: current.cycleEnd, end: billingCycle(current.billCycleDay, current.cycleEnd).end };
+    // Cycles are contiguous: the next starts where this one ended. After a change of bill-cycle day
+    // it ends on the new day: a shorter cycle, whose fees and allowances are that share of a whole one.
+    const moving = current.nextBillCycleDay !== null;
+    const natural = billingCycle(current.nextBillCycleDay ?? current.billCycleDay, current.cycleEnd);
+    const next = { start: current.cycleEnd, end: natural.end };
+    const part = <T>(whole: T, prorate: (whole: T) => T) => (moving && natural.start < next.start ? prorate(whole) : whole);
+    const partFee = (amount: number, currency: string, ref: string) =>
+      part(amount, () => prorateChange({ cycle: natural, at: next.start, to: { ref, fee: { amount, currency } } })[0]?.amount ?? 0);
+    const partAllowances = <A extends Record<string, number | 'unlimited' | undefined>>(a: A) => part(a, () => prorateAllowances(a, natural, next.start));
     current = await applyScheduled(tx, current, next.start);
     // A new cycle brings new allowances: what the caps barred or slowed runs again.
     const lifted = current.restriction;
     const capped = lifted === 'usage_cap' || lifted === 'spend_cap';
     const { version } = await planVersion(tx, current.planVersionId);
     // A discount that lasts several cycles charges its steps first; then the list fee.
-    const [fee, feeSteps] = nextStep(current.feeSteps, version.feeAmount);
+    const [fullFee, feeSteps] = nextStep(current.feeSteps, version.feeAmount);
+    const fee = partFee(fullFee, version.currency, version.id);
     [current] = await tx.update(lines).set({
-      cycleStart: next.start, cycleEnd: next.end, cycleFee: fee, feeSteps, usageShares: nextShares(current.usageShares), updatedAt: sql`now()`,
+      cycleStart: next.start, cycleEnd: next.end, cycleFee: fee, billCycleDay: current.nextBillCycleDay ?? current.billCycleDay, nextBillCycleDay: null, feeSteps, usageShares: nextShares(current.usageShares), updatedAt: sql`now()`,
       ...(capped ? { restriction: null, throttleKbps: null, ...(current.status === 'barred' ? { status: 'active' as const, statusReason: null } : {}) } : {}),
     }).where(eq(lines.id, current.id)).returning() as [LineRow];
     if (capped) await lineEvent(tx, 'line.restriction_lifted', current, { restriction: lifted });
-    await addBuckets(tx, current.id, version.terms.allowances, next);
+    await addBuckets(tx, current.id, partAllowances(version.terms.allowances), next);
     const fees = [{ kind: 'recurring' as const, ref: version.id, description: 'Plan fee for the cycle', amount: fee, currency: version.currency, from: next.start, to: next.end }];
     // A renewed pack's new period is charged at its next step, or the list fee (a gift covers only the first).
     const packs = await tx.select().from(lineAddOns).where(and(eq(lineAddOns.lineId, current.id), eq(lineAddOns.status, 'active'), eq(lineAddOns.kind, 'recurring')));
     for (const p of packs) {
       const [v] = await tx.select().from(addOnVersions).where(eq(addOnVersions.id, p.addOnVersionId));
-      const [packFee, packSteps] = nextStep(p.feeSteps, v!.feeAmount);
+      const [fullPackFee, packSteps] = nextStep(p.feeSteps, v!.feeAmount);
+      const packFee = partFee(fullPackFee, v!.currency, v!.id);
       await tx.update(lineAddOns).set({ expiresAt: next.end, feeAmount: packFee === v!.feeAmount ? null : packFee, feeSteps: packSteps }).where(eq(lineAddOns.id, p.id));
-      await addBuckets(tx, current.id, v!.terms.allowances, next, { lineAddOnId: p.id, terms: v!.terms });
+      await addBuckets(tx, current.id, partAllowances(v!.terms.allowances), next, { lineAddOnId: p.id, terms: v!.terms });
       fees.push({ kind: 'recurring', ref: v!.id, description: 'Recurring pack fee for the cycle', amount: packFee, currency: v!.currency, from: next.start, to: next.end });
     }
     await writeCharges(tx, { lineId: current.id, billingAccountId: current.billingAccountId, orderId: null }, fees);
     await lineEvent(tx, 'line.cycle_renewed', current, { cycleStart: next.start, cycleEnd: next.end });
   }
   return current;
+}
+
+/**
+ * The account's postpaid lines take its new bill-cycle day at their next renewal: each finishes its
+ * current cycle, and the renewal makes a shorter one ending on the new day, fees and allowances
+ * prorated to it. (Set back to the day a line has, nothing changes.)
+ */
+export async function followBillCycle(tx: Tx, billingAccountId: string, day: number) {
+  const moved = await tx.update(lines).set({ nextBillCycleDay: sql`case when ${lines.billCycleDay} = ${day} then null else ${day}::int end`, updatedAt: sql`now()` })
+    .where(and(eq(lines.billingAccountId, billingAccountId), eq(lines.kind, 'postpaid'), sql`${lines.status} <> 'terminated'`)).returning();
+  for (const line of moved) if (line.nextBillCycleDay !== null) await lineEvent(tx, 'line.bill_cycle_changed', line, { billCycleDay: day, from: line.cycleEnd });
 }
 
 /** One-off packs past their validity end on a locked line (the expiry job may not have run yet). */

@@ -154,6 +154,24 @@ describe('bill run and invoices', () => {
     expect((await me.get(`/v1/invoices/${invoice.id}/credit-notes/${invoice.id}/document`).expect(404)).body.code).toBe('credit_note_not_found');
   });
 
+  it('a postpaid account that closes is invoiced at once: the last cycle, then the current one so far, marked final', async () => {
+    const { accountId, customerId, lineId, expectedSubtotal } = await billedLastMonth();
+    // Something this month too: a one-off credit on the line.
+    await t.database.sql`insert into orders.charge_lines (id, line_id, billing_account_id, kind, ref, description, amount, currency)
+      values (gen_random_uuid(), ${lineId}, ${accountId}, 'charge', 'test', 'Installation', 2500, 'EUR')`;
+    await t.http.patch(`/v1/customers/${customerId}/billing-accounts/${accountId}`).send({ status: 'closed' }).expect(200);
+    await t.runJobs();
+    const issued = await t.database.sql`select payload->>'final' as final, (payload->'total'->>'amount')::int as total from platform.events
+      where type = 'invoice.issued' and aggregate_id = ${accountId} order by id`;
+    expect(issued.map((e) => e.final)).toEqual(['false', 'true']);
+    const [last, final] = (await invoicesOf(accountId)).sort((a: { number: string }, b: { number: string }) => a.number.localeCompare(b.number));
+    expect((await t.http.get(`/v1/invoices/${last.id}`).expect(200)).body.subtotal).toBe(expectedSubtotal);
+    expect((await t.http.get(`/v1/invoices/${final.id}`).expect(200)).body).toMatchObject({ subtotal: 2500, lines: [{ description: 'Installation', amount: 2500 }] });
+    // The bill run leaves a closed account alone.
+    await t.http.post('/v1/billing/bill-runs').expect(200);
+    expect(await invoicesOf(accountId)).toHaveLength(2);
+  });
+
   it('a customer sees their own invoices only; a CSR cannot run bills', async () => {
     const mine = await billedLastMonth();
     const theirs = await customerWithAccount(t, 'postpaid');

@@ -11,6 +11,30 @@ const charges = async (lineId: string) => (await t.http.get(`/v1/lines/${lineId}
 const eventsOf = async (aggregateId: string) => (await t.database.sql`select type from platform.events where aggregate_id = ${aggregateId} order by id`).map((e) => e.type);
 const addJob = (task: string) => t.database.sql`select graphile_worker.add_job(${task}, '{}'::json)`;
 
+describe('a change of the account\'s bill-cycle day', () => {
+  it('reaches its postpaid lines: the current cycle ends as it was, the next ends on the new day with its fee prorated', async () => {
+    const plan = await activePlan(t, { fee: 3000 });
+    await stock(t, 1);
+    const { customerId, accountId } = await customerWithAccount(t, 'postpaid', 1);
+    const { lineId } = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id });
+    const day = ((new Date().getUTCDate() + 9) % 28) + 1;
+    await t.http.patch(`/v1/customers/${customerId}/billing-accounts/${accountId}`).send({ billCycleDay: day }).expect(200);
+    await t.runJobs();
+    expect((await t.database.sql`select next_bill_cycle_day from orders.lines where id = ${lineId}`)[0]!.next_bill_cycle_day).toBe(day);
+    await reachCycleEnd(t, lineId);
+    expect((await t.database.sql`select bill_cycle_day, next_bill_cycle_day from orders.lines where id = ${lineId}`)[0]).toEqual({ bill_cycle_day: day, next_bill_cycle_day: null });
+    const [row] = await t.database.sql`select cycle_start, cycle_end from orders.lines where id = ${lineId}`;
+    const [start, end] = [new Date(row!.cycle_start), new Date(row!.cycle_end)];
+    const natural = billingCycle(day, start);
+    expect(end.toISOString()).toBe(natural.end.toISOString());
+    const fee = prorateChange({ cycle: natural, at: start, to: { ref: 'x', fee: { amount: 3000, currency: 'EUR' } } })[0]!.amount;
+    expect(fee).toBeLessThan(3000);
+    const renewal = (await charges(lineId)).find((c) => c.description === 'Plan fee for the cycle' && c.periodFrom === start.toISOString());
+    expect(renewal!.amount).toBe(fee);
+    expect(await eventsOf(lineId)).toContain('line.bill_cycle_changed');
+  });
+});
+
 describe('a new line', () => {
   it('is acknowledged, fulfilled by the worker, and becomes a line with its allowances and first charge', async () => {
     const plan = await activePlan(t, { fee: 3100 });

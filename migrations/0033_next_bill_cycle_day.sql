@@ -1,0 +1,1 @@
+ALTER TABLE "orders"."lines" ADD COLUMN "next_bill_cycle_day" integer;
