@@ -129,7 +129,9 @@ export const allowanceBuckets = ordersSchema.table('allowance_buckets', {
   validFrom: timestamp({ withTimezone: true }).notNull(),
   validUntil: timestamp({ withTimezone: true }).notNull(),
 }, (t) => [
-  index('allowance_buckets_line_idx').on(t.lineId, t.validUntil),
+  // Rating finds a record's buckets by line, type and zone: one index probe, not every bucket of the line.
+  index('allowance_buckets_line_idx').on(t.lineId, t.usageType, t.zone, t.validUntil),
+  index('allowance_buckets_pack_idx').on(t.lineAddOnId).where(sql`line_add_on_id is not null`),
   check('allowance_buckets_usage_check', sql`${t.usageType} in ('data', 'voice', 'sms')`),
   check('allowance_buckets_used_check', sql`${t.used} >= 0`),
   check('allowance_buckets_validity_check', sql`${t.validUntil} > ${t.validFrom}`),

@@ -39,7 +39,11 @@ const item = z.object({
 }).strict();
 const priceRequest = { customerId: z.uuid(), channel: channel.describe('Staff only: anyone else\'s channel follows from who they are'), promotionCodes: codes.default([]), items: z.array(item).min(1).max(50) };
 const decision = z.object({ discountId: z.uuid(), name: z.string(), applied: z.boolean(), amount: z.number().int(), reason: z.string() });
-const pricedItem = z.object({ item, final: z.number().int(), discount: z.number().int(), decisions: z.array(decision) });
+// An order's pricing also holds its plan's usage rates, priced as 10,000 to find the share still charged.
+const pricedItem = z.object({
+  item: item.extend({ rate: z.boolean().optional().describe('A usage rate (of 10,000), not a charge: left out of the totals') }),
+  final: z.number().int(), discount: z.number().int(), decisions: z.array(decision),
+});
 const quoteView = z.object({
   items: z.array(pricedItem), total: z.number().int(), discount: z.number().int(), used: z.array(z.uuid()),
   unknownCodes: z.array(z.string()).describe('Codes that name no current promotion'),
@@ -72,7 +76,8 @@ export const discountRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
       }).strict()
         .refine((b) => (b.kind === 'percentage' ? b.value <= 10_000 && b.currency === null : b.currency !== null), { message: 'a percentage is at most 10000 basis points and has no currency; a fixed amount has one', path: ['value'] })
         .refine((b) => !b.validFrom || !b.validUntil || b.validUntil > b.validFrom, { message: 'validUntil must be after validFrom', path: ['validUntil'] })
-        .refine((b) => b.target.charge !== 'usage' || b.kind === 'percentage', { message: 'a usage discount is a percentage: usage is rated record by record', path: ['kind'] }),
+        .refine((b) => b.target.charge !== 'usage' || b.kind === 'percentage', { message: 'a usage discount is a percentage: usage is rated record by record', path: ['kind'] })
+        .refine((b) => b.target.charge !== 'one_off' || b.cycles === null, { message: 'a one-off charge has no cycles', path: ['cycles'] }),
       response: { 201: discountView, ...problems(400, 409) },
     },
   }, async (req, reply) => reply.status(201).send(await createDiscount(db, ctxOf(req), req.body)));

@@ -94,6 +94,8 @@ describe('discounts and promotions', () => {
     const bad = [
       { name: 'x', kind: 'percentage', value: 20_000, target: { charge: 'usage' } },
       { name: 'x', kind: 'fixed', value: 100, target: { charge: 'usage' } },
+      { name: 'x', kind: 'fixed', value: 100, currency: 'EUR', target: { charge: 'usage' } },
+      { name: 'x', kind: 'percentage', value: 100, cycles: 2, target: { charge: 'one_off' } },
       { name: 'x', kind: 'percentage', value: 100, target: { charge: 'usage' }, validFrom: '2026-02-01T00:00:00Z', validUntil: '2026-01-01T00:00:00Z' },
       { name: 'x', kind: 'percentage', value: 100, target: { charge: 'tax' } },
     ];
@@ -185,6 +187,10 @@ describe('discounts that last several cycles', () => {
       fee: { amount: 1500 }, listFee: { amount: 3000 }, laterFees: [{ cycles: 2, amount: 1500 }],
       usageShares: { data: { share: 5000, later: [{ cycles: 1, amount: 5000 }] } },
     });
+    // The kept pricing explains the usage rate too (a rate, left out of the totals).
+    const pricing = (await csr.get(`/v1/discount-applications/${order.items[0].discountApplicationId}`).expect(200)).body;
+    expect(pricing).toMatchObject({ total: 1500, discount: 1500 });
+    expect(pricing.items.find((p: { item: { ref: string } }) => p.item.ref === '0:data')).toMatchObject({ item: { rate: true, usageType: 'data' }, final: 5000 });
     await t.runJobs();
     const { lineId } = (await t.http.get(`/v1/orders/${order.id}`).expect(200)).body;
     const { msisdn } = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
