@@ -26,7 +26,7 @@ import { uuidv7 } from './platform/ids.js';
 import { logOptions } from './platform/log.js';
 import { billingJobs, billingModule, billingSubscribers } from './modules/billing/index.js';
 import { customerExists, customersModule } from './modules/customers/index.js';
-import { ordersJobs, ordersModule, ordersSubscribers } from './modules/orders/index.js';
+import { accountHasLines, ordersJobs, ordersModule, ordersSubscribers } from './modules/orders/index.js';
 import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers } from './modules/vouchers/index.js';
 
 export interface Platform {
@@ -104,7 +104,8 @@ export async function buildApp(p: Platform) {
   await app.register(identityRoutes, { db, credentials, partyExists });
   await app.register(auditRoutes, { db });
   await app.register(eventRoutes, { db });
-  await app.register(customersModule, { db, readAuditDb: database.relaxed, crypto });
+  // Orders builds on customers: it is handed in how to tell an account still has lines, never imported.
+  await app.register(customersModule, { db, readAuditDb: database.relaxed, crypto, accountInUse: accountHasLines });
   // Discounts live with vouchers, which builds on orders: orders is handed the pricer, never imports it.
   await app.register(ordersModule, { db, crypto, pricer: orderPricer });
   const billing = {

@@ -44,7 +44,8 @@ export async function billRun(db: Db, settings: BillRunSettings, log: { error(me
 /**
  * A closed postpaid account's last invoices, at once: the last ended cycle if the bill run has not
  * got to it, then the current cycle so far (its charges and the usage rated up to now), marked
- * final. Usage rated for the account after this is never invoiced (see the README).
+ * final. The account's lines were terminated before it could close, so nothing is rated for it
+ * after this (a record for a terminated line's number is kept as unknown).
  */
 export async function finalInvoice(tx: Tx, settings: BillRunSettings, billingAccountId: string) {
   const account = await postpaidAccount(tx, billingAccountId);

@@ -11,5 +11,6 @@ export const customerErrors = defineErrors({
   customer_name_required: { status: 422, title: 'An individual needs given and family name; a business needs a company name' },
   telemarketing_not_allowed: { status: 422, title: 'There is no voice or telemarketing channel, by design' },
   billing_cycle_mismatch: { status: 422, title: 'A postpaid account needs billCycleDay; a prepaid one has none' },
+  billing_account_in_use: { status: 409, title: 'The billing account still has lines: terminate them first' },
   invalid_search: { status: 400, title: 'Search by exactly one of msisdn, email, name or documentNumber' },
 });

@@ -97,6 +97,7 @@ export const updateBillingAccount = (deps: CustomerDeps, ctx: Ctx, customerId: s
     const [current] = await tx.select().from(billingAccounts).where(and(eq(billingAccounts.id, id), eq(billingAccounts.customerId, customerId)));
     if (!current) throw customerErrors.billing_account_not_found();
     if (patch.billCycleDay !== undefined && current.type !== 'postpaid') throw customerErrors.billing_cycle_mismatch();
+    if (patch.status === 'closed' && current.status === 'active' && await deps.accountInUse?.(tx, id)) throw customerErrors.billing_account_in_use();
     const [row] = await tx.update(billingAccounts).set({ ...patch, updatedAt: sql`now()` }).where(eq(billingAccounts.id, id)).returning();
     // Billing and orders react: a closed postpaid account gets its final invoice, its lines follow a new bill-cycle day.
     const meta = { aggregateId: id, requestId: ctx.requestId };

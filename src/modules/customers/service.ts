@@ -15,6 +15,12 @@ export interface CustomerDeps {
   /** Database.relaxed: where read audits go (see platform/db/client.ts). */
   readAuditDb: Db;
   crypto: FieldCrypto;
+  /**
+   * Whether a billing account still has lines that are not terminated: handed in by the orders
+   * module (which builds on this one, so it cannot be imported). An account in use is not closed:
+   * what its lines ran up after the final invoice would never be billed.
+   */
+  accountInUse?: (tx: Tx, billingAccountId: string) => Promise<boolean>;
 }
 
 type CustomerRow = typeof customers.$inferSelect;

@@ -66,7 +66,7 @@ export { channelOf, type OrderPricer, type PriceableItem, type PriceRequest as O
 
 export { billingCycle, nextShares, nextStep, prorateAllowances, prorateChange, type Cycle, type Money, type PricedItem, type ProrationLine } from './rules.js';
 export {
-  barAccountLines, barLines, customerHasLines, firstActiveLine, liftRestriction, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, throttleLines, visibleLine,
+  accountHasLines, barAccountLines, barLines, customerHasLines, firstActiveLine, liftRestriction, linesForUsage, lockBuckets, recordConsumption, renewLinesDue, throttleLines, visibleLine,
   type LineBucket, type RatableLine, type Restriction,
 } from './usage-service.js';
 export { addLineCharge, markChargesBilled, nextPrepaidCharge, unbilledCharges, type ChargeLine } from './charges-service.js';

@@ -148,6 +148,12 @@ export async function customerHasLines(tx: Tx, customerId: string) {
   return Boolean(row);
 }
 
+/** Whether a billing account has a line that is not terminated (the customers module asks before closing it). */
+export async function accountHasLines(tx: Tx, billingAccountId: string) {
+  const [row] = await tx.execute(sql`select 1 from ${lines} where billing_account_id = ${billingAccountId} and status <> 'terminated' limit 1`);
+  return Boolean(row);
+}
+
 /** The account's longest-standing active line, if any (where an account-wide reward goes). */
 export async function firstActiveLine(tx: Tx, billingAccountId: string) {
   const [row] = await tx.select({ id: lines.id }).from(lines).where(and(eq(lines.billingAccountId, billingAccountId), eq(lines.status, 'active'))).orderBy(lines.activatedAt, lines.id).limit(1);
