@@ -13,6 +13,7 @@ export const billingErrors = defineErrors({
   forbidden_cap: { status: 403, title: 'Not this cap' },
   invoice_not_found: { status: 404, title: 'No such invoice' },
   duplicate_payment: { status: 409, title: 'This processor transaction has already been recorded' },
+  record_beyond_dedupe: { status: 409, title: 'The record is older than the usage record ids are remembered' },
   rejected_record_not_found: { status: 404, title: 'No such rejected usage record' },
   credit_exceeds_invoice: { status: 422, title: 'A credit note cannot take off more than the invoice still holds' },
   same_account: { status: 422, title: 'A transfer goes to another account' },

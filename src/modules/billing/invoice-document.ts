@@ -1,13 +1,10 @@
+import { formatMoney } from '../../platform/http/money.js';
 import type { visibleInvoice } from './payments.js';
 
 type Invoice = Awaited<ReturnType<typeof visibleInvoice>>;
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** Minor units as the currency writes them: 2 decimals for EUR, none for JPY, 3 for BHD. */
-function money(minor: number, currency: string) {
-  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  return `${(minor / 10 ** digits).toFixed(digits)} ${currency}`;
-}
+const money = formatMoney;
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
 /** The invoice as a page a customer can read (and print to PDF): self-contained HTML, no scripts. */

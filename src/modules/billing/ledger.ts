@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, lte, notInArray, sql } from 'drizzle-orm';
 import { type Ctx, systemCtx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
@@ -29,6 +29,8 @@ export interface Movement {
    * needed to keep it usable, which saves two round trips.
    */
   refusalEndsTransaction?: boolean;
+  /** A debit of the account's own money only: the credit limit (the operator's loan) is not drawn on (a transfer). */
+  ownMoneyOnly?: boolean;
 }
 
 /** Ledger moves act for the system once the caller has been checked: balances open on first use. */
@@ -46,17 +48,25 @@ export const debit = (tx: Tx, m: Movement) => move(tx, m, -m.amount);
 
 async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promise<Entry & { balance: number }> {
   if (!Number.isSafeInteger(m.amount) || m.amount <= 0) throw new RangeError('a movement is a positive integer in minor units');
-  for (let attempt = 0; ; attempt++) {
+  let expired = false;
+  let opened = false;
+  for (;;) {
     const rows = await apply(tx, m, delta, expiring);
     if (rows.length) {
       const entry = rows[0]!;
       await afterMove(tx, m, entry);
       return entry;
     }
-    // Money whose validity has ended is not carried into a new validity by a recharge: it expires first.
-    if (m.extendValidityDays && attempt < 2 && await expireIfDue(tx, m.billingAccountId)) continue;
+    // Money whose validity has ended is not carried into a new validity by a recharge: it expires
+    // first. Tried again whatever the expiry found: a recharge beside this one may have expired it.
+    if (m.extendValidityDays && !expired) {
+      expired = true;
+      await expireIfDue(tx, m.billingAccountId);
+      continue;
+    }
     const [b] = await tx.select().from(balances).where(eq(balances.billingAccountId, m.billingAccountId));
-    if (!b && attempt === 0) {
+    if (!b && !opened) {
+      opened = true;
       await openBalance(tx, m.billingAccountId);
       continue;
     }
@@ -74,7 +84,8 @@ async function apply(tx: Tx, m: Movement, delta: number, expiring: boolean) {
         update ${balances} set amount = amount + ${delta}, entries = entries + 1, updated_at = now(),
           valid_until = case when ${m.extendValidityDays ?? null}::int is null then valid_until
             else greatest(coalesce(valid_until, now()), now() + make_interval(days => ${m.extendValidityDays ?? 0})) end
-        where billing_account_id = ${m.billingAccountId} and currency = ${m.currency} and amount + ${delta} >= -credit_limit
+        where billing_account_id = ${m.billingAccountId} and currency = ${m.currency}
+          and amount + ${delta} >= case when ${m.ownMoneyOnly ?? false} then 0 else -credit_limit end
           and (${delta} > 0 or ${expiring} or valid_until is null or valid_until > now())
           and (${!m.extendValidityDays} or valid_until is null or valid_until > now() or amount <= 0)
         returning amount, entries, low_balance_threshold, customer_id)
@@ -164,7 +175,7 @@ export async function reconcileAll(db: Db) {
 /** Money past its validity leaves the balance, as one expiry entry (under the balance's lock). Whether there was any. */
 async function expireIfDue(tx: Tx, billingAccountId: string) {
   const [b] = await tx.select().from(balances)
-    .where(and(eq(balances.billingAccountId, billingAccountId), lt(balances.validUntil, sql`now()`), sql`${balances.amount} > 0`)).for('update');
+    .where(and(eq(balances.billingAccountId, billingAccountId), lte(balances.validUntil, sql`now()`), sql`${balances.amount} > 0`)).for('update');
   if (!b) return false;
   await move(tx, {
     billingAccountId, amount: b.amount, currency: b.currency, type: 'expiry', refType: 'validity', refId: `${b.validUntil!.toISOString()}#${b.entries + 1}`,

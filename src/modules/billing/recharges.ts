@@ -73,9 +73,12 @@ export async function transfer(db: Db, ctx: Ctx, settings: BillingSettings, from
   const id = uuidv7();
   return db.transaction(async (tx) => {
     const m = { amount: input.amount.amount, currency: input.amount.currency, type: 'transfer' as const, refType: 'transfer', refId: id, reason: input.reason, actor: actorOf(ctx) };
+    // Only money the sender has moves (never the operator's loan), and the receiver's balance takes
+    // it as a recharge does: expired money first expires, then the validity is extended, so that
+    // what was given is not taken by the next expiry run.
     const moves = [
-      { side: 'from' as const, run: () => debit(tx, { ...m, billingAccountId: fromId }) },
-      { side: 'to' as const, run: () => credit(tx, { ...m, billingAccountId: toId }) },
+      { side: 'from' as const, run: () => debit(tx, { ...m, billingAccountId: fromId, ownMoneyOnly: true }) },
+      { side: 'to' as const, run: () => credit(tx, { ...m, billingAccountId: toId, extendValidityDays: settings.rechargeValidityDays }) },
     ].sort((a, b) => ((a.side === 'from' ? fromId : toId) < (b.side === 'from' ? fromId : toId) ? -1 : 1));
     const entries: Record<'from' | 'to', Awaited<ReturnType<typeof debit>>> = {} as never;
     for (const move of moves) entries[move.side] = await move.run();

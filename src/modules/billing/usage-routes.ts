@@ -68,7 +68,7 @@ export const usageRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
           batchId: z.uuid(), recordId: z.string(), rated: z.number().int(), rejected: z.number().int(),
           charges: z.array(z.object({ billingAccountId: z.uuid(), amount: z.number().int(), unpaid: z.number().int(), currency: z.string() })),
         }),
-        ...problems(400, 404),
+        ...problems(400, 404, 409),
       },
     },
   }, async (req) => rerateRejected(db, ctxOf(req), req.params.id));

@@ -116,6 +116,10 @@ export async function rerateRejected(db: Db, ctx: Ctx, id: string) {
     const [row] = await tx.delete(rejectedUsage).where(eq(rejectedUsage.id, id)).returning();
     if (!row) throw billingErrors.rejected_record_not_found();
     const record = row.record as unknown as UsageInput & { startedAt: string };
+    // Past the ids' memory nothing tells this record from a copy of it already rated: it is not rated by hand either.
+    if (Date.parse(record.startedAt) < Date.now() - USAGE_ID_RETENTION_DAYS * 86_400_000) {
+      throw billingErrors.record_beyond_dedupe(`It started more than ${USAGE_ID_RETENTION_DAYS} days ago: a copy of it may have been rated already`);
+    }
     const batchId = uuidv7();
     const result = await rateCandidates(tx, ctx, batchId, batchId, [{ ...record, startedAt: new Date(record.startedAt) }], true);
     await audit(tx, ctx, { action: 'usage.rerated', entityType: 'usage_record', entityId: row.recordId, details: { reason: row.reason, batchId, rated: result.rated } });

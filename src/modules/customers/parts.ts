@@ -94,7 +94,8 @@ export const createBillingAccount = (deps: CustomerDeps, ctx: Ctx, customerId: s
 
 export const updateBillingAccount = (deps: CustomerDeps, ctx: Ctx, customerId: string, id: string, patch: z.output<typeof updateBillingAccountBody>) =>
   change(deps, ctx, customerId, 'billing_account.updated', async (tx) => {
-    const [current] = await tx.select().from(billingAccounts).where(and(eq(billingAccounts.id, id), eq(billingAccounts.customerId, customerId)));
+    // Locked: a line being activated on the account (which reads it FOR SHARE) and its closing go one after the other.
+    const [current] = await tx.select().from(billingAccounts).where(and(eq(billingAccounts.id, id), eq(billingAccounts.customerId, customerId))).for('update');
     if (!current) throw customerErrors.billing_account_not_found();
     if (patch.billCycleDay !== undefined && current.type !== 'postpaid') throw customerErrors.billing_cycle_mismatch();
     if (patch.status === 'closed' && current.status === 'active' && await deps.accountInUse?.(tx, id)) throw customerErrors.billing_account_in_use();
@@ -109,14 +110,14 @@ export const updateBillingAccount = (deps: CustomerDeps, ctx: Ctx, customerId: s
   });
 
 /** For other modules (billing, orders): a billing account the caller may see, or undefined. */
-export async function findBillingAccount(db: Tx, ctx: Ctx, id: string): Promise<typeof billingAccounts.$inferSelect | undefined> {
+export async function findBillingAccount(db: Tx, ctx: Ctx, id: string, opts: { share?: boolean } = {}): Promise<typeof billingAccounts.$inferSelect | undefined> {
   // Written out: every payment, recharge and redemption asks, and drizzle's select builder costs more CPU than the query.
   const scope = scopeWhere(customerScope(ctx.principal));
   const [row] = await db.execute<Omit<typeof billingAccounts.$inferSelect, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string }>(sql`
     select a.id, a.customer_id as "customerId", a.name, a.type, a.currency, a.bill_cycle_day as "billCycleDay", a.status,
       a.created_at as "createdAt", a.updated_at as "updatedAt"
     from ${billingAccounts} a join ${customers} on ${customers.id} = a.customer_id
-    where a.id = ${id}${scope ? sql` and ${scope}` : sql``}`);
+    where a.id = ${id}${scope ? sql` and ${scope}` : sql``}${opts.share ? sql` for share of a` : sql``}`);
   return row && { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
 }
 

@@ -131,7 +131,8 @@ async function sellDevices(tx: Tx, o: OrderRow, lineId: string | null) {
  */
 export const applyNow: Record<OrderRow['type'], (tx: Tx, o: OrderRow, now: Date) => Promise<string | void>> = {
   async new_line(tx, o, now) {
-    const acc = await findBillingAccount(tx, SYSTEM, o.billingAccountId);
+    // Shared-locked: the account cannot close between this look and the line's commit.
+    const acc = await findBillingAccount(tx, SYSTEM, o.billingAccountId, { share: true });
     if (!acc || acc.status !== 'active') throw orderErrors.billing_account_closed();
     const [plan] = item(o, 'plan');
     const { version } = await planVersion(tx, plan!.planVersionId);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { FieldCrypto } from '../../platform/crypto/fields.js';
 import type { Db } from '../../platform/db/client.js';
+import { systemCtx } from '../../platform/context.js';
 import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { addOnRoutes } from './addon-routes.js';
@@ -8,6 +9,7 @@ import { catalogRoutes } from './catalog-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { dispatchFulfilment, fulfilOrder, reconcileOrders, renewCycles } from './fulfilment.js';
 import { inventoryRoutes } from './inventory-routes.js';
+import { findBillingAccount } from '../customers/index.js';
 import { expireAddOns, followBillCycle } from './lines.js';
 import { orderRoutes } from './order-routes.js';
 import { recycleResources } from './inventory.js';
@@ -53,9 +55,11 @@ export const ordersSubscribers: Subscriber[] = [{
 }, {
   name: 'orders.follow_bill_cycle',
   types: ['billing_account.bill_cycle_changed'],
-  handle: (tx, event) => {
-    const { billingAccountId, to } = event.payload as { billingAccountId: string; to: number };
-    return followBillCycle(tx, billingAccountId, to);
+  handle: async (tx, event) => {
+    // The account's day now, not the event's: two changes delivered out of order must end on the later one.
+    const { billingAccountId } = event.payload as { billingAccountId: string };
+    const account = await findBillingAccount(tx, systemCtx('orders.follow_bill_cycle'), billingAccountId);
+    if (account?.billCycleDay) await followBillCycle(tx, billingAccountId, account.billCycleDay);
   },
 }];
 

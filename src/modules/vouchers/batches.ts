@@ -125,8 +125,16 @@ export async function downloadPins(db: Db, crypto: FieldCrypto, ctx: Ctx, id: st
   const claimed = deferred<PinDownload['batch']>();
   const relay = chunkRelay();
   const transaction = db.transaction(async (tx) => {
+    // A download already streaming holds the batch: a second one is told so at once, not left waiting with a connection.
+    await tx.execute(sql`set local lock_timeout = '1s'`);
     const [batch] = await tx.update(voucherBatches).set({ pinsDownloadedAt: sql`now()`, pinsDownloadedBy: actorOf(ctx) })
-      .where(and(eq(voucherBatches.id, id), eq(voucherBatches.status, 'generated'), isNull(voucherBatches.pinsDownloadedAt))).returning();
+      .where(and(eq(voucherBatches.id, id), eq(voucherBatches.status, 'generated'), isNull(voucherBatches.pinsDownloadedAt))).returning()
+      .catch((err: unknown) => {
+        const code = (err as { cause?: { code?: string }; code?: string }).cause?.code ?? (err as { code?: string }).code;
+        if (code === '55P03') throw voucherErrors.pins_download_in_progress();
+        throw err;
+      });
+    await tx.execute(sql`set local lock_timeout = 0`);
     if (!batch) {
       const existing = await getBatch(db, id);
       throw existing.pinsDownloadedAt ? voucherErrors.pins_already_downloaded(`Downloaded at ${existing.pinsDownloadedAt.toISOString()} by ${existing.pinsDownloadedBy}`) : voucherErrors.batch_not_ready();

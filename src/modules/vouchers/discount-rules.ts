@@ -67,6 +67,8 @@ export function ineligibility(d: DiscountDef, item: PricedItem, c: Context): str
   if (d.target.planCodes?.length && !(item.planCode && d.target.planCodes.includes(item.planCode))) return `it is for plans ${d.target.planCodes.join(', ')}`;
   if (d.target.addOnCodes?.length && !(item.addOnCode && d.target.addOnCodes.includes(item.addOnCode))) return `it is for packs ${d.target.addOnCodes.join(', ')}`;
   if (d.target.usageType && d.target.usageType !== item.usageType) return `it is for ${d.target.usageType} usage`;
+  // A usage rate is a share of whatever is rated: only a percentage means anything there (older fixed usage discounts included).
+  if (item.rate && d.kind !== 'percentage') return 'a usage rate takes percentages only';
   if (d.kind === 'fixed' && d.currency !== item.currency) return `it is in ${d.currency}`;
   if (d.eligibility.segments?.length && !d.eligibility.segments.includes(c.segment)) return `it is for ${d.eligibility.segments.join(', ')} customers`;
   if (d.eligibility.newCustomersOnly && !c.newCustomer) return 'it is for new customers';

@@ -5,6 +5,7 @@ export const voucherErrors = defineErrors({
   voucher_not_found: { status: 404, title: 'No such voucher' },
   batch_not_ready: { status: 409, title: 'The batch is still being generated (or its generation failed)' },
   pins_already_downloaded: { status: 409, title: 'The PINs of this batch were downloaded once already and are no longer kept' },
+  pins_download_in_progress: { status: 409, title: 'The batch\'s PINs are being downloaded right now' },
   serial_range_too_large: { status: 422, title: 'A serial range may hold at most 1,000,000 vouchers' },
   vouchers_not_in_state: { status: 409, title: 'Not every voucher in the range is in a state this change applies to; nothing was changed' },
   target_not_found: { status: 404, title: 'No such line or billing account' },

@@ -162,10 +162,11 @@ export function eventJobs(db: Db, subscribers: Subscriber[]): Partial<JobsSetup>
         const { subscriber, eventIds } = payload as { subscriber: string; eventIds: string[] };
         const target = targetOf(subscriber);
         const found = await loadEvents(db, eventIds);
-        const list = eventIds.map((id) => {
+        // An event gone (its partition dropped) is logged and skipped: it must not hold back the pass's others.
+        const list = eventIds.flatMap((id) => {
           const event = found.get(id);
-          if (!event) throw new Error(`event ${id} not found`);
-          return event;
+          if (!event) helpers.logger.error(`event ${id} for ${subscriber} not found; skipped`);
+          return event ? [event] : [];
         });
         const failed: string[] = [];
         for (let i = 0; i < list.length; i += DELIVERY_SLICE) {

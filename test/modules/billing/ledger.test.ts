@@ -104,6 +104,24 @@ describe('prepaid balance ledger', () => {
     await t.http.post(`/v1/billing-accounts/${a.accountId}/transfers`).send({ toBillingAccountId: b.accountId, amount: { amount: 1, currency: 'EUR' } }).expect(400);
   });
 
+  it('a transfer moves only the sender\'s own money, and lands on an expired balance as a recharge does', async () => {
+    const from = await prepaidAccount();
+    const to = await prepaidAccount();
+    const send = (amount: number) => t.http.post(`/v1/billing-accounts/${from.accountId}/transfers`).set('idempotency-key', `t-${++keys}`)
+      .send({ toBillingAccountId: to.accountId, amount: { amount, currency: 'EUR' } });
+    await t.http.patch(`/v1/billing-accounts/${from.accountId}/balance`).send({ creditLimit: 1000 }).expect(200);
+    await recharge(from.accountId, 200).expect(201);
+    expect((await send(300).expect(409)).body.code).toBe('insufficient_balance'); // 200 of its own; the 1000 lent stays put
+    await recharge(to.accountId, 300).expect(201);
+    await t.database.sql`update billing.balances set valid_until = now() - interval '1 day' where billing_account_id = ${to.accountId}`;
+    await send(150).expect(201);
+    const ledger = (await t.http.get(`/v1/billing-accounts/${to.accountId}/ledger`).expect(200)).body.items;
+    expect(ledger.map((e: { type: string; amount: number }) => [e.type, e.amount])).toEqual([['transfer', 150], ['expiry', -300], ['recharge', 300]]);
+    const after = await balance(to.accountId);
+    expect(after.amount).toBe(150);
+    expect(new Date(after.validUntil).getTime()).toBeGreaterThan(Date.now());
+  });
+
   it('a customer transfers between its own accounts only; a CSR above the limit needs a supervisor', async () => {
     const mine = await prepaidAccount();
     const second = (await t.http.post(`/v1/customers/${mine.customerId}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body.id as string;

@@ -292,6 +292,9 @@ describe('usage record ids', () => {
     // The forgotten one, sent again months later, started before any open cycle: refused, not charged.
     const again = (await ingest([{ ...old, startedAt: new Date(Date.now() - 101 * 86_400_000).toISOString() }]).expect(200)).body;
     expect(again).toMatchObject({ duplicates: 0, rated: 0, rejected: 1 });
+    // Nor by hand: nothing tells it from a copy rated long ago.
+    const [queued] = await t.database.sql`select id from billing.rejected_usage where record_id = ${old.recordId}`;
+    expect((await t.http.post(`/v1/usage/rejected/${queued!.id}/rerate`).expect(409)).body.code).toBe('record_beyond_dedupe');
   });
 });
 

@@ -136,5 +136,8 @@ describe('what later cycles cost', () => {
     const rate: PricedItem = { ref: 'data', charge: 'usage', usageType: 'data', amount: 10_000, currency: 'EUR', rate: true };
     expect(later([d('u', { value: 2500, target: { charge: 'usage', usageType: 'data' }, window: { from: null, until: null, cycles: 2 } })], rate)).toEqual([{ cycles: 1, amount: 7500 }]);
     expect(priceOrder([fee, rate], [d('u', { value: 2500, target: { charge: 'usage' } })], ctx())).toMatchObject({ total: 2000, discount: 0 });
+    // A fixed usage discount (made before they were refused) means nothing on a rate: not taken.
+    const fixed = priceItem(rate, [d('f', { kind: 'fixed', value: 9000, currency: 'EUR', target: { charge: 'usage' } })], ctx());
+    expect(fixed).toMatchObject({ final: 10_000, decisions: [{ applied: false, reason: 'Not applicable: a usage rate takes percentages only' }] });
   });
 });

@@ -94,6 +94,8 @@ describe('PIN download, streamed', () => {
     expect(first.received.startsWith('serial,pin\n')).toBe(true);
     // Mid-stream: the transaction is still open, and not all of the CSV has left.
     expect(await batchLocked(batch.id)).toBe(true);
+    // A second download meanwhile is told at once, not left waiting.
+    expect((await t.http.get(`/v1/voucher-batches/${batch.id}/pins`).expect(409)).body.code).toBe('pins_download_in_progress');
     first.hangUp();
     await until(async () => !(await batchLocked(batch.id)));
 
