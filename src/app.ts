@@ -28,6 +28,7 @@ import { billingJobs, billingModule, billingSubscribers } from './modules/billin
 import { customerExists, customersModule } from './modules/customers/index.js';
 import { accountHasLines, ordersJobs, ordersModule, ordersSubscribers } from './modules/orders/index.js';
 import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers } from './modules/vouchers/index.js';
+import { serviceJobs, serviceModule } from './modules/service/index.js';
 
 export interface Platform {
   config: Config;
@@ -123,6 +124,8 @@ export async function buildApp(p: Platform) {
     },
   };
   await app.register(vouchersModule, vouchers);
+  const service = { db, settings: { reopenWindowDays: config.TICKET_REOPEN_DAYS } };
+  await app.register(serviceModule, service);
 
   const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers(billing), ...vouchersSubscribers];
   const jobs: JobsSetup = mergeJobs(
@@ -131,6 +134,7 @@ export async function buildApp(p: Platform) {
     ordersJobs(db),
     billingJobs(billing),
     vouchersJobs(vouchers),
+    serviceJobs(service),
     { tasks: { 'platform.purge_idempotency_keys': () => purgeIdempotencyKeys(db) }, cron: [{ pattern: '17 * * * *', task: 'platform.purge_idempotency_keys' }] },
   );
   return { app, jobs, subscribers, credentials, metrics };

@@ -37,6 +37,8 @@ const schema = z.object({
   ADJUSTMENT_SUPERVISOR_ABOVE: z.coerce.number().int().min(0).default(5000),
   /** Billing: how many days a recharge keeps a prepaid balance valid from now (never shortening it). */
   RECHARGE_VALIDITY_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Service: how many days a resolved ticket may be reopened; after that it is closed. */
+  TICKET_REOPEN_DAYS: z.coerce.number().int().min(0).max(365).default(7),
   /** Billing: VAT per country in basis points ("DE:1900,FR:2000"); DEFAULT_TAX_BP for the rest. */
   TAX_RATES: z.string().regex(/^([A-Z]{2}:\d{1,4})(,[A-Z]{2}:\d{1,4})*$|^$/, '"DE:1900,FR:2000"').default(''),
   DEFAULT_TAX_BP: z.coerce.number().int().min(0).max(10000).default(0),

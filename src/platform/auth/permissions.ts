@@ -33,6 +33,12 @@ export const permissions = [
   'discounts:manage',
   'discounts:quote',
   'discounts:apply',
+  'service:read',
+  'service:write',
+  'service:assign',
+  'service:configure',
+  'interactions:read',
+  'interactions:write',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -48,9 +54,10 @@ export type Principal =
 const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
   supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'billing:transfer', 'spend_caps:write',
-    'vouchers:read', 'vouchers:manage', 'vouchers:sell', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply'],
+    'vouchers:read', 'vouchers:manage', 'vouchers:sell', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply',
+    'service:read', 'service:write', 'service:assign', 'service:configure', 'interactions:read', 'interactions:write'],
   csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'billing:transfer', 'spend_caps:write',
-    'vouchers:read', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply'],
+    'vouchers:read', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply', 'service:read', 'service:write', 'service:assign', 'interactions:read', 'interactions:write'],
   // Marketing owns the offer: price plans, add-ons, discounts and promotions.
   marketing: ['catalog:read', 'catalog:write', 'discounts:read', 'discounts:manage'],
 };
@@ -58,7 +65,8 @@ const staff: Record<StaffRole, readonly Permission[]> = {
 // that, not these lists.
 const partner: readonly Permission[] = ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'vouchers:read', 'vouchers:sell', 'vouchers:redeem', 'discounts:quote', 'discounts:apply'];
 // A customer's own orders are limited by type (self-care: plan change and packs), in the orders module.
-const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'billing:transfer', 'spend_caps:write', 'vouchers:redeem', 'discounts:quote'];
+const customer: readonly Permission[] = ['customers:read', 'customers:consent', 'customers:export', 'catalog:read', 'orders:read', 'orders:write', 'billing:read', 'billing:transfer', 'spend_caps:write', 'vouchers:redeem', 'discounts:quote',
+  'service:read', 'service:write'];
 
 export function can(p: Principal, permission: Permission): boolean {
   switch (p.kind) {

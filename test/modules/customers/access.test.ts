@@ -103,6 +103,7 @@ describe('no credentials', () => {
     ['put', `/v1/customers/${id}/consents/sms`],
     ['post', `/v1/customers/${id}/billing-accounts`],
     ['patch', `/v1/customers/${id}/billing-accounts/${part}`],
+    ['get', `/v1/customers/${id}/interactions`],
   ];
 
   it('covers every customer route the app registers', () => {

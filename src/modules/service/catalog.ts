@@ -1,0 +1,35 @@
+import { asc, eq } from 'drizzle-orm';
+import { audit } from '../../platform/audit/audit.js';
+import { actorOf, type Ctx } from '../../platform/context.js';
+import type { Db } from '../../platform/db/client.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { serviceErrors } from './errors.js';
+import { type ServiceType, subcategories, triageRules } from './tables.js';
+
+/** The operator's subcategories under a service type. */
+export async function addSubcategory(db: Db, ctx: Ctx, input: { serviceType: ServiceType; code: string; name: string }) {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.insert(subcategories).values(input).onConflictDoNothing().returning();
+    if (!row) throw serviceErrors.subcategory_exists();
+    await audit(tx, ctx, { action: 'ticket_subcategory.added', entityType: 'ticket_subcategory', entityId: `${input.serviceType}/${input.code}` });
+    return row;
+  });
+}
+
+export const listSubcategories = (db: Db, serviceType?: ServiceType) =>
+  db.select().from(subcategories).where(serviceType ? eq(subcategories.serviceType, serviceType) : undefined).orderBy(asc(subcategories.serviceType), asc(subcategories.code));
+
+/** A triage rule: tickets without a category whose text holds the keyword get this one (rules by position). */
+export async function addTriageRule(db: Db, ctx: Ctx, input: { keyword: string; serviceType: ServiceType; subcategory: string | null; position: number }) {
+  return db.transaction(async (tx) => {
+    if (input.subcategory) {
+      const known = (await listSubcategories(tx as Db, input.serviceType)).some((s) => s.code === input.subcategory);
+      if (!known) throw serviceErrors.unknown_subcategory(`${input.subcategory} is not a subcategory of ${input.serviceType}`);
+    }
+    const [row] = await tx.insert(triageRules).values({ ...input, id: uuidv7(), createdBy: actorOf(ctx) }).returning();
+    await audit(tx, ctx, { action: 'triage_rule.added', entityType: 'triage_rule', entityId: row!.id, details: { keyword: input.keyword, serviceType: input.serviceType } });
+    return row!;
+  });
+}
+
+export const listTriageRules = (db: Db) => db.select().from(triageRules).orderBy(asc(triageRules.position), asc(triageRules.id));

@@ -1,0 +1,33 @@
+import { and, desc, eq, lt } from 'drizzle-orm';
+import { type Ctx } from '../../platform/context.js';
+import type { Db } from '../../platform/db/client.js';
+import { emit } from '../../platform/events/events.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { customerVisible } from '../customers/index.js';
+import { serviceErrors } from './errors.js';
+import { interactions, tickets } from './tables.js';
+
+type Interaction = typeof interactions.$inferSelect;
+export type NewInteraction = Pick<Interaction, 'customerId' | 'channel' | 'direction' | 'startedAt' | 'durationSeconds' | 'outcome'> & { ticketId?: string; notes?: string };
+
+/** A contact with the customer, logged by the agent who handled it (whether or not it became a ticket). */
+export async function logInteraction(db: Db, ctx: Ctx, input: NewInteraction) {
+  return db.transaction(async (tx) => {
+    if (!(await customerVisible(tx, ctx, input.customerId))) throw serviceErrors.customer_not_found();
+    if (input.ticketId) {
+      const [t] = await tx.select({ customerId: tickets.customerId }).from(tickets).where(eq(tickets.id, input.ticketId));
+      if (!t || t.customerId !== input.customerId) throw serviceErrors.ticket_not_found('No such ticket of this customer');
+    }
+    const [row] = await tx.insert(interactions).values({ ...input, ticketId: input.ticketId ?? null, notes: input.notes ?? null, id: uuidv7(), agentId: ctx.principal.id }).returning();
+    await emit(tx, 'interaction.logged', {
+      interactionId: row!.id, customerId: input.customerId, channel: input.channel, direction: input.direction, outcome: input.outcome, durationSeconds: input.durationSeconds, ticketId: row!.ticketId,
+    }, { aggregateId: input.customerId, requestId: ctx.requestId });
+    return row!;
+  });
+}
+
+export async function listInteractions(db: Db, ctx: Ctx, customerId: string, q: { limit: number; before?: string }) {
+  if (!(await customerVisible(db, ctx, customerId))) throw serviceErrors.customer_not_found();
+  return db.select().from(interactions).where(and(eq(interactions.customerId, customerId), q.before ? lt(interactions.id, q.before) : undefined))
+    .orderBy(desc(interactions.id)).limit(q.limit + 1);
+}

@@ -1,0 +1,158 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ctxOf } from '../../platform/auth/guard.js';
+import type { Db } from '../../platform/db/client.js';
+import { problems } from '../../platform/http/errors.js';
+import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
+import { addSubcategory, addTriageRule, listSubcategories, listTriageRules } from './catalog.js';
+import { listInteractions, logInteraction } from './interactions.js';
+import { channels, priorities, serviceTypes, ticketStatuses } from './tables.js';
+import { addMessage, changeStatus, getTicket, historyOf, listMessages, listTickets, openTicket, type ServiceSettings, updateTicket } from './tickets.js';
+
+const tags = ['service'];
+const id = z.uuid();
+const params = z.object({ id });
+const code = z.string().trim().min(2).max(40).regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and _');
+const ticketView = z.object({
+  id, number: z.string(), customerId: id, lineId: id.nullable(), orderId: id.nullable(), invoiceId: id.nullable(),
+  serviceType: z.enum(serviceTypes), subcategory: z.string().nullable(), categorisedBy: z.enum(['caller', 'triage']), priority: z.enum(priorities),
+  channel: z.enum(channels), status: z.enum(ticketStatuses), pendingOn: z.enum(['customer', 'third_party']).nullable(), subject: z.string(), language: z.string(),
+  queue: z.string(), assigneeId: z.string().nullable(), openedBy: z.string(), reopenCount: z.number().int(),
+  createdAt: z.date(), updatedAt: z.date(), resolvedAt: z.date().nullable(), closedAt: z.date().nullable(),
+});
+const messageView = z.object({
+  id, ticketId: id, visibility: z.enum(['public', 'internal']), authorKind: z.string(), authorId: z.string(), channel: z.enum(channels), body: z.string(), createdAt: z.date(),
+});
+const interactionView = z.object({
+  id, customerId: id, channel: z.enum(channels), direction: z.enum(['inbound', 'outbound']), startedAt: z.date(), durationSeconds: z.number().int(),
+  outcome: z.string(), ticketId: id.nullable(), agentId: z.string(), notes: z.string().nullable(), createdAt: z.date(),
+});
+
+export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSettings }> = async (app, { db, settings }) => {
+  app.post('/v1/tickets', {
+    config: { auth: 'service:write' },
+    schema: {
+      operationId: 'openTicket', tags,
+      summary: 'Open a ticket for a customer (a customer for itself): by service type and subcategory, or triaged by the operator\'s rules; none matching is refused',
+      body: z.object({
+        customerId: id, serviceType: z.enum(serviceTypes).optional().describe('Absent: the triage rules decide from the subject and description'),
+        subcategory: code.optional(), priority: z.enum(priorities).default('normal'), channel: z.enum(channels),
+        subject: z.string().trim().min(3).max(200), description: z.string().trim().min(1).max(10_000), language: z.string().regex(/^[a-z]{2}$/).default('en'),
+        lineId: id.optional(), orderId: id.optional(), invoiceId: id.optional(),
+      }).strict().refine((b) => b.serviceType || !b.subcategory, { message: 'a subcategory needs its serviceType', path: ['subcategory'] }),
+      response: { 201: ticketView, ...problems(400, 403, 404, 422) },
+    },
+  }, async (req, reply) => reply.status(201).send(await openTicket(db, ctxOf(req), req.body)));
+
+  app.get('/v1/tickets', {
+    config: { auth: 'service:read' },
+    schema: {
+      operationId: 'listTickets', tags, summary: 'Tickets, newest first: a queue, an agent\'s, a customer\'s (a customer sees its own only)',
+      querystring: pageQuery.extend({ customerId: id.optional(), status: z.enum(ticketStatuses).optional(), queue: z.string().max(40).optional(), assigneeId: z.string().max(100).optional() }),
+      response: { 200: page(ticketView), ...problems(400) },
+    },
+  }, async (req) => {
+    const [before] = decodeCursor(req.query.cursor, z.tuple([z.uuid()])) ?? [];
+    return toPage(await listTickets(db, ctxOf(req), { ...req.query, before }), req.query.limit, (t) => [t.id]);
+  });
+
+  app.get('/v1/tickets/:id', {
+    config: { auth: 'service:read' },
+    schema: { operationId: 'getTicket', tags, summary: 'A ticket', params, response: { 200: ticketView, ...problems(400, 404) } },
+  }, async (req) => getTicket(db, ctxOf(req), req.params.id));
+
+  app.patch('/v1/tickets/:id', {
+    config: { auth: 'service:assign' },
+    schema: {
+      operationId: 'updateTicket', tags, summary: 'Re-categorise, re-prioritise, move to a queue or assign to an agent (a new ticket assigned is open)', params,
+      body: z.object({
+        serviceType: z.enum(serviceTypes), subcategory: code.nullable(), priority: z.enum(priorities), queue: z.string().trim().min(1).max(40), assigneeId: z.string().trim().min(1).max(100).nullable(),
+      }).partial().strict(),
+      response: { 200: ticketView, ...problems(400, 404, 409, 422) },
+    },
+  }, async (req) => updateTicket(db, ctxOf(req), settings, req.params.id, req.body));
+
+  app.post('/v1/tickets/:id/transitions', {
+    config: { auth: 'service:write' },
+    schema: {
+      operationId: 'changeTicketStatus', tags,
+      summary: 'Move a ticket along new → open → pending ⇄ open → resolved → closed; a resolved one reopens within the window (a customer may only reopen its own)',
+      params, body: z.object({ to: z.enum(ticketStatuses), pendingOn: z.enum(['customer', 'third_party']).optional(), reason: z.string().trim().min(1).max(500).optional() }).strict(),
+      response: { 200: ticketView, ...problems(400, 404, 409) },
+    },
+  }, async (req) => changeStatus(db, ctxOf(req), settings, req.params.id, req.body));
+
+  app.post('/v1/tickets/:id/messages', {
+    config: { auth: 'service:write' },
+    schema: {
+      operationId: 'addTicketMessage', tags, summary: 'A public reply or (staff) an internal note; a customer\'s reply opens a ticket waiting on it again', params,
+      body: z.object({ body: z.string().trim().min(1).max(10_000), visibility: z.enum(['public', 'internal']).default('public'), channel: z.enum(channels).default('app') }).strict(),
+      response: { 201: messageView, ...problems(400, 403, 404, 409) },
+    },
+  }, async (req, reply) => reply.status(201).send(await addMessage(db, ctxOf(req), settings, req.params.id, req.body)));
+
+  app.get('/v1/tickets/:id/messages', {
+    config: { auth: 'service:read' },
+    schema: { operationId: 'listTicketMessages', tags, summary: 'The thread, oldest first (a customer sees public replies only)', params, response: { 200: z.object({ items: z.array(messageView) }), ...problems(400, 404) } },
+  }, async (req) => ({ items: await listMessages(db, ctxOf(req), req.params.id) }));
+
+  app.get('/v1/tickets/:id/history', {
+    config: { auth: 'service:read' },
+    schema: {
+      operationId: 'getTicketHistory', tags, summary: 'Every status the ticket went through, who moved it and why', params,
+      response: { 200: z.object({ items: z.array(z.object({ id, status: z.enum(ticketStatuses), actor: z.string(), reason: z.string().nullable(), at: z.date() })) }), ...problems(400, 404) },
+    },
+  }, async (req) => ({ items: await historyOf(db, ctxOf(req), req.params.id) }));
+
+  app.post('/v1/ticket-subcategories', {
+    config: { auth: 'service:configure' },
+    schema: {
+      operationId: 'addTicketSubcategory', tags, summary: 'Offer a subcategory under a service type',
+      body: z.object({ serviceType: z.enum(serviceTypes), code, name: z.string().trim().min(1).max(100) }).strict(),
+      response: { 201: z.object({ serviceType: z.enum(serviceTypes), code: z.string(), name: z.string(), createdAt: z.date() }), ...problems(400, 409) },
+    },
+  }, async (req, reply) => reply.status(201).send(await addSubcategory(db, ctxOf(req), req.body)));
+
+  app.get('/v1/ticket-subcategories', {
+    config: { auth: 'service:read' },
+    schema: {
+      operationId: 'listTicketSubcategories', tags, summary: 'The subcategories offered, by service type', querystring: z.object({ serviceType: z.enum(serviceTypes).optional() }),
+      response: { 200: z.object({ items: z.array(z.object({ serviceType: z.enum(serviceTypes), code: z.string(), name: z.string(), createdAt: z.date() })) }), ...problems(400) },
+    },
+  }, async (req) => ({ items: await listSubcategories(db, req.query.serviceType) }));
+
+  const ruleView = z.object({ id, keyword: z.string(), serviceType: z.enum(serviceTypes), subcategory: z.string().nullable(), position: z.number().int(), createdBy: z.string(), createdAt: z.date() });
+  app.post('/v1/ticket-triage-rules', {
+    config: { auth: 'service:configure' },
+    schema: {
+      operationId: 'addTriageRule', tags, summary: 'Triage: a ticket without a category whose subject or description holds the keyword gets this one (lowest position first)',
+      body: z.object({ keyword: z.string().trim().min(2).max(100), serviceType: z.enum(serviceTypes), subcategory: code.nullable().default(null), position: z.number().int().min(0).max(100_000) }).strict(),
+      response: { 201: ruleView, ...problems(400, 422) },
+    },
+  }, async (req, reply) => reply.status(201).send(await addTriageRule(db, ctxOf(req), req.body)));
+
+  app.get('/v1/ticket-triage-rules', {
+    config: { auth: 'service:configure' },
+    schema: { operationId: 'listTriageRules', tags, summary: 'The triage rules in the order they are tried', response: { 200: z.object({ items: z.array(ruleView) }) } },
+  }, async () => ({ items: await listTriageRules(db) }));
+
+  app.post('/v1/interactions', {
+    config: { auth: 'interactions:write' },
+    schema: {
+      operationId: 'logInteraction', tags, summary: 'Log a contact with a customer (call, chat, email, visit...), ticket or not: what handling time and first-contact resolution are computed from',
+      body: z.object({
+        customerId: id, channel: z.enum(channels), direction: z.enum(['inbound', 'outbound']), startedAt: z.coerce.date(), durationSeconds: z.number().int().min(0).max(86_400),
+        outcome: z.enum(['resolved', 'ticket_opened', 'ticket_updated', 'callback_scheduled', 'transferred', 'no_answer', 'abandoned']), ticketId: id.optional(), notes: z.string().trim().max(2000).optional(),
+      }).strict(),
+      response: { 201: interactionView, ...problems(400, 404) },
+    },
+  }, async (req, reply) => reply.status(201).send(await logInteraction(db, ctxOf(req), req.body)));
+
+  app.get('/v1/customers/:id/interactions', {
+    config: { auth: 'interactions:read' },
+    schema: { operationId: 'listInteractions', tags, summary: 'A customer\'s contacts, newest first', params, querystring: pageQuery, response: { 200: page(interactionView), ...problems(400, 404) } },
+  }, async (req) => {
+    const [before] = decodeCursor(req.query.cursor, z.tuple([z.uuid()])) ?? [];
+    return toPage(await listInteractions(db, ctxOf(req), req.params.id, { limit: req.query.limit, before }), req.query.limit, (i) => [i.id]);
+  });
+};

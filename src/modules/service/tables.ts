@@ -1,0 +1,123 @@
+import { sql } from 'drizzle-orm';
+import { check, index, integer, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+export const serviceSchema = pgSchema('service');
+
+const ts = () => timestamp({ withTimezone: true }).notNull().defaultNow();
+const at = () => timestamp({ withTimezone: true });
+
+export const serviceTypes = ['internet', 'mobile', 'billing', 'outage', 'installation'] as const;
+export const priorities = ['low', 'normal', 'high', 'urgent'] as const;
+export const channels = ['phone', 'email', 'chat', 'app', 'social', 'web', 'walk_in'] as const;
+export const ticketStatuses = ['new', 'open', 'pending', 'resolved', 'closed'] as const;
+export type ServiceType = (typeof serviceTypes)[number];
+/** Ticket numbers (T-000123). */
+export const ticketNumbers = serviceSchema.sequence('ticket_numbers');
+export type TicketStatus = (typeof ticketStatuses)[number];
+
+/** The subcategories an operator offers under each service type (e.g. mobile → no_signal, roaming). */
+export const subcategories = serviceSchema.table('subcategories', {
+  serviceType: text({ enum: serviceTypes }).notNull(),
+  code: text().notNull(),
+  name: text().notNull(),
+  createdAt: ts(),
+}, (t) => [uniqueIndex('subcategories_key').on(t.serviceType, t.code)]);
+
+/**
+ * How a ticket that arrives without a category is given one: the first rule (lowest position)
+ * whose keyword is in its subject or description. No rule matches: the ticket is refused.
+ */
+export const triageRules = serviceSchema.table('triage_rules', {
+  id: uuid().primaryKey(),
+  keyword: text().notNull(),
+  serviceType: text({ enum: serviceTypes }).notNull(),
+  subcategory: text(),
+  position: integer().notNull(),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+}, (t) => [index('triage_rules_position_idx').on(t.position, t.id)]);
+
+export const tickets = serviceSchema.table('tickets', {
+  id: uuid().primaryKey(),
+  /** What a customer reads out on the phone: T-000123, from a sequence (gaps are harmless here). */
+  number: text().notNull(),
+  customerId: uuid().notNull(),
+  lineId: uuid(),
+  orderId: uuid(),
+  invoiceId: uuid(),
+  serviceType: text({ enum: serviceTypes }).notNull(),
+  subcategory: text(),
+  /** How it got its category: given by whoever opened it, or by a triage rule. */
+  categorisedBy: text({ enum: ['caller', 'triage'] }).notNull(),
+  priority: text({ enum: priorities }).notNull(),
+  channel: text({ enum: channels }).notNull(),
+  status: text({ enum: ticketStatuses }).notNull().default('new'),
+  /** While pending: whom it waits on. */
+  pendingOn: text({ enum: ['customer', 'third_party'] }),
+  subject: text().notNull(),
+  language: text().notNull(),
+  queue: text().notNull(),
+  assigneeId: text(),
+  openedBy: text().notNull(),
+  reopenCount: integer().notNull().default(0),
+  createdAt: ts(),
+  updatedAt: ts(),
+  resolvedAt: at(),
+  closedAt: at(),
+}, (t) => [
+  uniqueIndex('tickets_number_key').on(t.number),
+  index('tickets_customer_idx').on(t.customerId, t.id),
+  index('tickets_queue_idx').on(t.queue, t.status, t.id),
+  index('tickets_assignee_idx').on(t.assigneeId, t.status).where(sql`assignee_id is not null`),
+  index('tickets_resolved_idx').on(t.resolvedAt).where(sql`status = 'resolved'`),
+  check('tickets_status_check', sql`${t.status} in ('new', 'open', 'pending', 'resolved', 'closed')`),
+  check('tickets_service_type_check', sql`${t.serviceType} in ('internet', 'mobile', 'billing', 'outage', 'installation')`),
+  check('tickets_priority_check', sql`${t.priority} in ('low', 'normal', 'high', 'urgent')`),
+  check('tickets_pending_check', sql`(${t.status} = 'pending') = (${t.pendingOn} is not null)`),
+  check('tickets_resolved_check', sql`${t.status} not in ('resolved', 'closed') or ${t.resolvedAt} is not null`),
+]);
+
+/** Every status a ticket went through, with who and why: the SLA clock is computed from it. */
+export const ticketHistory = serviceSchema.table('ticket_history', {
+  id: uuid().primaryKey(),
+  ticketId: uuid().notNull().references(() => tickets.id),
+  status: text({ enum: ticketStatuses }).notNull(),
+  actor: text().notNull(),
+  reason: text(),
+  at: ts(),
+}, (t) => [index('ticket_history_ticket_idx').on(t.ticketId, t.at)]);
+
+/** The conversation: public replies the customer sees, internal notes only staff see. */
+export const ticketMessages = serviceSchema.table('ticket_messages', {
+  id: uuid().primaryKey(),
+  ticketId: uuid().notNull().references(() => tickets.id),
+  visibility: text({ enum: ['public', 'internal'] }).notNull(),
+  authorKind: text({ enum: ['staff', 'customer', 'partner', 'integration', 'system'] }).notNull(),
+  authorId: text().notNull(),
+  channel: text({ enum: channels }).notNull(),
+  body: text().notNull(),
+  createdAt: ts(),
+}, (t) => [
+  index('ticket_messages_ticket_idx').on(t.ticketId, t.id),
+  // Only staff write internal notes.
+  check('ticket_messages_internal_check', sql`${t.visibility} = 'public' or ${t.authorKind} = 'staff'`),
+]);
+
+/** Every contact with a customer, ticket or not: the basis of handling time and first-contact resolution. */
+export const interactions = serviceSchema.table('interactions', {
+  id: uuid().primaryKey(),
+  customerId: uuid().notNull(),
+  channel: text({ enum: channels }).notNull(),
+  direction: text({ enum: ['inbound', 'outbound'] }).notNull(),
+  startedAt: timestamp({ withTimezone: true }).notNull(),
+  durationSeconds: integer().notNull(),
+  outcome: text({ enum: ['resolved', 'ticket_opened', 'ticket_updated', 'callback_scheduled', 'transferred', 'no_answer', 'abandoned'] }).notNull(),
+  ticketId: uuid().references(() => tickets.id),
+  agentId: text().notNull(),
+  notes: text(),
+  createdAt: ts(),
+}, (t) => [
+  index('interactions_customer_idx').on(t.customerId, t.startedAt),
+  index('interactions_agent_idx').on(t.agentId, t.startedAt),
+  check('interactions_duration_check', sql`${t.durationSeconds} >= 0`),
+]);

@@ -1,0 +1,39 @@
+/**
+ * Ticket lifecycle rules: pure, no I/O. new → open → pending ⇄ open → resolved → closed; a
+ * resolved ticket reopens within the window, a closed one never does.
+ */
+import type { TicketStatus } from './tables.js';
+
+const MOVES: Record<TicketStatus, TicketStatus[]> = {
+  new: ['open', 'pending', 'resolved'],
+  open: ['pending', 'resolved'],
+  pending: ['open', 'resolved'],
+  resolved: ['open', 'closed'],
+  closed: [],
+};
+
+export type Refusal = 'ticket_closed' | 'reopen_window_passed' | 'transition_not_allowed';
+
+/** Why a ticket may not go from `from` to `to` now, or null when it may. */
+export function refusal(from: TicketStatus, to: TicketStatus, t: { resolvedAt: Date | null; now: Date; reopenWindowMs: number }): Refusal | null {
+  if (from === 'closed') return 'ticket_closed';
+  if (!MOVES[from].includes(to)) return 'transition_not_allowed';
+  if (from === 'resolved' && to === 'open' && t.resolvedAt && t.now.getTime() - t.resolvedAt.getTime() > t.reopenWindowMs) return 'reopen_window_passed';
+  return null;
+}
+
+/**
+ * What a customer's public reply does to the ticket: one waiting on the customer (or resolved,
+ * within the window) opens again, and its SLA clock runs again.
+ */
+export function afterCustomerReply(status: TicketStatus, pendingOn: string | null): TicketStatus | null {
+  if (status === 'pending' && pendingOn === 'customer') return 'open';
+  if (status === 'resolved') return 'open';
+  return null;
+}
+
+/** The first triage rule whose keyword is in the text (without case), by position. */
+export function triage<R extends { keyword: string }>(rules: R[], text: string): R | undefined {
+  const lower = text.toLowerCase();
+  return rules.find((r) => lower.includes(r.keyword.toLowerCase()));
+}

@@ -1,0 +1,196 @@
+import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import { audit } from '../../platform/audit/audit.js';
+import { actorOf, type Ctx, systemCtx } from '../../platform/context.js';
+import type { Db, Tx } from '../../platform/db/client.js';
+import { emit } from '../../platform/events/events.js';
+import { AppError } from '../../platform/http/errors.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { customerVisible } from '../customers/index.js';
+import { visibleInvoice } from '../billing/index.js';
+import { getOrder, visibleLine } from '../orders/index.js';
+import { serviceErrors } from './errors.js';
+import { type ServiceType, subcategories, type TicketStatus, ticketHistory, ticketMessages, tickets, triageRules } from './tables.js';
+import { afterCustomerReply, refusal, triage } from './ticket-rules.js';
+
+export interface ServiceSettings { reopenWindowDays: number }
+type TicketRow = typeof tickets.$inferSelect;
+type Channel = TicketRow['channel'];
+
+export interface OpenTicket {
+  customerId: string; serviceType?: ServiceType; subcategory?: string; priority: TicketRow['priority']; channel: Channel;
+  subject: string; description: string; language: string; lineId?: string; orderId?: string; invoiceId?: string;
+}
+
+const isStaff = (ctx: Ctx) => ctx.principal.kind === 'staff';
+
+/** The ticket, if the caller may see it: staff any, a customer its own. */
+async function visibleTicket(db: Tx, ctx: Ctx, id: string, lock = false) {
+  const q = db.select().from(tickets).where(eq(tickets.id, id));
+  const [t] = lock ? await q.for('update') : await q;
+  if (!t || !(await customerVisible(db, ctx, t.customerId))) throw serviceErrors.ticket_not_found();
+  return t;
+}
+
+/** What the ticket concerns must be the customer's own (and the caller's to see). */
+async function checkConcerns(tx: Tx, ctx: Ctx, input: OpenTicket) {
+  if (input.lineId) {
+    const line = await visibleLine(tx, ctx, input.lineId);
+    if (!line || line.customerId !== input.customerId) throw serviceErrors.line_not_found();
+  }
+  const owned = async (find: () => Promise<{ customerId: string }>, error: () => AppError) => {
+    const found = await find().catch((err: unknown) => {
+      if (err instanceof AppError && err.status === 404) return undefined;
+      throw err;
+    });
+    if (!found || found.customerId !== input.customerId) throw error();
+  };
+  if (input.orderId) await owned(() => getOrder(tx as Db, ctx, input.orderId!), serviceErrors.order_not_found);
+  if (input.invoiceId) await owned(() => visibleInvoice(tx as Db, ctx, input.invoiceId!), serviceErrors.invoice_not_found);
+}
+
+/** The category the ticket was given, or the one triage gives it; a subcategory must be one the operator offers. */
+async function categoryOf(tx: Tx, input: OpenTicket) {
+  if (input.serviceType) {
+    if (input.subcategory) {
+      const [known] = await tx.select().from(subcategories).where(and(eq(subcategories.serviceType, input.serviceType), eq(subcategories.code, input.subcategory)));
+      if (!known) throw serviceErrors.unknown_subcategory(`${input.subcategory} is not a subcategory of ${input.serviceType}`);
+    }
+    return { serviceType: input.serviceType, subcategory: input.subcategory ?? null, categorisedBy: 'caller' as const };
+  }
+  const rule = triage(await tx.select().from(triageRules).orderBy(asc(triageRules.position), asc(triageRules.id)), `${input.subject}\n${input.description}`);
+  if (!rule) throw serviceErrors.ticket_uncategorised();
+  return { serviceType: rule.serviceType, subcategory: rule.subcategory, categorisedBy: 'triage' as const };
+}
+
+/**
+ * Opens a ticket for a customer (a customer for itself, from the app or the web): categorised or
+ * triaged, in the queue of its service type, its description the first public message.
+ */
+export async function openTicket(db: Db, ctx: Ctx, input: OpenTicket) {
+  return db.transaction(async (tx) => {
+    if (!(await customerVisible(tx, ctx, input.customerId))) throw serviceErrors.customer_not_found();
+    await checkConcerns(tx, ctx, input);
+    const category = await categoryOf(tx, input);
+    const id = uuidv7();
+    const [{ n }] = await tx.execute<{ n: string }>(sql`select nextval('service.ticket_numbers')::text as n`) as unknown as [{ n: string }];
+    const [ticket] = await tx.insert(tickets).values({
+      id, number: `T-${n.padStart(6, '0')}`, customerId: input.customerId, lineId: input.lineId ?? null, orderId: input.orderId ?? null, invoiceId: input.invoiceId ?? null,
+      ...category, priority: input.priority, channel: input.channel, subject: input.subject, language: input.language, queue: category.serviceType, openedBy: actorOf(ctx),
+    }).returning();
+    await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: id, status: 'new', actor: actorOf(ctx) });
+    await tx.insert(ticketMessages).values({ id: uuidv7(), ticketId: id, visibility: 'public', authorKind: ctx.principal.kind, authorId: ctx.principal.id, channel: input.channel, body: input.description });
+    await emit(tx, 'ticket.created', {
+      ticketId: id, number: ticket!.number, customerId: input.customerId, serviceType: category.serviceType, priority: input.priority, channel: input.channel, queue: ticket!.queue,
+    }, { aggregateId: id, requestId: ctx.requestId });
+    await audit(tx, ctx, { action: 'ticket.opened', entityType: 'ticket', entityId: id, details: { number: ticket!.number, categorisedBy: category.categorisedBy } });
+    return ticket!;
+  });
+}
+
+export const getTicket = (db: Db, ctx: Ctx, id: string) => visibleTicket(db, ctx, id);
+
+export async function listTickets(db: Db, ctx: Ctx, q: { customerId?: string; status?: TicketStatus; queue?: string; assigneeId?: string; limit: number; before?: string }) {
+  // A customer lists its own tickets whatever it asks for.
+  const customerId = ctx.principal.kind === 'customer' ? ctx.principal.customerId : q.customerId;
+  return db.select().from(tickets).where(and(
+    customerId ? eq(tickets.customerId, customerId) : undefined, q.status ? eq(tickets.status, q.status) : undefined,
+    q.queue ? eq(tickets.queue, q.queue) : undefined, q.assigneeId ? eq(tickets.assigneeId, q.assigneeId) : undefined,
+    q.before ? lt(tickets.id, q.before) : undefined,
+  )).orderBy(desc(tickets.id)).limit(q.limit + 1);
+}
+
+/** Moves the ticket and writes its history (what the SLA clock reads); emits ticket.status_changed. */
+async function move(tx: Tx, ctx: Ctx, s: ServiceSettings, t: TicketRow, to: TicketStatus, extra: { reason?: string; pendingOn?: TicketRow['pendingOn'] } = {}) {
+  const why = refusal(t.status, to, { resolvedAt: t.resolvedAt, now: new Date(), reopenWindowMs: s.reopenWindowDays * 86_400_000 });
+  if (why) throw serviceErrors[why]();
+  const reopen = t.status === 'resolved' && to === 'open';
+  const [moved] = await tx.update(tickets).set({
+    status: to, pendingOn: to === 'pending' ? extra.pendingOn! : null, updatedAt: sql`now()`,
+    ...(to === 'resolved' ? { resolvedAt: sql`now()` } : {}), ...(to === 'closed' ? { closedAt: sql`now()` } : {}),
+    ...(reopen ? { resolvedAt: null, reopenCount: sql`${tickets.reopenCount} + 1` } : {}),
+  }).where(eq(tickets.id, t.id)).returning();
+  await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: t.id, status: to, actor: actorOf(ctx), reason: extra.reason ?? null });
+  await emit(tx, 'ticket.status_changed', { ticketId: t.id, number: t.number, customerId: t.customerId, from: t.status, to, reopened: reopen }, { aggregateId: t.id, requestId: ctx.requestId });
+  return moved!;
+}
+
+/** A status change asked for: staff any the lifecycle allows; a customer only reopening its own resolved ticket. */
+export async function changeStatus(db: Db, ctx: Ctx, s: ServiceSettings, id: string, input: { to: TicketStatus; reason?: string; pendingOn?: TicketRow['pendingOn'] }) {
+  if (input.to === 'pending' && !input.pendingOn) throw serviceErrors.pending_needs_reason();
+  return db.transaction(async (tx) => {
+    const t = await visibleTicket(tx, ctx, id, true);
+    if (!isStaff(ctx) && !(t.status === 'resolved' && input.to === 'open')) throw serviceErrors.transition_not_allowed('A customer can only reopen a resolved ticket');
+    const moved = await move(tx, ctx, s, t, input.to, input);
+    await audit(tx, ctx, { action: 'ticket.status_changed', entityType: 'ticket', entityId: id, details: { from: t.status, to: input.to, reason: input.reason } });
+    return moved;
+  });
+}
+
+/** Staff re-categorise, re-prioritise and assign; a new ticket picked up by an agent is open. */
+export async function updateTicket(db: Db, ctx: Ctx, s: ServiceSettings, id: string, patch: Partial<Pick<TicketRow, 'priority' | 'queue' | 'assigneeId'>> & { serviceType?: ServiceType; subcategory?: string | null }) {
+  return db.transaction(async (tx) => {
+    let t = await visibleTicket(tx, ctx, id, true);
+    if (t.status === 'closed') throw serviceErrors.ticket_closed();
+    const serviceType = patch.serviceType ?? t.serviceType;
+    const subcategory = patch.subcategory === undefined ? (patch.serviceType ? null : t.subcategory) : patch.subcategory;
+    if (subcategory) {
+      const [known] = await tx.select().from(subcategories).where(and(eq(subcategories.serviceType, serviceType), eq(subcategories.code, subcategory)));
+      if (!known) throw serviceErrors.unknown_subcategory(`${subcategory} is not a subcategory of ${serviceType}`);
+    }
+    [t] = await tx.update(tickets).set({
+      ...patch, serviceType, subcategory, ...(patch.serviceType ? { categorisedBy: 'caller' as const } : {}), updatedAt: sql`now()`,
+    }).where(eq(tickets.id, id)).returning() as [TicketRow];
+    if (patch.assigneeId && t.status === 'new') t = await move(tx, ctx, s, t, 'open', { reason: `Assigned to ${patch.assigneeId}` });
+    await emit(tx, 'ticket.updated', { ticketId: id, number: t.number, changes: Object.keys(patch) }, { aggregateId: id, requestId: ctx.requestId });
+    await audit(tx, ctx, { action: 'ticket.updated', entityType: 'ticket', entityId: id, details: patch });
+    return t;
+  });
+}
+
+/**
+ * A reply or note on the thread. Customers write public replies on their own tickets only; a
+ * customer's reply to a ticket waiting on them (or resolved, within the window) opens it again.
+ */
+export async function addMessage(db: Db, ctx: Ctx, s: ServiceSettings, id: string, input: { body: string; visibility: 'public' | 'internal'; channel: Channel }) {
+  if (input.visibility === 'internal' && !isStaff(ctx)) throw serviceErrors.internal_note_not_allowed();
+  return db.transaction(async (tx) => {
+    const t = await visibleTicket(tx, ctx, id, true);
+    if (t.status === 'closed') throw serviceErrors.ticket_closed();
+    const [message] = await tx.insert(ticketMessages).values({
+      id: uuidv7(), ticketId: id, visibility: input.visibility, authorKind: ctx.principal.kind, authorId: ctx.principal.id, channel: input.channel, body: input.body,
+    }).returning();
+    const next = ctx.principal.kind === 'customer' ? afterCustomerReply(t.status, t.pendingOn) : null;
+    if (next) await move(tx, ctx, s, t, next, { reason: 'The customer replied' });
+    else await tx.update(tickets).set({ updatedAt: sql`now()` }).where(eq(tickets.id, id));
+    if (input.visibility === 'public') {
+      await emit(tx, 'ticket.replied', { ticketId: id, number: t.number, customerId: t.customerId, messageId: message!.id, by: ctx.principal.kind }, { aggregateId: id, requestId: ctx.requestId });
+    }
+    return message!;
+  });
+}
+
+/** The thread as the caller may read it: a customer sees public replies only. */
+export async function listMessages(db: Db, ctx: Ctx, id: string) {
+  await visibleTicket(db, ctx, id);
+  return db.select().from(ticketMessages)
+    .where(and(eq(ticketMessages.ticketId, id), isStaff(ctx) ? undefined : eq(ticketMessages.visibility, 'public'))).orderBy(asc(ticketMessages.id));
+}
+
+export async function historyOf(db: Db, ctx: Ctx, id: string) {
+  await visibleTicket(db, ctx, id);
+  return db.select().from(ticketHistory).where(eq(ticketHistory.ticketId, id)).orderBy(asc(ticketHistory.at), asc(ticketHistory.id));
+}
+
+/** Scheduled: resolved tickets whose reopen window has passed are closed. */
+export async function closeResolved(db: Db, s: ServiceSettings) {
+  const due = await db.select({ id: tickets.id }).from(tickets)
+    .where(and(eq(tickets.status, 'resolved'), lt(tickets.resolvedAt, sql`now() - make_interval(days => ${s.reopenWindowDays})`))).limit(1000);
+  const system = systemCtx('service.close_resolved');
+  for (const { id } of due) {
+    await db.transaction(async (tx) => {
+      const [t] = await tx.select().from(tickets).where(and(eq(tickets.id, id), eq(tickets.status, 'resolved'))).for('update');
+      if (t) await move(tx, system, s, t, 'closed', { reason: 'Resolved and not reopened within the window' });
+    });
+  }
+  return due.length;
+}
