@@ -13,5 +13,7 @@ export const serviceErrors = defineErrors({
   reopen_window_passed: { status: 409, title: 'The ticket was resolved too long ago to reopen: open a new one' },
   transition_not_allowed: { status: 409, title: 'The ticket cannot move to that status from where it is' },
   pending_needs_reason: { status: 400, title: 'A pending ticket says whom it waits on (pendingOn)' },
+  invalid_calendar: { status: 422, title: 'The business calendar is not valid' },
+  calendar_not_found: { status: 404, title: 'No such business calendar' },
   internal_note_not_allowed: { status: 403, title: 'Only staff write internal notes' },
 });

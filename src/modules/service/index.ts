@@ -2,13 +2,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../platform/db/client.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { serviceRoutes } from './routes.js';
+import { detectBreaches } from './sla.js';
 import { closeResolved, type ServiceSettings } from './tickets.js';
 
 /**
  * Customer service (issue 7). So far: tickets by service type and subcategory (or triaged by
  * rules), their lifecycle with reopen window and history, the thread of public replies and
- * internal notes, assignment to queues and agents, logged interactions; and the SLA clock as pure
- * rules (sla-rules.ts), not yet applied to tickets.
+ * internal notes, assignment to queues and agents, logged interactions; SLA policies on business
+ * calendars measured on each ticket's history (sla-rules.ts, ticket-sla.ts) with warnings and breaches
+ * announced once by a job.
  */
 export interface ServiceDeps { db: Db; settings: ServiceSettings }
 
@@ -16,8 +18,11 @@ export const serviceModule: FastifyPluginAsync<ServiceDeps> = async (app, deps) 
   await app.register(serviceRoutes, deps);
 };
 
-/** Hourly: resolved tickets past the reopen window are closed. */
+/** Every minute: SLA warnings and breaches detected; hourly: resolved tickets past the reopen window are closed. */
 export const serviceJobs = (deps: ServiceDeps): Partial<JobsSetup> => ({
-  tasks: { 'service.close_resolved': async () => { await closeResolved(deps.db, deps.settings); } },
-  cron: [{ pattern: '47 * * * *', task: 'service.close_resolved' }],
+  tasks: {
+    'service.close_resolved': async () => { await closeResolved(deps.db, deps.settings); },
+    'service.detect_sla_breaches': async () => { await detectBreaches(deps.db); },
+  },
+  cron: [{ pattern: '47 * * * *', task: 'service.close_resolved' }, { pattern: '* * * * *', task: 'service.detect_sla_breaches' }],
 });

@@ -6,6 +6,8 @@ import { problems } from '../../platform/http/errors.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
 import { addSubcategory, addTriageRule, listSubcategories, listTriageRules } from './catalog.js';
 import { listInteractions, logInteraction } from './interactions.js';
+import { createCalendar, createPolicy, listCalendars, listPolicies } from './sla.js';
+import type { Calendar } from './sla-rules.js';
 import { channels, priorities, serviceTypes, ticketStatuses } from './tables.js';
 import { addMessage, changeStatus, getTicket, historyOf, listMessages, listTickets, openTicket, type ServiceSettings, updateTicket } from './tickets.js';
 
@@ -18,7 +20,31 @@ const ticketView = z.object({
   serviceType: z.enum(serviceTypes), subcategory: z.string().nullable(), categorisedBy: z.enum(['caller', 'triage']), priority: z.enum(priorities),
   channel: z.enum(channels), status: z.enum(ticketStatuses), pendingOn: z.enum(['customer', 'third_party']).nullable(), subject: z.string(), language: z.string(),
   queue: z.string(), assigneeId: z.string().nullable(), openedBy: z.string(), reopenCount: z.number().int(),
+  slaPolicyId: id.nullable(), firstResponseAt: z.date().nullable(), awaitingReplySince: z.date().nullable().describe('A customer message no staff reply has answered yet'),
   createdAt: z.date(), updatedAt: z.date(), resolvedAt: z.date().nullable(), closedAt: z.date().nullable(),
+});
+const measure = z.object({
+  targetMinutes: z.number().int(), elapsedMinutes: z.number().int().describe('Working minutes on the policy\'s calendar, pauses left out'),
+  dueAt: z.date().nullable().describe('When the target is (or was) reached; null while the clock is paused short of it'),
+  state: z.enum(['ok', 'warning', 'breached']), met: z.boolean(),
+});
+const slaView = z.object({ policyId: id, policyName: z.string(), first_response: measure.nullable(), next_response: measure.nullable(), resolution: measure.nullable() }).nullable()
+  .describe('The SLA measured now; null when no policy fits the ticket');
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, '"HH:MM"');
+const calendarBody = z.union([
+  z.object({ kind: z.literal('24x7') }).strict(),
+  z.object({
+    kind: z.literal('business'), timeZone: z.string().min(1).max(64).describe('IANA, e.g. "Europe/Berlin"'),
+    hours: z.partialRecord(z.enum(['1', '2', '3', '4', '5', '6', '7']), z.array(z.object({ from: hhmm, to: hhmm }).strict()).max(6))
+      .describe('Working hours per ISO weekday (1 = Monday); a night shift is two ranges on two days'),
+    holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)).max(400).default([]),
+  }).strict(),
+]);
+const calendarView = z.object({ id, name: z.string(), calendar: z.unknown(), createdBy: z.string(), createdAt: z.date() });
+const policyView = z.object({
+  id, name: z.string(), serviceType: z.enum(serviceTypes).nullable(), priority: z.enum(priorities).nullable(), segment: z.enum(['consumer', 'vip', 'enterprise']).nullable(),
+  calendarId: id, firstResponseMinutes: z.number().int(), nextResponseMinutes: z.number().int().nullable(), resolutionMinutes: z.number().int(), warnPercent: z.number().int(),
+  position: z.number().int(), createdBy: z.string(), createdAt: z.date(),
 });
 const messageView = z.object({
   id, ticketId: id, visibility: z.enum(['public', 'internal']), authorKind: z.string(), authorId: z.string(), channel: z.enum(channels), body: z.string(), createdAt: z.date(),
@@ -58,7 +84,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
 
   app.get('/v1/tickets/:id', {
     config: { auth: 'service:read' },
-    schema: { operationId: 'getTicket', tags, summary: 'A ticket', params, response: { 200: ticketView, ...problems(400, 404) } },
+    schema: { operationId: 'getTicket', tags, summary: 'A ticket, with its SLA measured now', params, response: { 200: ticketView.extend({ sla: slaView }), ...problems(400, 404) } },
   }, async (req) => getTicket(db, ctxOf(req), req.params.id));
 
   app.patch('/v1/tickets/:id', {
@@ -135,6 +161,44 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
     config: { auth: 'service:configure' },
     schema: { operationId: 'listTriageRules', tags, summary: 'The triage rules in the order they are tried', response: { 200: z.object({ items: z.array(ruleView) }) } },
   }, async () => ({ items: await listTriageRules(db) }));
+
+  app.post('/v1/business-calendars', {
+    config: { auth: 'service:configure' },
+    schema: {
+      operationId: 'createBusinessCalendar', tags, summary: 'Working hours per weekday, holidays and time zone an SLA is measured on (or 24/7)',
+      body: z.object({ name: z.string().trim().min(1).max(100), calendar: calendarBody }).strict(),
+      response: { 201: calendarView, ...problems(400, 422) },
+    },
+  }, async (req, reply) => {
+    const { calendar, name } = req.body;
+    const parsed = calendar.kind === '24x7' ? calendar : { ...calendar, hours: Object.fromEntries(Object.entries(calendar.hours).map(([d, r]) => [Number(d), r])) };
+    return reply.status(201).send(await createCalendar(db, ctxOf(req), { name, calendar: parsed as Calendar }));
+  });
+
+  app.get('/v1/business-calendars', {
+    config: { auth: 'service:read' },
+    schema: { operationId: 'listBusinessCalendars', tags, summary: 'The business calendars', response: { 200: z.object({ items: z.array(calendarView) }) } },
+  }, async () => ({ items: await listCalendars(db) }));
+
+  app.post('/v1/sla-policies', {
+    config: { auth: 'service:configure' },
+    schema: {
+      operationId: 'createSlaPolicy', tags,
+      summary: 'Targets (working minutes) for the tickets a policy fits: a service type × priority × segment, each may be left open; the most specific fitting policy applies',
+      body: z.object({
+        name: z.string().trim().min(1).max(100), serviceType: z.enum(serviceTypes).nullable().default(null), priority: z.enum(priorities).nullable().default(null),
+        segment: z.enum(['consumer', 'vip', 'enterprise']).nullable().default(null), calendarId: id,
+        firstResponseMinutes: z.number().int().min(1).max(525_600), nextResponseMinutes: z.number().int().min(1).max(525_600).nullable().default(null),
+        resolutionMinutes: z.number().int().min(1).max(525_600), warnPercent: z.number().int().min(0).max(100).default(80), position: z.number().int().min(0).max(100_000).default(0),
+      }).strict(),
+      response: { 201: policyView, ...problems(400, 404) },
+    },
+  }, async (req, reply) => reply.status(201).send(await createPolicy(db, ctxOf(req), req.body)));
+
+  app.get('/v1/sla-policies', {
+    config: { auth: 'service:read' },
+    schema: { operationId: 'listSlaPolicies', tags, summary: 'The SLA policies', response: { 200: z.object({ items: z.array(policyView) }) } },
+  }, async () => ({ items: await listPolicies(db) }));
 
   app.post('/v1/interactions', {
     config: { auth: 'interactions:write' },

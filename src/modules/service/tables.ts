@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { Calendar } from './sla-rules.js';
 
 export const serviceSchema = pgSchema('service');
 
@@ -37,6 +38,38 @@ export const triageRules = serviceSchema.table('triage_rules', {
   createdAt: ts(),
 }, (t) => [index('triage_rules_position_idx').on(t.position, t.id)]);
 
+/** Working hours, holidays and time zone an SLA is measured on (or 24/7). */
+export const businessCalendars = serviceSchema.table('business_calendars', {
+  id: uuid().primaryKey(),
+  name: text().notNull(),
+  calendar: jsonb().$type<Calendar>().notNull(),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+});
+
+/**
+ * Targets for the tickets it fits: a service type, a priority and a customer segment, each of
+ * which may be left open (null: any); the most specific fitting policy applies.
+ */
+export const slaPolicies = serviceSchema.table('sla_policies', {
+  id: uuid().primaryKey(),
+  name: text().notNull(),
+  serviceType: text({ enum: serviceTypes }),
+  priority: text({ enum: priorities }),
+  segment: text({ enum: ['consumer', 'vip', 'enterprise'] }),
+  calendarId: uuid().notNull().references(() => businessCalendars.id),
+  firstResponseMinutes: integer().notNull(),
+  nextResponseMinutes: integer(),
+  resolutionMinutes: integer().notNull(),
+  warnPercent: integer().notNull().default(80),
+  position: integer().notNull().default(0),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+}, (t) => [
+  check('sla_policies_targets_check', sql`${t.firstResponseMinutes} > 0 and ${t.resolutionMinutes} > 0 and (${t.nextResponseMinutes} is null or ${t.nextResponseMinutes} > 0)
+    and ${t.warnPercent} between 0 and 100`),
+]);
+
 export const tickets = serviceSchema.table('tickets', {
   id: uuid().primaryKey(),
   /** What a customer reads out on the phone: T-000123, from a sequence (gaps are harmless here). */
@@ -60,6 +93,11 @@ export const tickets = serviceSchema.table('tickets', {
   assigneeId: text(),
   openedBy: text().notNull(),
   reopenCount: integer().notNull().default(0),
+  /** The SLA policy it is measured by (chosen again when its category or priority changes); null: none fits. */
+  slaPolicyId: uuid().references(() => slaPolicies.id),
+  firstResponseAt: at(),
+  /** The customer's last public message no staff reply has answered yet: the next response is due from it. */
+  awaitingReplySince: at(),
   createdAt: ts(),
   updatedAt: ts(),
   resolvedAt: at(),
@@ -121,3 +159,13 @@ export const interactions = serviceSchema.table('interactions', {
   index('interactions_agent_idx').on(t.agentId, t.startedAt),
   check('interactions_duration_check', sql`${t.durationSeconds} >= 0`),
 ]);
+
+/** Each SLA warning and breach of a ticket, once: the job emits the event when it inserts the row. */
+export const ticketSlaEvents = serviceSchema.table('ticket_sla_events', {
+  ticketId: uuid().notNull().references(() => tickets.id),
+  target: text({ enum: ['first_response', 'next_response', 'resolution'] }).notNull(),
+  /** For next response, the customer message it was due from; the others (once a ticket): the epoch. */
+  since: timestamp({ withTimezone: true }).notNull(),
+  level: text({ enum: ['warning', 'breached'] }).notNull(),
+  at: ts(),
+}, (t) => [primaryKey({ columns: [t.ticketId, t.target, t.since, t.level] })]);

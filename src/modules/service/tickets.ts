@@ -9,6 +9,7 @@ import { customerVisible } from '../customers/index.js';
 import { visibleInvoice } from '../billing/index.js';
 import { getOrder, visibleLine } from '../orders/index.js';
 import { serviceErrors } from './errors.js';
+import { policyFor, slaOf } from './sla.js';
 import { type ServiceType, subcategories, type TicketStatus, ticketHistory, ticketMessages, tickets, triageRules } from './tables.js';
 import { afterCustomerReply, refusal, triage } from './ticket-rules.js';
 
@@ -68,14 +69,17 @@ async function categoryOf(tx: Tx, input: OpenTicket) {
  */
 export async function openTicket(db: Db, ctx: Ctx, input: OpenTicket) {
   return db.transaction(async (tx) => {
-    if (!(await customerVisible(tx, ctx, input.customerId))) throw serviceErrors.customer_not_found();
+    const customer = await customerVisible(tx, ctx, input.customerId);
+    if (!customer) throw serviceErrors.customer_not_found();
     await checkConcerns(tx, ctx, input);
     const category = await categoryOf(tx, input);
+    const slaPolicyId = await policyFor(tx, { serviceType: category.serviceType, priority: input.priority, segment: customer.segment });
     const id = uuidv7();
     const [{ n }] = await tx.execute<{ n: string }>(sql`select nextval('service.ticket_numbers')::text as n`) as unknown as [{ n: string }];
     const [ticket] = await tx.insert(tickets).values({
       id, number: `T-${n.padStart(6, '0')}`, customerId: input.customerId, lineId: input.lineId ?? null, orderId: input.orderId ?? null, invoiceId: input.invoiceId ?? null,
       ...category, priority: input.priority, channel: input.channel, subject: input.subject, language: input.language, queue: category.serviceType, openedBy: actorOf(ctx),
+      slaPolicyId,
     }).returning();
     await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: id, status: 'new', actor: actorOf(ctx) });
     await tx.insert(ticketMessages).values({ id: uuidv7(), ticketId: id, visibility: 'public', authorKind: ctx.principal.kind, authorId: ctx.principal.id, channel: input.channel, body: input.description });
@@ -87,7 +91,11 @@ export async function openTicket(db: Db, ctx: Ctx, input: OpenTicket) {
   });
 }
 
-export const getTicket = (db: Db, ctx: Ctx, id: string) => visibleTicket(db, ctx, id);
+/** The ticket with its SLA measured now (first response, next response, resolution). */
+export async function getTicket(db: Db, ctx: Ctx, id: string) {
+  const t = await visibleTicket(db, ctx, id);
+  return { ...t, sla: await slaOf(db, t) };
+}
 
 export async function listTickets(db: Db, ctx: Ctx, q: { customerId?: string; status?: TicketStatus; queue?: string; assigneeId?: string; limit: number; before?: string }) {
   // A customer lists its own tickets whatever it asks for.
@@ -137,8 +145,12 @@ export async function updateTicket(db: Db, ctx: Ctx, s: ServiceSettings, id: str
       const [known] = await tx.select().from(subcategories).where(and(eq(subcategories.serviceType, serviceType), eq(subcategories.code, subcategory)));
       if (!known) throw serviceErrors.unknown_subcategory(`${subcategory} is not a subcategory of ${serviceType}`);
     }
+    // A new category or priority may mean another policy: its targets then apply from the ticket's start.
+    const rechoose = patch.serviceType !== undefined || patch.priority !== undefined;
+    const segment = rechoose ? (await customerVisible(tx, ctx, t.customerId))!.segment : null;
+    const slaPolicyId = segment ? await policyFor(tx, { serviceType, priority: patch.priority ?? t.priority, segment }) : t.slaPolicyId;
     [t] = await tx.update(tickets).set({
-      ...patch, serviceType, subcategory, ...(patch.serviceType ? { categorisedBy: 'caller' as const } : {}), updatedAt: sql`now()`,
+      ...patch, serviceType, subcategory, slaPolicyId, ...(patch.serviceType ? { categorisedBy: 'caller' as const } : {}), updatedAt: sql`now()`,
     }).where(eq(tickets.id, id)).returning() as [TicketRow];
     if (patch.assigneeId && t.status === 'new') t = await move(tx, ctx, s, t, 'open', { reason: `Assigned to ${patch.assigneeId}` });
     await emit(tx, 'ticket.updated', { ticketId: id, number: t.number, changes: Object.keys(patch) }, { aggregateId: id, requestId: ctx.requestId });
@@ -159,9 +171,17 @@ export async function addMessage(db: Db, ctx: Ctx, s: ServiceSettings, id: strin
     const [message] = await tx.insert(ticketMessages).values({
       id: uuidv7(), ticketId: id, visibility: input.visibility, authorKind: ctx.principal.kind, authorId: ctx.principal.id, channel: input.channel, body: input.body,
     }).returning();
-    const next = ctx.principal.kind === 'customer' ? afterCustomerReply(t.status, t.pendingOn) : null;
+    // The response clocks: staff's public reply answers what the customer said; the customer's starts the next one.
+    const fromCustomer = ctx.principal.kind === 'customer';
+    const answered = !fromCustomer && input.visibility === 'public';
+    await tx.update(tickets).set({
+      updatedAt: sql`now()`,
+      ...(answered ? { firstResponseAt: sql`coalesce(${tickets.firstResponseAt}, now())`, awaitingReplySince: null } : {}),
+      // Before the first response the first-response clock covers it; after, each message waits for its own answer.
+      ...(fromCustomer ? { awaitingReplySince: sql`case when ${tickets.firstResponseAt} is null then null else coalesce(${tickets.awaitingReplySince}, now()) end` } : {}),
+    }).where(eq(tickets.id, id));
+    const next = fromCustomer ? afterCustomerReply(t.status, t.pendingOn) : null;
     if (next) await move(tx, ctx, s, t, next, { reason: 'The customer replied' });
-    else await tx.update(tickets).set({ updatedAt: sql`now()` }).where(eq(tickets.id, id));
     if (input.visibility === 'public') {
       await emit(tx, 'ticket.replied', { ticketId: id, number: t.number, customerId: t.customerId, messageId: message!.id, by: ctx.principal.kind }, { aggregateId: id, requestId: ctx.requestId });
     }
