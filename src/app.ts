@@ -28,7 +28,7 @@ import { billingJobs, billingModule, billingSubscribers } from './modules/billin
 import { customerExists, customersModule } from './modules/customers/index.js';
 import { accountHasLines, ordersJobs, ordersModule, ordersSubscribers } from './modules/orders/index.js';
 import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers } from './modules/vouchers/index.js';
-import { serviceJobs, serviceModule } from './modules/service/index.js';
+import { serviceJobs, serviceModule, serviceSubscribers } from './modules/service/index.js';
 
 export interface Platform {
   config: Config;
@@ -124,10 +124,12 @@ export async function buildApp(p: Platform) {
     },
   };
   await app.register(vouchersModule, vouchers);
-  const service = { db, settings: { reopenWindowDays: config.TICKET_REOPEN_DAYS } };
+  const service = {
+    db, settings: { reopenWindowDays: config.TICKET_REOPEN_DAYS, recurring: { count: config.RECURRING_TICKETS, windowDays: config.RECURRING_WINDOW_DAYS } },
+  };
   await app.register(serviceModule, service);
 
-  const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers(billing), ...vouchersSubscribers];
+  const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers(billing), ...vouchersSubscribers, ...serviceSubscribers];
   const jobs: JobsSetup = mergeJobs(
     eventJobs(db, subscribers),
     partitionJobs(db),

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../platform/db/client.js';
+import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
+import { onSlaEvent } from './escalations.js';
 import { serviceRoutes } from './routes.js';
 import { detectBreaches } from './sla.js';
 import { closeResolved, type ServiceSettings } from './tickets.js';
@@ -17,6 +19,13 @@ export interface ServiceDeps { db: Db; settings: ServiceSettings }
 export const serviceModule: FastifyPluginAsync<ServiceDeps> = async (app, deps) => {
   await app.register(serviceRoutes, deps);
 };
+
+/** SLA warnings and breaches meet the escalation rules. */
+export const serviceSubscribers: Subscriber[] = [{
+  name: 'service.escalate_on_sla',
+  types: ['ticket.sla_warning', 'ticket.sla_breached'],
+  handle: (tx, event) => onSlaEvent(tx, event.payload as { ticketId: string; target: string }, event.type === 'ticket.sla_breached' ? 'sla_breached' : 'sla_warning'),
+}];
 
 /** Every minute: SLA warnings and breaches detected; hourly: resolved tickets past the reopen window are closed. */
 export const serviceJobs = (deps: ServiceDeps): Partial<JobsSetup> => ({

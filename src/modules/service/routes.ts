@@ -8,8 +8,9 @@ import { addSubcategory, addTriageRule, listSubcategories, listTriageRules } fro
 import { listInteractions, logInteraction } from './interactions.js';
 import { createCalendar, createPolicy, listCalendars, listPolicies } from './sla.js';
 import type { Calendar } from './sla-rules.js';
-import { channels, priorities, serviceTypes, ticketStatuses } from './tables.js';
-import { addMessage, changeStatus, getTicket, historyOf, listMessages, listTickets, openTicket, type ServiceSettings, updateTicket } from './tickets.js';
+import { channels, priorities, serviceTypes, ticketStatuses, tiers } from './tables.js';
+import { createRule, escalate, escalationsOf, linksOf, listRules } from './escalations.js';
+import { addMessage, changeStatus, getTicket, historyOf, listMessages, listTickets, openTicket, type ServiceSettings, updateTicket, visibleTicket } from './tickets.js';
 
 const tags = ['service'];
 const id = z.uuid();
@@ -20,6 +21,7 @@ const ticketView = z.object({
   serviceType: z.enum(serviceTypes), subcategory: z.string().nullable(), categorisedBy: z.enum(['caller', 'triage']), priority: z.enum(priorities),
   channel: z.enum(channels), status: z.enum(ticketStatuses), pendingOn: z.enum(['customer', 'third_party']).nullable(), subject: z.string(), language: z.string(),
   queue: z.string(), assigneeId: z.string().nullable(), openedBy: z.string(), reopenCount: z.number().int(),
+  tier: z.enum(tiers), recurring: z.boolean().describe('The customer\'s Nth ticket of this service type within the window (see its links)'),
   slaPolicyId: id.nullable(), firstResponseAt: z.date().nullable(), awaitingReplySince: z.date().nullable().describe('A customer message no staff reply has answered yet'),
   createdAt: z.date(), updatedAt: z.date(), resolvedAt: z.date().nullable(), closedAt: z.date().nullable(),
 });
@@ -68,7 +70,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
       }).strict().refine((b) => b.serviceType || !b.subcategory, { message: 'a subcategory needs its serviceType', path: ['subcategory'] }),
       response: { 201: ticketView, ...problems(400, 403, 404, 422) },
     },
-  }, async (req, reply) => reply.status(201).send(await openTicket(db, ctxOf(req), req.body)));
+  }, async (req, reply) => reply.status(201).send(await openTicket(db, ctxOf(req), settings, req.body)));
 
   app.get('/v1/tickets', {
     config: { auth: 'service:read' },
@@ -161,6 +163,50 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
     config: { auth: 'service:configure' },
     schema: { operationId: 'listTriageRules', tags, summary: 'The triage rules in the order they are tried', response: { 200: z.object({ items: z.array(ruleView) }) } },
   }, async () => ({ items: await listTriageRules(db) }));
+
+  const escalationView = z.object({ id, ticketId: id, fromTier: z.enum(tiers), toTier: z.enum(tiers), reason: z.string(), ruleId: id.nullable(), actor: z.string(), at: z.date() });
+  app.post('/v1/tickets/:id/escalations', {
+    config: { auth: 'service:assign' },
+    schema: {
+      operationId: 'escalateTicket', tags, summary: 'Move a ticket to another tier (agent, supervisor, specialist, management), saying why', params,
+      body: z.object({ tier: z.enum(tiers), reason: z.string().trim().min(3).max(500) }).strict(), response: { 200: ticketView, ...problems(400, 404, 409) },
+    },
+  }, async (req) => escalate(db, ctxOf(req), req.params.id, req.body, (tx) => visibleTicket(tx, ctxOf(req), req.params.id, true)));
+
+  app.get('/v1/tickets/:id/escalations', {
+    config: { auth: 'service:assign' },
+    schema: {
+      operationId: 'listTicketEscalations', tags, summary: 'Every escalation of the ticket and why; and the tickets it is linked to (a recurring issue)', params,
+      response: { 200: z.object({ items: z.array(escalationView), links: z.array(z.object({ relatedId: id, kind: z.string() })) }), ...problems(400, 404) },
+    },
+  }, async (req) => {
+    await visibleTicket(db, ctxOf(req), req.params.id);
+    return { items: await escalationsOf(db, req.params.id), links: await linksOf(db, req.params.id) };
+  });
+
+  const ruleOut = z.object({
+    id, trigger: z.enum(['sla_warning', 'sla_breached', 'segment', 'recurring']), target: z.enum(['first_response', 'next_response', 'resolution']).nullable(),
+    segment: z.enum(['vip', 'enterprise']).nullable(), serviceType: z.enum(serviceTypes).nullable(), tier: z.enum(tiers), createdBy: z.string(), createdAt: z.date(),
+  });
+  app.post('/v1/escalation-rules', {
+    config: { auth: 'service:configure' },
+    schema: {
+      operationId: 'createEscalationRule', tags,
+      summary: 'Escalate to a tier on an SLA warning or breach (of a target, or any), for a VIP or enterprise customer\'s new ticket, or for a recurring issue; optionally for one service type',
+      body: z.object({
+        trigger: z.enum(['sla_warning', 'sla_breached', 'segment', 'recurring']), target: z.enum(['first_response', 'next_response', 'resolution']).nullable().default(null),
+        segment: z.enum(['vip', 'enterprise']).nullable().default(null), serviceType: z.enum(serviceTypes).nullable().default(null), tier: z.enum(tiers),
+      }).strict()
+        .refine((b) => (b.trigger === 'segment') === (b.segment !== null), { message: 'a segment rule names its segment, and only it', path: ['segment'] })
+        .refine((b) => b.trigger.startsWith('sla_') || b.target === null, { message: 'only SLA rules name a target', path: ['target'] }),
+      response: { 201: ruleOut, ...problems(400) },
+    },
+  }, async (req, reply) => reply.status(201).send(await createRule(db, ctxOf(req), req.body)));
+
+  app.get('/v1/escalation-rules', {
+    config: { auth: 'service:configure' },
+    schema: { operationId: 'listEscalationRules', tags, summary: 'The escalation rules', response: { 200: z.object({ items: z.array(ruleOut) }) } },
+  }, async () => ({ items: await listRules(db) }));
 
   app.post('/v1/business-calendars', {
     config: { auth: 'service:configure' },

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { Calendar } from './sla-rules.js';
 
 export const serviceSchema = pgSchema('service');
@@ -11,6 +11,9 @@ export const serviceTypes = ['internet', 'mobile', 'billing', 'outage', 'install
 export const priorities = ['low', 'normal', 'high', 'urgent'] as const;
 export const channels = ['phone', 'email', 'chat', 'app', 'social', 'web', 'walk_in'] as const;
 export const ticketStatuses = ['new', 'open', 'pending', 'resolved', 'closed'] as const;
+/** Who works a ticket, from the first line up. */
+export const tiers = ['agent', 'supervisor', 'specialist', 'management'] as const;
+export type Tier = (typeof tiers)[number];
 export type ServiceType = (typeof serviceTypes)[number];
 /** Ticket numbers (T-000123). */
 export const ticketNumbers = serviceSchema.sequence('ticket_numbers');
@@ -93,6 +96,9 @@ export const tickets = serviceSchema.table('tickets', {
   assigneeId: text(),
   openedBy: text().notNull(),
   reopenCount: integer().notNull().default(0),
+  tier: text({ enum: tiers }).notNull().default('agent'),
+  /** The same customer came back with the same kind of problem (see escalation rules): linked in ticket_links. */
+  recurring: boolean().notNull().default(false),
   /** The SLA policy it is measured by (chosen again when its category or priority changes); null: none fits. */
   slaPolicyId: uuid().references(() => slaPolicies.id),
   firstResponseAt: at(),
@@ -169,3 +175,41 @@ export const ticketSlaEvents = serviceSchema.table('ticket_sla_events', {
   level: text({ enum: ['warning', 'breached'] }).notNull(),
   at: ts(),
 }, (t) => [primaryKey({ columns: [t.ticketId, t.target, t.since, t.level] })]);
+
+/**
+ * When a ticket moves up a tier: on an SLA warning or breach (of a target, or any), for a customer
+ * segment (VIP, enterprise: straight to a tier when opened), or when it is recurring. The highest
+ * tier any matching rule names wins; a ticket never moves down by a rule.
+ */
+export const escalationRules = serviceSchema.table('escalation_rules', {
+  id: uuid().primaryKey(),
+  trigger: text({ enum: ['sla_warning', 'sla_breached', 'segment', 'recurring'] }).notNull(),
+  /** For SLA triggers: which target (null: any). */
+  target: text({ enum: ['first_response', 'next_response', 'resolution'] }),
+  /** For the segment trigger. */
+  segment: text({ enum: ['vip', 'enterprise'] }),
+  serviceType: text({ enum: serviceTypes }),
+  tier: text({ enum: tiers }).notNull(),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+}, (t) => [check('escalation_rules_segment_check', sql`(${t.trigger} = 'segment') = (${t.segment} is not null)`)]);
+
+/** Every escalation, with why (a rule and what set it off, or a person's reason). */
+export const ticketEscalations = serviceSchema.table('ticket_escalations', {
+  id: uuid().primaryKey(),
+  ticketId: uuid().notNull().references(() => tickets.id),
+  fromTier: text({ enum: tiers }).notNull(),
+  toTier: text({ enum: tiers }).notNull(),
+  reason: text().notNull(),
+  ruleId: uuid(),
+  actor: text().notNull(),
+  at: ts(),
+}, (t) => [index('ticket_escalations_ticket_idx').on(t.ticketId, t.at)]);
+
+/** Tickets that belong together: a recurring issue and the ones before it. */
+export const ticketLinks = serviceSchema.table('ticket_links', {
+  ticketId: uuid().notNull().references(() => tickets.id),
+  relatedId: uuid().notNull().references(() => tickets.id),
+  kind: text({ enum: ['recurring'] }).notNull(),
+  createdAt: ts(),
+}, (t) => [primaryKey({ columns: [t.ticketId, t.relatedId, t.kind] })]);

@@ -37,3 +37,28 @@ export function triage<R extends { keyword: string }>(rules: R[], text: string):
   const lower = text.toLowerCase();
   return rules.find((r) => lower.includes(r.keyword.toLowerCase()));
 }
+
+export const TIER_ORDER = ['agent', 'supervisor', 'specialist', 'management'] as const;
+export type TierName = (typeof TIER_ORDER)[number];
+
+export type EscalationTrigger =
+  | { kind: 'sla_warning' | 'sla_breached'; target: string }
+  | { kind: 'segment'; segment: string }
+  | { kind: 'recurring' };
+
+interface RuleLike { id: string; trigger: string; target: string | null; segment: string | null; serviceType: string | null; tier: TierName }
+
+/**
+ * The tier the rules send a ticket to for what happened, and the rule that does: the highest tier
+ * among the rules that match (trigger, target or any, segment, service type or any); null when
+ * none would move it up from where it is.
+ */
+export function escalationFor<R extends RuleLike>(rules: R[], t: { serviceType: string; tier: TierName }, e: EscalationTrigger): R | null {
+  const rank = (tier: TierName) => TIER_ORDER.indexOf(tier);
+  const best = rules
+    .filter((r) => r.trigger === e.kind && (r.serviceType === null || r.serviceType === t.serviceType)
+      && (e.kind === 'segment' ? r.segment === e.segment : true)
+      && (e.kind === 'sla_warning' || e.kind === 'sla_breached' ? r.target === null || r.target === e.target : true))
+    .sort((a, b) => rank(b.tier) - rank(a.tier) || (a.id < b.id ? -1 : 1))[0];
+  return best && rank(best.tier) > rank(t.tier) ? best : null;
+}

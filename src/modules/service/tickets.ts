@@ -9,11 +9,12 @@ import { customerVisible } from '../customers/index.js';
 import { visibleInvoice } from '../billing/index.js';
 import { getOrder, visibleLine } from '../orders/index.js';
 import { serviceErrors } from './errors.js';
+import { onOpened, type RecurringSettings } from './escalations.js';
 import { policyFor, slaOf } from './sla.js';
 import { type ServiceType, subcategories, type TicketStatus, ticketHistory, ticketMessages, tickets, triageRules } from './tables.js';
 import { afterCustomerReply, refusal, triage } from './ticket-rules.js';
 
-export interface ServiceSettings { reopenWindowDays: number }
+export interface ServiceSettings { reopenWindowDays: number; recurring: RecurringSettings }
 type TicketRow = typeof tickets.$inferSelect;
 type Channel = TicketRow['channel'];
 
@@ -25,7 +26,7 @@ export interface OpenTicket {
 const isStaff = (ctx: Ctx) => ctx.principal.kind === 'staff';
 
 /** The ticket, if the caller may see it: staff any, a customer its own. */
-async function visibleTicket(db: Tx, ctx: Ctx, id: string, lock = false) {
+export async function visibleTicket(db: Tx, ctx: Ctx, id: string, lock = false) {
   const q = db.select().from(tickets).where(eq(tickets.id, id));
   const [t] = lock ? await q.for('update') : await q;
   if (!t || !(await customerVisible(db, ctx, t.customerId))) throw serviceErrors.ticket_not_found();
@@ -67,7 +68,7 @@ async function categoryOf(tx: Tx, input: OpenTicket) {
  * Opens a ticket for a customer (a customer for itself, from the app or the web): categorised or
  * triaged, in the queue of its service type, its description the first public message.
  */
-export async function openTicket(db: Db, ctx: Ctx, input: OpenTicket) {
+export async function openTicket(db: Db, ctx: Ctx, s: ServiceSettings, input: OpenTicket) {
   return db.transaction(async (tx) => {
     const customer = await customerVisible(tx, ctx, input.customerId);
     if (!customer) throw serviceErrors.customer_not_found();
@@ -82,12 +83,13 @@ export async function openTicket(db: Db, ctx: Ctx, input: OpenTicket) {
       slaPolicyId,
     }).returning();
     await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: id, status: 'new', actor: actorOf(ctx) });
+    const escalated = await onOpened(tx, ticket!, customer.segment, s.recurring);
     await tx.insert(ticketMessages).values({ id: uuidv7(), ticketId: id, visibility: 'public', authorKind: ctx.principal.kind, authorId: ctx.principal.id, channel: input.channel, body: input.description });
     await emit(tx, 'ticket.created', {
       ticketId: id, number: ticket!.number, customerId: input.customerId, serviceType: category.serviceType, priority: input.priority, channel: input.channel, queue: ticket!.queue,
     }, { aggregateId: id, requestId: ctx.requestId });
     await audit(tx, ctx, { action: 'ticket.opened', entityType: 'ticket', entityId: id, details: { number: ticket!.number, categorisedBy: category.categorisedBy } });
-    return ticket!;
+    return escalated;
   });
 }
 
