@@ -15,5 +15,7 @@ export const serviceErrors = defineErrors({
   pending_needs_reason: { status: 400, title: 'A pending ticket says whom it waits on (pendingOn)' },
   invalid_calendar: { status: 422, title: 'The business calendar is not valid' },
   calendar_not_found: { status: 404, title: 'No such business calendar' },
+  incident_not_found: { status: 404, title: 'No such incident' },
+  incident_resolved: { status: 409, title: 'The incident is resolved already' },
   internal_note_not_allowed: { status: 403, title: 'Only staff write internal notes' },
 });

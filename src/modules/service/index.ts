@@ -3,6 +3,8 @@ import type { Db } from '../../platform/db/client.js';
 import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { onSlaEvent } from './escalations.js';
+import { incidentRoutes } from './incident-routes.js';
+import { startScheduled } from './incidents.js';
 import { serviceRoutes } from './routes.js';
 import { detectBreaches } from './sla.js';
 import { closeResolved, type ServiceSettings } from './tickets.js';
@@ -18,6 +20,7 @@ export interface ServiceDeps { db: Db; settings: ServiceSettings }
 
 export const serviceModule: FastifyPluginAsync<ServiceDeps> = async (app, deps) => {
   await app.register(serviceRoutes, deps);
+  await app.register(incidentRoutes, deps);
 };
 
 /** SLA warnings and breaches meet the escalation rules. */
@@ -27,11 +30,15 @@ export const serviceSubscribers: Subscriber[] = [{
   handle: (tx, event) => onSlaEvent(tx, event.payload as { ticketId: string; target: string }, event.type === 'ticket.sla_breached' ? 'sla_breached' : 'sla_warning'),
 }];
 
-/** Every minute: SLA warnings and breaches detected; hourly: resolved tickets past the reopen window are closed. */
+/** Every minute: SLA warnings and breaches detected, planned maintenance opened when it starts; hourly: resolved tickets past the reopen window closed. */
 export const serviceJobs = (deps: ServiceDeps): Partial<JobsSetup> => ({
   tasks: {
     'service.close_resolved': async () => { await closeResolved(deps.db, deps.settings); },
     'service.detect_sla_breaches': async () => { await detectBreaches(deps.db); },
+    'service.start_scheduled_incidents': async () => { await startScheduled(deps.db); },
   },
-  cron: [{ pattern: '47 * * * *', task: 'service.close_resolved' }, { pattern: '* * * * *', task: 'service.detect_sla_breaches' }],
+  cron: [
+    { pattern: '47 * * * *', task: 'service.close_resolved' }, { pattern: '* * * * *', task: 'service.detect_sla_breaches' },
+    { pattern: '* * * * *', task: 'service.start_scheduled_incidents' },
+  ],
 });

@@ -213,3 +213,33 @@ export const ticketLinks = serviceSchema.table('ticket_links', {
   kind: text({ enum: ['recurring'] }).notNull(),
   createdAt: ts(),
 }, (t) => [primaryKey({ columns: [t.ticketId, t.relatedId, t.kind] })]);
+
+export const incidentStatuses = ['scheduled', 'open', 'resolved'] as const;
+
+/**
+ * An outage or planned maintenance: the services and areas it affects (cell ids, postcodes,
+ * regions), when, and what customers are told, per language. One reported by monitoring carries
+ * the alert's fingerprint: the same alert firing again updates it, resolved closes it.
+ */
+export const incidents = serviceSchema.table('incidents', {
+  id: uuid().primaryKey(),
+  title: text().notNull(),
+  severity: text({ enum: ['minor', 'major', 'critical'] }).notNull(),
+  status: text({ enum: incidentStatuses }).notNull(),
+  services: jsonb().$type<ServiceType[]>().notNull(),
+  areas: jsonb().$type<{ cells: string[]; postcodes: string[]; regions: string[] }>().notNull(),
+  /** What customers read, by language: { "en": "...", "de": "..." }. */
+  statusText: jsonb().$type<Record<string, string>>().notNull(),
+  startsAt: timestamp({ withTimezone: true }).notNull(),
+  estimatedEndAt: at(),
+  endedAt: at(),
+  source: text({ enum: ['staff', 'alertmanager', 'monitoring'] }).notNull(),
+  fingerprint: text(),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+  updatedAt: ts(),
+}, (t) => [
+  uniqueIndex('incidents_fingerprint_key').on(t.fingerprint).where(sql`fingerprint is not null`),
+  index('incidents_status_idx').on(t.status, t.startsAt),
+  check('incidents_status_check', sql`${t.status} in ('scheduled', 'open', 'resolved') and (${t.status} = 'resolved') = (${t.endedAt} is not null)`),
+]);

@@ -39,6 +39,8 @@ export const permissions = [
   'service:configure',
   'interactions:read',
   'interactions:write',
+  'incidents:manage',
+  'incidents:report',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -55,7 +57,7 @@ const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
   supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'billing:transfer', 'spend_caps:write',
     'vouchers:read', 'vouchers:manage', 'vouchers:sell', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply',
-    'service:read', 'service:write', 'service:assign', 'service:configure', 'interactions:read', 'interactions:write'],
+    'service:read', 'service:write', 'service:assign', 'service:configure', 'interactions:read', 'interactions:write', 'incidents:manage'],
   csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'billing:transfer', 'spend_caps:write',
     'vouchers:read', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply', 'service:read', 'service:write', 'service:assign', 'interactions:read', 'interactions:write'],
   // Marketing owns the offer: price plans, add-ons, discounts and promotions.

@@ -1,0 +1,142 @@
+import { and, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
+import { audit } from '../../platform/audit/audit.js';
+import { actorOf, type Ctx } from '../../platform/context.js';
+import type { Db, Tx } from '../../platform/db/client.js';
+import { emit } from '../../platform/events/events.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { serviceErrors } from './errors.js';
+import { incidents, type ServiceType, serviceTypes } from './tables.js';
+
+type Incident = typeof incidents.$inferSelect;
+export type Areas = Incident['areas'];
+export interface IncidentInput {
+  title: string; severity: Incident['severity']; services: ServiceType[]; areas: Areas; statusText: Record<string, string>;
+  startsAt?: Date; estimatedEndAt?: Date | null;
+}
+
+/** What every outage event says: enough for messaging to tell the customers of those areas. */
+const announce = (tx: Tx, type: string, i: Incident) => emit(tx, type, {
+  incidentId: i.id, title: i.title, severity: i.severity, status: i.status, services: i.services, areas: i.areas, statusText: i.statusText,
+  startsAt: i.startsAt, estimatedEndAt: i.estimatedEndAt, endedAt: i.endedAt,
+}, { aggregateId: i.id });
+
+/** An incident by hand or from a tool: open now, or planned maintenance (scheduled, announced ahead). */
+export async function reportIncident(db: Db, ctx: Ctx, input: IncidentInput, source: Incident['source'] = 'staff', fingerprint: string | null = null) {
+  return db.transaction(async (tx) => {
+    const startsAt = input.startsAt ?? new Date();
+    const [row] = await tx.insert(incidents).values({
+      ...input, id: uuidv7(), startsAt, estimatedEndAt: input.estimatedEndAt ?? null, status: startsAt > new Date() ? 'scheduled' : 'open', source, fingerprint, createdBy: actorOf(ctx),
+    }).returning();
+    await announce(tx, row!.status === 'scheduled' ? 'outage.scheduled' : 'outage.opened', row!);
+    await audit(tx, ctx, { action: 'incident.reported', entityType: 'incident', entityId: row!.id, details: { title: input.title, source } });
+    return row!;
+  });
+}
+
+export async function getIncident(db: Tx, id: string) {
+  const [row] = await db.select().from(incidents).where(eq(incidents.id, id));
+  if (!row) throw serviceErrors.incident_not_found();
+  return row;
+}
+
+export async function listIncidents(db: Db, q: { status?: Incident['status']; limit: number; before?: string }) {
+  return db.select().from(incidents).where(and(q.status ? eq(incidents.status, q.status) : undefined, q.before ? lt(incidents.id, q.before) : undefined))
+    .orderBy(desc(incidents.id)).limit(q.limit + 1);
+}
+
+/** New status text, estimate, severity or areas for an incident still open or scheduled. */
+export async function updateIncident(db: Db, ctx: Ctx, id: string, patch: Partial<Omit<IncidentInput, 'startsAt'>>) {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.update(incidents).set({ ...patch, updatedAt: sql`now()` }).where(and(eq(incidents.id, id), inArray(incidents.status, ['open', 'scheduled']))).returning();
+    if (!row) throw (await getIncident(tx, id), serviceErrors.incident_resolved());
+    await announce(tx, 'outage.updated', row);
+    await audit(tx, ctx, { action: 'incident.updated', entityType: 'incident', entityId: id, details: { fields: Object.keys(patch) } });
+    return row;
+  });
+}
+
+export async function resolveIncident(db: Tx, ctx: Ctx, id: string, endedAt = new Date()) {
+  const [row] = await db.update(incidents).set({ status: 'resolved', endedAt, updatedAt: sql`now()` })
+    .where(and(eq(incidents.id, id), inArray(incidents.status, ['open', 'scheduled']))).returning();
+  if (!row) throw (await getIncident(db, id), serviceErrors.incident_resolved());
+  await announce(db, 'outage.resolved', row);
+  await audit(db, ctx, { action: 'incident.resolved', entityType: 'incident', entityId: id });
+  return row;
+}
+
+export interface ToolAlert { fingerprint: string; status: 'firing' | 'resolved'; incident: IncidentInput; endedAt?: Date }
+
+/**
+ * An alert from monitoring, deduplicated by its fingerprint: firing opens the incident (or updates
+ * it, or opens it again), resolved closes it. Returns what happened, per alert.
+ */
+export async function applyAlert(db: Db, ctx: Ctx, a: ToolAlert, source: Incident['source']) {
+  return db.transaction(async (tx) => {
+    const [known] = await tx.select().from(incidents).where(eq(incidents.fingerprint, a.fingerprint)).for('update');
+    if (a.status === 'resolved') {
+      if (!known || known.status === 'resolved') return { fingerprint: a.fingerprint, outcome: 'ignored' as const, incidentId: known?.id ?? null };
+      await resolveIncident(tx, ctx, known.id, a.endedAt && a.endedAt > known.startsAt ? a.endedAt : new Date());
+      return { fingerprint: a.fingerprint, outcome: 'resolved' as const, incidentId: known.id };
+    }
+    if (!known) {
+      const startsAt = a.incident.startsAt && a.incident.startsAt <= new Date() ? a.incident.startsAt : new Date();
+      const [row] = await tx.insert(incidents).values({
+        ...a.incident, startsAt, estimatedEndAt: null, id: uuidv7(), status: 'open', source, fingerprint: a.fingerprint, createdBy: actorOf(ctx),
+      }).returning();
+      await announce(tx, 'outage.opened', row!);
+      return { fingerprint: a.fingerprint, outcome: 'opened' as const, incidentId: row!.id };
+    }
+    const reopened = known.status === 'resolved';
+    const [row] = await tx.update(incidents).set({
+      title: a.incident.title, severity: a.incident.severity, services: a.incident.services, areas: a.incident.areas, statusText: { ...known.statusText, ...a.incident.statusText },
+      ...(reopened ? { status: 'open' as const, endedAt: null, startsAt: new Date() } : {}), updatedAt: sql`now()`,
+    }).where(eq(incidents.id, known.id)).returning();
+    await announce(tx, reopened ? 'outage.opened' : 'outage.updated', row!);
+    return { fingerprint: a.fingerprint, outcome: reopened ? 'reopened' as const : 'updated' as const, incidentId: known.id };
+  });
+}
+
+const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+const severityOf = (s: string | undefined): Incident['severity'] => (s === 'critical' ? 'critical' : s === 'major' || s === 'error' ? 'major' : 'minor');
+
+/**
+ * An Alertmanager (webhook version 4) alert as an incident: labels `service` (one of the service
+ * types, comma-separated for several; default internet), `severity`, `cell`, `postcode`, `region`
+ * (comma-separated lists); annotations `summary` (the title) and `description` (the English
+ * status text).
+ */
+export function fromAlertmanager(alert: { status: 'firing' | 'resolved'; labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; endsAt?: string; fingerprint: string }): ToolAlert {
+  const services = list(alert.labels.service).filter((s): s is ServiceType => (serviceTypes as readonly string[]).includes(s));
+  const started = new Date(alert.startsAt);
+  const ended = alert.endsAt ? new Date(alert.endsAt) : undefined;
+  return {
+    fingerprint: `alertmanager:${alert.fingerprint}`, status: alert.status, endedAt: ended && ended.getUTCFullYear() > 1 ? ended : undefined,
+    incident: {
+      title: alert.annotations.summary ?? alert.labels.alertname ?? 'Network alert', severity: severityOf(alert.labels.severity),
+      services: services.length ? services : ['internet'], areas: { cells: list(alert.labels.cell), postcodes: list(alert.labels.postcode), regions: list(alert.labels.region) },
+      statusText: alert.annotations.description ? { en: alert.annotations.description } : {}, startsAt: Number.isNaN(started.getTime()) ? undefined : started,
+    },
+  };
+}
+
+/** Public: the outages (open, or planned in the next week) touching a postcode, cell or region. */
+export async function outagesAt(db: Db, where: { postcode?: string; cell?: string; region?: string }) {
+  const touching = [
+    where.postcode ? sql`${incidents.areas}->'postcodes' ? ${where.postcode}` : undefined,
+    where.cell ? sql`${incidents.areas}->'cells' ? ${where.cell}` : undefined,
+    where.region ? sql`${incidents.areas}->'regions' ? ${where.region}` : undefined,
+  ].filter(Boolean);
+  return db.select().from(incidents).where(and(
+    inArray(incidents.status, ['open', 'scheduled']), lte(incidents.startsAt, sql`now() + interval '7 days'`),
+    touching.length ? sql`(${sql.join(touching as ReturnType<typeof sql>[], sql` or `)})` : undefined,
+  )).orderBy(incidents.startsAt).limit(100);
+}
+
+/** Scheduled: planned maintenance whose time has come is open (and announced so). */
+export async function startScheduled(db: Db) {
+  await db.transaction(async (tx) => {
+    const started = await tx.update(incidents).set({ status: 'open', updatedAt: sql`now()` })
+      .where(and(eq(incidents.status, 'scheduled'), lte(incidents.startsAt, sql`now()`))).returning();
+    for (const i of started) await announce(tx, 'outage.opened', i);
+  });
+}

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anon, asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
+
+let t: TestApp;
+let monitoring: ReturnType<typeof asCaller>;
+beforeAll(async () => {
+  t = await testApp();
+  monitoring = asCaller(t, await keyFor(t, { principalKind: 'integration', capabilities: ['incidents:report'] }));
+});
+afterAll(async () => { await t.close(); });
+
+let seq = 0;
+const fp = () => `${process.pid}${(++seq).toString(16).padStart(8, '0')}`;
+/** An Alertmanager webhook (version 4) as Alertmanager sends it. */
+const webhook = (status: 'firing' | 'resolved', alerts: { fingerprint: string; labels?: Record<string, string>; annotations?: Record<string, string>; endsAt?: string }[]) => ({
+  version: '4', groupKey: '{}:{alertname="SiteDown"}', truncatedAlerts: 0, status, receiver: 'telco-crm',
+  groupLabels: { alertname: 'SiteDown' }, commonLabels: { alertname: 'SiteDown' }, commonAnnotations: {}, externalURL: 'http://alertmanager:9093',
+  alerts: alerts.map((a) => ({
+    status, labels: { alertname: 'SiteDown', severity: 'critical', service: 'mobile,internet', ...a.labels },
+    annotations: { summary: 'Cell site down', description: 'Mobile and fixed internet are down around the site', ...a.annotations },
+    startsAt: new Date(Date.now() - 60_000).toISOString(), endsAt: a.endsAt ?? '0001-01-01T00:00:00Z', generatorURL: 'http://prometheus:9090/graph', fingerprint: a.fingerprint,
+  })),
+});
+const outages = async (q: string) => (await anon(t).get(`/v1/outages?${q}`).expect(200)).body.items;
+const events = async (id: string) => (await t.database.sql`select type from platform.events where aggregate_id = ${id} and type like 'outage.%' order by id`).map((e) => e.type);
+
+describe('incidents from monitoring', () => {
+  it('Alertmanager: a firing alert opens an incident, firing again updates it, resolved closes it; the public status shows it by area meanwhile', async () => {
+    const postcode = `P${process.pid}${++seq}`;
+    const fingerprint = fp();
+    const first = (await monitoring.post('/v1/monitoring/alertmanager').send(webhook('firing', [{ fingerprint, labels: { postcode, cell: 'CELL-17' } }])).expect(200)).body.items;
+    expect(first).toMatchObject([{ outcome: 'opened' }]);
+    const id = first[0].incidentId;
+    expect((await t.http.get(`/v1/incidents/${id}`).expect(200)).body).toMatchObject({
+      title: 'Cell site down', severity: 'critical', status: 'open', services: ['mobile', 'internet'], areas: { cells: ['CELL-17'], postcodes: [postcode] }, source: 'alertmanager',
+    });
+    expect(await outages(`postcode=${postcode}`)).toMatchObject([{ id, title: 'Cell site down', statusText: { en: 'Mobile and fixed internet are down around the site' } }]);
+    expect(await outages('postcode=NOWHERE')).toEqual([]);
+
+    const again = (await monitoring.post('/v1/monitoring/alertmanager').send(webhook('firing', [{ fingerprint, labels: { postcode, severity: 'warning' } }])).expect(200)).body.items;
+    expect(again).toMatchObject([{ outcome: 'updated', incidentId: id }]);
+    const resolved = (await monitoring.post('/v1/monitoring/alertmanager').send(webhook('resolved', [{ fingerprint, labels: { postcode }, endsAt: new Date().toISOString() }])).expect(200)).body.items;
+    expect(resolved).toMatchObject([{ outcome: 'resolved', incidentId: id }]);
+    expect((await t.http.get(`/v1/incidents/${id}`).expect(200)).body).toMatchObject({ status: 'resolved', severity: 'minor', endedAt: expect.any(String) });
+    expect(await outages(`postcode=${postcode}`)).toEqual([]);
+    expect(await events(id)).toEqual(['outage.opened', 'outage.updated', 'outage.resolved']);
+    // Resolved twice: nothing more happens.
+    expect((await monitoring.post('/v1/monitoring/alertmanager').send(webhook('resolved', [{ fingerprint }])).expect(200)).body.items).toMatchObject([{ outcome: 'ignored' }]);
+  });
+
+  it('the plain JSON form for other tools, deduplicated the same way; bad payloads and strangers are refused', async () => {
+    const body = { fingerprint: fp(), status: 'firing', title: 'Fibre cut', severity: 'major', services: ['internet'], areas: { regions: ['north'] }, statusText: { en: 'Digging crew on site' } };
+    const opened = (await monitoring.post('/v1/monitoring/alerts').send(body).expect(200)).body;
+    expect((await monitoring.post('/v1/monitoring/alerts').send(body).expect(200)).body).toMatchObject({ outcome: 'updated', incidentId: opened.incidentId });
+    expect(await outages('region=north')).toEqual(expect.arrayContaining([expect.objectContaining({ id: opened.incidentId })]));
+    await monitoring.post('/v1/monitoring/alertmanager').send({ ...webhook('firing', [{ fingerprint: fp() }]), version: '3' }).expect(400);
+    await monitoring.post('/v1/monitoring/alerts').send({ ...body, services: ['television'] }).expect(400);
+    await anon(t).post('/v1/monitoring/alerts').send(body).expect(401);
+    const csr = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
+    await csr.post('/v1/monitoring/alerts').send(body).expect(403);
+    await anon(t).get('/v1/outages').expect(400);
+  });
+
+  it('planned maintenance is announced ahead and opens when it starts; staff update and resolve by hand', async () => {
+    const startsAt = new Date(Date.now() + 3_600_000).toISOString();
+    const planned = (await t.http.post('/v1/incidents').send({
+      title: 'Core router upgrade', severity: 'minor', services: ['internet'], areas: { regions: ['south'] }, statusText: { en: 'Short interruptions', de: 'Kurze Unterbrechungen' }, startsAt,
+    }).expect(201)).body;
+    expect(planned.status).toBe('scheduled');
+    await t.database.sql`update service.incidents set starts_at = now() - interval '1 minute' where id = ${planned.id}`;
+    await t.database.sql`select graphile_worker.add_job('service.start_scheduled_incidents', '{}'::json)`;
+    await t.runJobs();
+    expect((await t.http.patch(`/v1/incidents/${planned.id}`).send({ statusText: { en: 'Running late' } }).expect(200)).body).toMatchObject({ status: 'open', statusText: { en: 'Running late' } });
+    await t.http.post(`/v1/incidents/${planned.id}/resolve`).expect(200);
+    expect((await t.http.post(`/v1/incidents/${planned.id}/resolve`).expect(409)).body.code).toBe('incident_resolved');
+    expect(await events(planned.id)).toEqual(['outage.scheduled', 'outage.opened', 'outage.updated', 'outage.resolved']);
+  });
+});
