@@ -17,5 +17,7 @@ export const serviceErrors = defineErrors({
   calendar_not_found: { status: 404, title: 'No such business calendar' },
   incident_not_found: { status: 404, title: 'No such incident' },
   incident_resolved: { status: 409, title: 'The incident is resolved already' },
+  article_not_found: { status: 404, title: 'No such article' },
+  article_exists: { status: 409, title: 'That article exists already in that language' },
   internal_note_not_allowed: { status: 403, title: 'Only staff write internal notes' },
 });

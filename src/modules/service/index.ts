@@ -3,6 +3,7 @@ import type { Db } from '../../platform/db/client.js';
 import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { onSlaEvent } from './escalations.js';
+import { articleRoutes } from './article-routes.js';
 import { incidentRoutes } from './incident-routes.js';
 import { startScheduled } from './incidents.js';
 import { serviceRoutes } from './routes.js';
@@ -21,6 +22,7 @@ export interface ServiceDeps { db: Db; settings: ServiceSettings }
 export const serviceModule: FastifyPluginAsync<ServiceDeps> = async (app, deps) => {
   await app.register(serviceRoutes, deps);
   await app.register(incidentRoutes, deps);
+  await app.register(articleRoutes, deps);
 };
 
 /** SLA warnings and breaches meet the escalation rules. */

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, customType, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { Calendar } from './sla-rules.js';
 
 export const serviceSchema = pgSchema('service');
@@ -242,4 +242,36 @@ export const incidents = serviceSchema.table('incidents', {
   uniqueIndex('incidents_fingerprint_key').on(t.fingerprint).where(sql`fingerprint is not null`),
   index('incidents_status_idx').on(t.status, t.startsAt),
   check('incidents_status_check', sql`${t.status} in ('scheduled', 'open', 'resolved') and (${t.status} = 'resolved') = (${t.endedAt} is not null)`),
+]);
+
+/** The languages articles are written in, with the Postgres text-search dictionary of each. */
+export const articleLanguages = { en: 'english', de: 'german', fr: 'french', es: 'spanish', it: 'italian', nl: 'dutch', pt: 'portuguese' } as const;
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+/**
+ * Knowledge base: an article in one language (a translation is another article with the same
+ * slug), draft or published, internal (agents) or public (anyone, without login). Its search
+ * vector is built by Postgres with the language's own dictionary (stemming, stop words).
+ */
+export const articles = serviceSchema.table('articles', {
+  id: uuid().primaryKey(),
+  slug: text().notNull(),
+  language: text({ enum: ['en', 'de', 'fr', 'es', 'it', 'nl', 'pt'] }).notNull(),
+  title: text().notNull(),
+  body: text().notNull(),
+  topic: text().notNull(),
+  visibility: text({ enum: ['public', 'internal'] }).notNull(),
+  status: text({ enum: ['draft', 'published'] }).notNull().default('draft'),
+  // Constants of type regconfig (a cast of a text column would not be immutable, as a generated column must be).
+  search: tsvector().generatedAlwaysAs(sql`to_tsvector(case language when 'de' then 'german'::regconfig when 'fr' then 'french'::regconfig
+    when 'es' then 'spanish'::regconfig when 'it' then 'italian'::regconfig when 'nl' then 'dutch'::regconfig when 'pt' then 'portuguese'::regconfig
+    else 'english'::regconfig end, title || ' ' || body)`),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+  updatedAt: ts(),
+  publishedAt: at(),
+}, (t) => [
+  uniqueIndex('articles_slug_language_key').on(t.slug, t.language),
+  index('articles_search_idx').using('gin', t.search),
+  check('articles_language_check', sql`${t.language} in ('en', 'de', 'fr', 'es', 'it', 'nl', 'pt')`),
 ]);
