@@ -69,6 +69,14 @@ export async function buildApp(p: Platform) {
     // the router raises before any hook runs (a malformed URL).
     return503OnClosing: false,
     frameworkErrors: (err, _req, reply) => sendProblem(reply as FastifyReply, httpErrors.bad_request(err.message)),
+    // A request Node's HTTP parser cannot read (raw non-ASCII in the URL, a broken header) never
+    // reaches Fastify's handlers: it still gets a problem, not Node's bare "Client Error".
+    clientErrorHandler: (err, socket) => {
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || socket.destroyed) return;
+      const body = JSON.stringify({ type: 'https://telco-crm.dev/problems/bad-request', title: 'Bad Request', status: 400, code: 'bad_request',
+        detail: 'The HTTP request could not be read (characters outside ASCII in the URL must be percent-encoded)' });
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
     trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY.split(',').map((a) => a.trim()),
     // Long path parameters reach the route and get a 400 problem from its schema, not a bare 414.
     routerOptions: { maxParamLength: 8192 },

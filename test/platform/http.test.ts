@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
 import { anon, testApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;
@@ -111,6 +112,19 @@ describe('values the database refuses', () => {
 });
 
 describe('errors raised before any route', () => {
+  it('answers a request Node cannot parse (raw UTF-8 in the URL) with a 400 problem, not a bare "Client Error"', async () => {
+    await t.app.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.app.server.address() as import('node:net').AddressInfo;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(Buffer.from('GET /v1/outages?postcode=Gebühr HTTP/1.1\r\nHost: x\r\n\r\n', 'utf8')));
+      let text = '';
+      socket.on('data', (d) => { text += d.toString('utf8'); }).on('end', () => resolve(text)).on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect(answer).toMatch(/content-type: application\/problem\+json/i);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, code: 'bad_request' });
+  });
+
   it('answers a malformed URL with a 400 problem', async () => {
     const res = await t.http.get('/v1/customers/%zz');
     expect(res.status).toBe(400);
