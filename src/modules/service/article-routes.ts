@@ -39,7 +39,7 @@ export const articleRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
   }, async (req) => editArticle(db, ctxOf(req), req.params.id, req.body));
 
   app.get('/v1/kb-articles', {
-    config: { auth: 'service:read' },
+    config: { auth: 'service:agent_read' },
     schema: { operationId: 'searchArticles', tags, summary: 'Agents\' search: every article, drafts and internal ones included, best match first', querystring: search, response: { 200: z.object({ items: z.array(articleView) }), ...problems(400) } },
   }, async (req) => ({ items: await searchArticles(db, { language: req.query.language, words: req.query.q, topic: req.query.topic, audience: 'agents', limit: req.query.limit }) }));
 

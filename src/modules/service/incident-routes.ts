@@ -35,7 +35,7 @@ export const incidentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
   }, async (req, reply) => reply.status(201).send(await reportIncident(db, ctxOf(req), req.body)));
 
   app.get('/v1/incidents', {
-    config: { auth: 'service:read' },
+    config: { auth: 'service:agent_read' },
     schema: { operationId: 'listIncidents', tags, summary: 'Incidents, newest first', querystring: pageQuery.extend({ status: z.enum(incidentStatuses).optional() }), response: { 200: page(incidentView), ...problems(400) } },
   }, async (req) => {
     const [before] = decodeCursor(req.query.cursor, z.tuple([z.uuid()])) ?? [];
@@ -43,7 +43,7 @@ export const incidentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
   });
 
   app.get('/v1/incidents/:id', {
-    config: { auth: 'service:read' },
+    config: { auth: 'service:agent_read' },
     schema: { operationId: 'getIncident', tags, summary: 'An incident', params, response: { 200: incidentView, ...problems(400, 404) } },
   }, async (req) => getIncident(db, req.params.id));
 
@@ -51,7 +51,13 @@ export const incidentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
     config: { auth: 'incidents:manage' },
     schema: {
       operationId: 'updateIncident', tags, summary: 'New status text, estimate, severity or areas of an incident not yet resolved (announced as outage.updated)', params,
-      body: z.object({ ...incidentBody, estimatedEndAt: z.coerce.date().nullable() }).partial().strict(), response: { 200: incidentView, ...problems(400, 404, 409) },
+      body: z.object({
+        title: incidentBody.title, severity, services: incidentBody.services, estimatedEndAt: z.coerce.date().nullable(),
+        areas: z.object({ cells: z.array(z.string().trim().min(1).max(40)).max(1000), postcodes: z.array(z.string().trim().min(1).max(40)).max(1000), regions: z.array(z.string().trim().min(1).max(40)).max(1000) })
+          .partial().strict().describe('Only the lists given are replaced'),
+        statusText: statusText.describe('Merged by language: the languages given are replaced, the others kept'),
+      }).partial().strict(),
+      response: { 200: incidentView, ...problems(400, 404, 409) },
     },
   }, async (req) => updateIncident(db, ctxOf(req), req.params.id, req.body));
 

@@ -45,9 +45,15 @@ export async function listIncidents(db: Db, q: { status?: Incident['status']; li
 }
 
 /** New status text, estimate, severity or areas for an incident still open or scheduled. */
-export async function updateIncident(db: Db, ctx: Ctx, id: string, patch: Partial<Omit<IncidentInput, 'startsAt'>>) {
+export async function updateIncident(db: Db, ctx: Ctx, id: string, patch: Partial<Omit<IncidentInput, 'startsAt' | 'areas'>> & { areas?: Partial<Areas> }) {
   return db.transaction(async (tx) => {
-    const [row] = await tx.update(incidents).set({ ...patch, updatedAt: sql`now()` }).where(and(eq(incidents.id, id), inArray(incidents.status, ['open', 'scheduled']))).returning();
+    // A merge patch: the languages and area lists given replace theirs, the rest is kept.
+    const { areas, statusText, ...rest } = patch;
+    const [row] = await tx.update(incidents).set({
+      ...rest, updatedAt: sql`now()`,
+      ...(areas ? { areas: sql`${incidents.areas} || ${JSON.stringify(areas)}::jsonb` } : {}),
+      ...(statusText ? { statusText: sql`${incidents.statusText} || ${JSON.stringify(statusText)}::jsonb` } : {}),
+    }).where(and(eq(incidents.id, id), inArray(incidents.status, ['open', 'scheduled']))).returning();
     if (!row) throw (await getIncident(tx, id), serviceErrors.incident_resolved());
     await announce(tx, 'outage.updated', row);
     await audit(tx, ctx, { action: 'incident.updated', entityType: 'incident', entityId: id, details: { fields: Object.keys(patch) } });
@@ -72,6 +78,8 @@ export interface ToolAlert { fingerprint: string; status: 'firing' | 'resolved';
  */
 export async function applyAlert(db: Db, ctx: Ctx, a: ToolAlert, source: Incident['source']) {
   return db.transaction(async (tx) => {
+    // Two notifications of one new alert at once (an Alertmanager pair) must not both insert: one waits here.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`incident:${a.fingerprint}`}))`);
     const [known] = await tx.select().from(incidents).where(eq(incidents.fingerprint, a.fingerprint)).for('update');
     if (a.status === 'resolved') {
       if (!known || known.status === 'resolved') return { fingerprint: a.fingerprint, outcome: 'ignored' as const, incidentId: known?.id ?? null };

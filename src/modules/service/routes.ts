@@ -222,7 +222,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
   });
 
   app.get('/v1/business-calendars', {
-    config: { auth: 'service:read' },
+    config: { auth: 'service:agent_read' },
     schema: { operationId: 'listBusinessCalendars', tags, summary: 'The business calendars', response: { 200: z.object({ items: z.array(calendarView) }) } },
   }, async () => ({ items: await listCalendars(db) }));
 
@@ -242,7 +242,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
   }, async (req, reply) => reply.status(201).send(await createPolicy(db, ctxOf(req), req.body)));
 
   app.get('/v1/sla-policies', {
-    config: { auth: 'service:read' },
+    config: { auth: 'service:agent_read' },
     schema: { operationId: 'listSlaPolicies', tags, summary: 'The SLA policies', response: { 200: z.object({ items: z.array(policyView) }) } },
   }, async () => ({ items: await listPolicies(db) }));
 

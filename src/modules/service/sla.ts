@@ -51,7 +51,8 @@ export async function slaOf(tx: Tx, t: TicketRow, now = new Date()) {
   if (!t.slaPolicyId) return null;
   const [p] = await tx.select({ policy: slaPolicies, calendar: businessCalendars.calendar }).from(slaPolicies)
     .innerJoin(businessCalendars, eq(businessCalendars.id, slaPolicies.calendarId)).where(eq(slaPolicies.id, t.slaPolicyId));
-  const history = await tx.select({ status: ticketHistory.status, at: ticketHistory.at }).from(ticketHistory).where(eq(ticketHistory.ticketId, t.id));
+  const history = await tx.select({ status: ticketHistory.status, at: ticketHistory.at }).from(ticketHistory).where(eq(ticketHistory.ticketId, t.id))
+    .orderBy(asc(ticketHistory.at), asc(ticketHistory.id));
   const measures = ticketSla(p!.calendar, p!.policy, { history, firstResponseAt: t.firstResponseAt, awaitingReplySince: t.awaitingReplySince, resolvedAt: t.resolvedAt, now });
   return { policyId: p!.policy.id, policyName: p!.policy.name, ...measures };
 }
@@ -78,7 +79,7 @@ export async function detectBreaches(db: Db) {
         calendars.set(p.calendarId, c!.calendar);
       }
     }
-    const histories = await db.select().from(ticketHistory).where(inArray(ticketHistory.ticketId, slice.map((t) => t.id)));
+    const histories = await db.select().from(ticketHistory).where(inArray(ticketHistory.ticketId, slice.map((t) => t.id))).orderBy(asc(ticketHistory.at), asc(ticketHistory.id));
     for (const t of slice) {
       const policy = policies.get(t.slaPolicyId!)!;
       const measures = ticketSla(calendars.get(policy.calendarId)!, policy, {

@@ -72,6 +72,8 @@ export async function openTicket(db: Db, ctx: Ctx, s: ServiceSettings, input: Op
   return db.transaction(async (tx) => {
     const customer = await customerVisible(tx, ctx, input.customerId);
     if (!customer) throw serviceErrors.customer_not_found();
+    // A customer does not choose its own priority (it would choose the strictest SLA): staff raise it.
+    if (ctx.principal.kind === 'customer') input = { ...input, priority: 'normal' };
     await checkConcerns(tx, ctx, input);
     const category = await categoryOf(tx, input);
     const slaPolicyId = await policyFor(tx, { serviceType: category.serviceType, priority: input.priority, segment: customer.segment });
@@ -82,12 +84,12 @@ export async function openTicket(db: Db, ctx: Ctx, s: ServiceSettings, input: Op
       ...category, priority: input.priority, channel: input.channel, subject: input.subject, language: input.language, queue: category.serviceType, openedBy: actorOf(ctx),
       slaPolicyId,
     }).returning();
-    await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: id, status: 'new', actor: actorOf(ctx) });
-    const escalated = await onOpened(tx, ticket!, customer.segment, s.recurring);
+    await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: id, status: 'new', actor: actorOf(ctx), at: sql`clock_timestamp()` });
     await tx.insert(ticketMessages).values({ id: uuidv7(), ticketId: id, visibility: 'public', authorKind: ctx.principal.kind, authorId: ctx.principal.id, channel: input.channel, body: input.description });
     await emit(tx, 'ticket.created', {
       ticketId: id, number: ticket!.number, customerId: input.customerId, serviceType: category.serviceType, priority: input.priority, channel: input.channel, queue: ticket!.queue,
     }, { aggregateId: id, requestId: ctx.requestId });
+    const escalated = await onOpened(tx, ticket!, customer.segment, s.recurring);
     await audit(tx, ctx, { action: 'ticket.opened', entityType: 'ticket', entityId: id, details: { number: ticket!.number, categorisedBy: category.categorisedBy } });
     return escalated;
   });
@@ -119,7 +121,8 @@ async function move(tx: Tx, ctx: Ctx, s: ServiceSettings, t: TicketRow, to: Tick
     ...(to === 'resolved' ? { resolvedAt: sql`now()` } : {}), ...(to === 'closed' ? { closedAt: sql`now()` } : {}),
     ...(reopen ? { resolvedAt: null, reopenCount: sql`${tickets.reopenCount} + 1` } : {}),
   }).where(eq(tickets.id, t.id)).returning();
-  await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: t.id, status: to, actor: actorOf(ctx), reason: extra.reason ?? null });
+  // The moment the change happened, not the transaction's start: a transaction that waited on the row lock must not date its change before the one it waited for.
+  await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: t.id, status: to, actor: actorOf(ctx), reason: extra.reason ?? null, at: sql`clock_timestamp()` });
   await emit(tx, 'ticket.status_changed', { ticketId: t.id, number: t.number, customerId: t.customerId, from: t.status, to, reopened: reopen }, { aggregateId: t.id, requestId: ctx.requestId });
   return moved!;
 }

@@ -70,9 +70,17 @@ describe('incidents from monitoring', () => {
     await t.database.sql`update service.incidents set starts_at = now() - interval '1 minute' where id = ${planned.id}`;
     await t.database.sql`select graphile_worker.add_job('service.start_scheduled_incidents', '{}'::json)`;
     await t.runJobs();
-    expect((await t.http.patch(`/v1/incidents/${planned.id}`).send({ statusText: { en: 'Running late' } }).expect(200)).body).toMatchObject({ status: 'open', statusText: { en: 'Running late' } });
+    // A merge patch: the English text changes, the German stays; areas and text survive a change of severity.
+    expect((await t.http.patch(`/v1/incidents/${planned.id}`).send({ statusText: { en: 'Running late' } }).expect(200)).body)
+      .toMatchObject({ status: 'open', statusText: { en: 'Running late', de: 'Kurze Unterbrechungen' } });
+    expect((await t.http.patch(`/v1/incidents/${planned.id}`).send({ severity: 'major' }).expect(200)).body)
+      .toMatchObject({ severity: 'major', areas: { regions: ['south'] }, statusText: { en: 'Running late', de: 'Kurze Unterbrechungen' } });
+    // Agents' views are not for customers.
+    const customerId = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Out', familyName: 'Age' }).expect(201)).body.id;
+    const me = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId }));
+    for (const url of [`/v1/incidents/${planned.id}`, '/v1/incidents', '/v1/kb-articles?q=x', '/v1/sla-policies', '/v1/business-calendars']) await me.get(url).expect(403);
     await t.http.post(`/v1/incidents/${planned.id}/resolve`).expect(200);
     expect((await t.http.post(`/v1/incidents/${planned.id}/resolve`).expect(409)).body.code).toBe('incident_resolved');
-    expect(await events(planned.id)).toEqual(['outage.scheduled', 'outage.opened', 'outage.updated', 'outage.resolved']);
+    expect(await events(planned.id)).toEqual(['outage.scheduled', 'outage.opened', 'outage.updated', 'outage.updated', 'outage.resolved']);
   });
 });

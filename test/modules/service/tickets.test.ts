@@ -22,8 +22,9 @@ describe('tickets', () => {
     const ticket = (await open(csr, { customerId, serviceType: 'mobile', priority: 'high' }).expect(201)).body;
     expect(ticket).toMatchObject({ number: expect.stringMatching(/^T-\d{6,}$/), status: 'new', serviceType: 'mobile', categorisedBy: 'caller', queue: 'mobile', priority: 'high' });
     const me = await customerKey(customerId);
-    const mine = (await open(me, { customerId, serviceType: 'billing', channel: 'app', subject: 'Invoice too high' }).expect(201)).body;
-    expect(mine).toMatchObject({ openedBy: expect.stringMatching(/^customer:/), channel: 'app' });
+    const mine = (await open(me, { customerId, serviceType: 'billing', channel: 'app', subject: 'Invoice too high', priority: 'urgent' }).expect(201)).body;
+    // A customer does not set its own priority: staff raise it.
+    expect(mine).toMatchObject({ openedBy: expect.stringMatching(/^customer:/), channel: 'app', priority: 'normal' });
     expect((await me.get(`/v1/tickets/${ticket.id}/messages`).expect(200)).body.items).toMatchObject([{ visibility: 'public', body: 'Since Monday' }]);
     const [event] = await t.database.sql`select payload->>'number' as number from platform.events where type = 'ticket.created' and aggregate_id = ${ticket.id}`;
     expect(event!.number).toBe(ticket.number);
