@@ -72,7 +72,7 @@ export const incidentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
     schema: {
       operationId: 'receiveAlertmanagerWebhook', tags,
       summary: 'Prometheus Alertmanager webhook (version 4): each firing alert opens or updates an incident, each resolved one closes it, deduplicated by fingerprint. '
-        + 'Labels: service, severity, cell, postcode, region (comma-separated lists); annotations: summary, description',
+        + 'Labels: service, severity, cell, postcode, region (comma-separated lists); annotations: public_summary (or summary), public_description (what customers read)',
       body: z.object({
         version: z.literal('4'), status: z.enum(['firing', 'resolved']), receiver: z.string().max(200).optional(), groupKey: z.string().max(2000).optional(),
         alerts: z.array(z.object({

@@ -110,8 +110,8 @@ const severityOf = (s: string | undefined): Incident['severity'] => (s === 'crit
 /**
  * An Alertmanager (webhook version 4) alert as an incident: labels `service` (one of the service
  * types, comma-separated for several; default internet), `severity`, `cell`, `postcode`, `region`
- * (comma-separated lists); annotations `summary` (the title) and `description` (the English
- * status text).
+ * (comma-separated lists); annotations `public_summary` (or `summary`: the title) and
+ * `public_description` (the English status text customers read).
  */
 export function fromAlertmanager(alert: { status: 'firing' | 'resolved'; labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; endsAt?: string; fingerprint: string }): ToolAlert {
   const services = list(alert.labels.service).filter((s): s is ServiceType => (serviceTypes as readonly string[]).includes(s));
@@ -120,9 +120,10 @@ export function fromAlertmanager(alert: { status: 'firing' | 'resolved'; labels:
   return {
     fingerprint: `alertmanager:${alert.fingerprint}`, status: alert.status, endedAt: ended && ended.getUTCFullYear() > 1 ? ended : undefined,
     incident: {
-      title: alert.annotations.summary ?? alert.labels.alertname ?? 'Network alert', severity: severityOf(alert.labels.severity),
+      // What customers read must be written for them: `public_description` only (a `description` often names hosts and runbooks).
+      title: (alert.annotations.public_summary ?? alert.annotations.summary ?? alert.labels.alertname ?? 'Network alert').slice(0, 200), severity: severityOf(alert.labels.severity),
       services: services.length ? services : ['internet'], areas: { cells: list(alert.labels.cell), postcodes: list(alert.labels.postcode), regions: list(alert.labels.region) },
-      statusText: alert.annotations.description ? { en: alert.annotations.description } : {}, startsAt: Number.isNaN(started.getTime()) ? undefined : started,
+      statusText: alert.annotations.public_description ? { en: alert.annotations.public_description.slice(0, 2000) } : {}, startsAt: Number.isNaN(started.getTime()) ? undefined : started,
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Db } from '../../platform/db/client.js';
 import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { onSlaEvent } from './escalations.js';
+import { eraseCustomerService } from './interactions.js';
 import { articleRoutes } from './article-routes.js';
 import { incidentRoutes } from './incident-routes.js';
 import { startScheduled } from './incidents.js';
@@ -25,11 +26,15 @@ export const serviceModule: FastifyPluginAsync<ServiceDeps> = async (app, deps) 
   await app.register(articleRoutes, deps);
 };
 
-/** SLA warnings and breaches meet the escalation rules. */
+/** SLA warnings and breaches meet the escalation rules; an erased customer's words leave the tickets. */
 export const serviceSubscribers: Subscriber[] = [{
   name: 'service.escalate_on_sla',
   types: ['ticket.sla_warning', 'ticket.sla_breached'],
   handle: (tx, event) => onSlaEvent(tx, event.payload as { ticketId: string; target: string }, event.type === 'ticket.sla_breached' ? 'sla_breached' : 'sla_warning'),
+}, {
+  name: 'service.erase_customer',
+  types: ['customer.erased'],
+  handle: (tx, event) => eraseCustomerService(tx, (event.payload as { customerId: string }).customerId),
 }];
 
 /** Every minute: SLA warnings and breaches detected, planned maintenance opened when it starts; hourly: resolved tickets past the reopen window closed. */

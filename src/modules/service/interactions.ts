@@ -1,11 +1,11 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import { type Ctx } from '../../platform/context.js';
-import type { Db } from '../../platform/db/client.js';
+import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { customerVisible } from '../customers/index.js';
 import { serviceErrors } from './errors.js';
-import { interactions, tickets } from './tables.js';
+import { interactions, ticketMessages, tickets } from './tables.js';
 
 type Interaction = typeof interactions.$inferSelect;
 export type NewInteraction = Pick<Interaction, 'customerId' | 'channel' | 'direction' | 'startedAt' | 'durationSeconds' | 'outcome'> & { ticketId?: string; notes?: string };
@@ -30,4 +30,16 @@ export async function listInteractions(db: Db, ctx: Ctx, customerId: string, q: 
   if (!(await customerVisible(db, ctx, customerId))) throw serviceErrors.customer_not_found();
   return db.select().from(interactions).where(and(eq(interactions.customerId, customerId), q.before ? lt(interactions.id, q.before) : undefined))
     .orderBy(desc(interactions.id)).limit(q.limit + 1);
+}
+
+/**
+ * A customer erased: what it told us goes (ticket subjects, every message body, interaction notes);
+ * the tickets, their history and the interactions stay as counts for the KPIs.
+ */
+export async function eraseCustomerService(tx: Tx, customerId: string) {
+  const erased = '[erased]';
+  await tx.update(tickets).set({ subject: erased, updatedAt: sql`now()` }).where(eq(tickets.customerId, customerId));
+  await tx.update(ticketMessages).set({ body: erased })
+    .where(inArray(ticketMessages.ticketId, tx.select({ id: tickets.id }).from(tickets).where(eq(tickets.customerId, customerId))));
+  await tx.update(interactions).set({ notes: null }).where(eq(interactions.customerId, customerId));
 }

@@ -17,7 +17,7 @@ const webhook = (status: 'firing' | 'resolved', alerts: { fingerprint: string; l
   groupLabels: { alertname: 'SiteDown' }, commonLabels: { alertname: 'SiteDown' }, commonAnnotations: {}, externalURL: 'http://alertmanager:9093',
   alerts: alerts.map((a) => ({
     status, labels: { alertname: 'SiteDown', severity: 'critical', service: 'mobile,internet', ...a.labels },
-    annotations: { summary: 'Cell site down', description: 'Mobile and fixed internet are down around the site', ...a.annotations },
+    annotations: { summary: 'Cell site down', description: 'bts-17.core.internal unreachable, see runbook', public_description: 'Mobile and fixed internet are down around the site', ...a.annotations },
     startsAt: new Date(Date.now() - 60_000).toISOString(), endsAt: a.endsAt ?? '0001-01-01T00:00:00Z', generatorURL: 'http://prometheus:9090/graph', fingerprint: a.fingerprint,
   })),
 });

@@ -100,6 +100,19 @@ describe('tickets', () => {
   });
 });
 
+describe('erasure', () => {
+  it('an erased customer\'s words leave its tickets and interactions; the records stay for the counts', async () => {
+    const { customerId } = await customerWithAccount(t);
+    const ticket = (await open(csr, { customerId, serviceType: 'billing', subject: 'My address is 1 Main St', description: 'Call me on 0170 1234567' }).expect(201)).body;
+    await csr.post('/v1/interactions').send({ customerId, channel: 'phone', direction: 'inbound', startedAt: new Date().toISOString(), durationSeconds: 60, outcome: 'resolved', notes: 'Spoke to her husband' }).expect(201);
+    await t.http.post(`/v1/customers/${customerId}/erase`).expect(200);
+    await t.runJobs();
+    expect((await t.http.get(`/v1/tickets/${ticket.id}`).expect(200)).body.subject).toBe('[erased]');
+    expect((await t.http.get(`/v1/tickets/${ticket.id}/messages`).expect(200)).body.items.map((m: { body: string }) => m.body)).toEqual(['[erased]']);
+    expect((await t.http.get(`/v1/customers/${customerId}/interactions`).expect(200)).body.items).toMatchObject([{ notes: null, durationSeconds: 60 }]);
+  });
+});
+
 describe('interactions', () => {
   it('every contact is logged by the agent, ticket or not; customers neither log nor read them', async () => {
     const { customerId } = await customerWithAccount(t);
