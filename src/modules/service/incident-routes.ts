@@ -10,8 +10,9 @@ import { incidentStatuses, serviceTypes } from './tables.js';
 const tags = ['service'];
 const id = z.uuid();
 const params = z.object({ id });
-const areaList = z.array(z.string().trim().min(1).max(40)).max(1000).default([]);
-const areas = z.object({ cells: areaList, postcodes: areaList, regions: areaList }).strict();
+const areaList = z.array(z.string().trim().min(1).max(40)).max(1000);
+const areaLists = { cells: areaList, postcodes: areaList, regions: areaList };
+const areas = z.object({ cells: areaList.default([]), postcodes: areaList.default([]), regions: areaList.default([]) }).strict();
 const statusText = z.record(z.string().regex(/^[a-z]{2}$/), z.string().min(1).max(2000)).describe('By language: {"en": "...", "de": "..."}');
 const severity = z.enum(['minor', 'major', 'critical']);
 const incidentBody = {
@@ -53,8 +54,7 @@ export const incidentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
       operationId: 'updateIncident', tags, summary: 'New status text, estimate, severity or areas of an incident not yet resolved (announced as outage.updated)', params,
       body: z.object({
         title: incidentBody.title, severity, services: incidentBody.services, estimatedEndAt: z.coerce.date().nullable(),
-        areas: z.object({ cells: z.array(z.string().trim().min(1).max(40)).max(1000), postcodes: z.array(z.string().trim().min(1).max(40)).max(1000), regions: z.array(z.string().trim().min(1).max(40)).max(1000) })
-          .partial().strict().describe('Only the lists given are replaced'),
+        areas: z.object(areaLists).partial().strict().describe('Only the lists given are replaced'),
         statusText: statusText.describe('Merged by language: the languages given are replaced, the others kept'),
       }).partial().strict(),
       response: { 200: incidentView, ...problems(400, 404, 409) },

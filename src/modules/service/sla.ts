@@ -79,11 +79,14 @@ export async function detectBreaches(db: Db) {
         calendars.set(p.calendarId, c!.calendar);
       }
     }
-    const histories = await db.select().from(ticketHistory).where(inArray(ticketHistory.ticketId, slice.map((t) => t.id))).orderBy(asc(ticketHistory.at), asc(ticketHistory.id));
+    const histories = new Map<string, { status: string; at: Date }[]>();
+    for (const h of await db.select().from(ticketHistory).where(inArray(ticketHistory.ticketId, slice.map((t) => t.id))).orderBy(asc(ticketHistory.at), asc(ticketHistory.id))) {
+      histories.set(h.ticketId, [...(histories.get(h.ticketId) ?? []), h]);
+    }
     for (const t of slice) {
       const policy = policies.get(t.slaPolicyId!)!;
       const measures = ticketSla(calendars.get(policy.calendarId)!, policy, {
-        history: histories.filter((h) => h.ticketId === t.id), firstResponseAt: t.firstResponseAt, awaitingReplySince: t.awaitingReplySince, resolvedAt: t.resolvedAt, now,
+        history: histories.get(t.id) ?? [], firstResponseAt: t.firstResponseAt, awaitingReplySince: t.awaitingReplySince, resolvedAt: t.resolvedAt, now,
       });
       for (const target of ['first_response', 'next_response', 'resolution'] as Target[]) {
         const m = measures[target];

@@ -8,10 +8,11 @@ import { uuidv7 } from '../../platform/ids.js';
 import { customerVisible } from '../customers/index.js';
 import { visibleInvoice } from '../billing/index.js';
 import { getOrder, visibleLine } from '../orders/index.js';
+import { requireSubcategory } from './catalog.js';
 import { serviceErrors } from './errors.js';
 import { onOpened, type RecurringSettings } from './escalations.js';
 import { policyFor, slaOf } from './sla.js';
-import { type ServiceType, subcategories, type TicketStatus, ticketHistory, ticketMessages, tickets, triageRules } from './tables.js';
+import { type ServiceType, type TicketStatus, ticketHistory, ticketMessages, tickets, triageRules } from './tables.js';
 import { afterCustomerReply, refusal, triage } from './ticket-rules.js';
 
 export interface ServiceSettings { reopenWindowDays: number; recurring: RecurringSettings }
@@ -53,10 +54,7 @@ async function checkConcerns(tx: Tx, ctx: Ctx, input: OpenTicket) {
 /** The category the ticket was given, or the one triage gives it; a subcategory must be one the operator offers. */
 async function categoryOf(tx: Tx, input: OpenTicket) {
   if (input.serviceType) {
-    if (input.subcategory) {
-      const [known] = await tx.select().from(subcategories).where(and(eq(subcategories.serviceType, input.serviceType), eq(subcategories.code, input.subcategory)));
-      if (!known) throw serviceErrors.unknown_subcategory(`${input.subcategory} is not a subcategory of ${input.serviceType}`);
-    }
+    if (input.subcategory) await requireSubcategory(tx, input.serviceType, input.subcategory);
     return { serviceType: input.serviceType, subcategory: input.subcategory ?? null, categorisedBy: 'caller' as const };
   }
   const rule = triage(await tx.select().from(triageRules).orderBy(asc(triageRules.position), asc(triageRules.id)), `${input.subject}\n${input.description}`);
@@ -146,10 +144,7 @@ export async function updateTicket(db: Db, ctx: Ctx, s: ServiceSettings, id: str
     if (t.status === 'closed') throw serviceErrors.ticket_closed();
     const serviceType = patch.serviceType ?? t.serviceType;
     const subcategory = patch.subcategory === undefined ? (patch.serviceType ? null : t.subcategory) : patch.subcategory;
-    if (subcategory) {
-      const [known] = await tx.select().from(subcategories).where(and(eq(subcategories.serviceType, serviceType), eq(subcategories.code, subcategory)));
-      if (!known) throw serviceErrors.unknown_subcategory(`${subcategory} is not a subcategory of ${serviceType}`);
-    }
+    if (subcategory) await requireSubcategory(tx, serviceType, subcategory);
     // A new category or priority may mean another policy: its targets then apply from the ticket's start.
     const rechoose = patch.serviceType !== undefined || patch.priority !== undefined;
     const segment = rechoose ? (await customerVisible(tx, ctx, t.customerId))!.segment : null;

@@ -125,17 +125,14 @@ async function firstDeliveries(tx: Tx, subscriber: string, eventIds: string[]) {
   return new Set(rows.map((r) => r.event_id));
 }
 
-/** One event to one subscriber: the delivery row commits with the handler's own writes, so a redelivery finds it and stops. */
-async function deliver(db: Db, target: Subscriber, event: DomainEvent) {
-  await db.transaction(async (tx) => {
-    if ((await firstDeliveries(tx, target.name, [event.id])).size) await target.handle(tx, event);
-  });
-}
-
 /** Events delivered in one transaction: one commit for many, and short enough not to hold a handler's locks for long. */
 const DELIVERY_SLICE = 50;
 
-/** A slice of a pass's events in one transaction: their delivery rows in one statement, then the handler for each new one. */
+/**
+ * A slice of a pass's events (or one event) in one transaction: their delivery rows in one
+ * statement, then the handler for each new one. The delivery rows commit with the handlers' own
+ * writes, so a redelivery finds them and stops.
+ */
 async function deliverSlice(db: Db, target: Subscriber, slice: DomainEvent[]) {
   await db.transaction(async (tx) => {
     const fresh = await firstDeliveries(tx, target.name, slice.map((e) => e.id));
@@ -176,7 +173,7 @@ export function eventJobs(db: Db, subscribers: Subscriber[]): Partial<JobsSetup>
           } catch {
             for (const event of slice) {
               try {
-                await deliver(db, target, event);
+                await deliverSlice(db, target, [event]);
               } catch (err) {
                 failed.push(event.id);
                 helpers.logger.error(`delivering event ${event.id} to ${subscriber} failed; it is retried on its own: ${(err as Error).message}`);
@@ -195,7 +192,7 @@ export function eventJobs(db: Db, subscribers: Subscriber[]): Partial<JobsSetup>
         const target = targetOf(subscriber);
         const event = (await loadEvents(db, [eventId])).get(eventId);
         if (!event) throw new Error(`event ${eventId} not found`);
-        await deliver(db, target, event);
+        await deliverSlice(db, target, [event]);
       },
     },
   };

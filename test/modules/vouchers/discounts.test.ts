@@ -170,11 +170,17 @@ describe('what a discounted fee gives back', () => {
 
 describe('discounts that last several cycles', () => {
   const MiB = 1024 ** 2;
+  /** What 100 MiB past an empty allowance costs the number now: 100 cents at the plan's rate, less any usage discount. */
+  const dataCharge = async (msisdn: string) => {
+    const mediation = asCaller(t, await keyFor(t, { principalKind: 'integration', capabilities: ['usage:ingest'] }));
+    return (await mediation.post('/v1/usage/batches').send({
+      records: [{ recordId: unique('cdr-'), msisdn, usageType: 'data', zone: 'home', quantity: 100 * MiB, startedAt: new Date().toISOString() }],
+    }).expect(200)).body.charges[0].amount as number;
+  };
   const planFees = async (lineId: string) => ((await t.http.get(`/v1/lines/${lineId}/charges?limit=100`).expect(200)).body.items as { description: string; amount: number; periodFrom: string }[])
     .filter((c) => c.description === 'Plan fee for the cycle').sort((a, b) => a.periodFrom.localeCompare(b.periodFrom)).map((c) => c.amount);
 
   it('a plan at half price for 3 cycles and data at half rate for 2: the renewals charge the steps, then the list price', async () => {
-    const mediation = asCaller(t, await keyFor(t, { principalKind: 'integration', capabilities: ['usage:ingest'] }));
     const plan = await activePlan(t, { kind: 'prepaid', fee: 3000, dataGiB: 0 });
     const code = unique('HALF3');
     await discount({ name: 'Half price, 3 months', code, value: 5000, cycles: 3, target: { charge: 'recurring_fee', planCodes: [plan.code] } });
@@ -194,15 +200,11 @@ describe('discounts that last several cycles', () => {
     await t.runJobs();
     const { lineId } = (await t.http.get(`/v1/orders/${order.id}`).expect(200)).body;
     const { msisdn } = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
-    // 100 MiB past an empty allowance: 100 cents at the plan's rate.
-    const dataCharge = async () => (await mediation.post('/v1/usage/batches').send({
-      records: [{ recordId: unique('cdr-'), msisdn, usageType: 'data', zone: 'home', quantity: 100 * MiB, startedAt: new Date().toISOString() }],
-    }).expect(200)).body.charges[0].amount;
 
-    const usage = [await dataCharge()];
+    const usage = [await dataCharge(msisdn)];
     for (let cycle = 2; cycle <= 4; cycle++) {
       await reachCycleEnd(t, lineId);
-      usage.push(await dataCharge());
+      usage.push(await dataCharge(msisdn));
     }
     expect(await planFees(lineId)).toEqual([1500, 1500, 1500, 3000]);
     expect(usage).toEqual([50, 50, 100, 100]);
@@ -226,7 +228,6 @@ describe('discounts that last several cycles', () => {
   });
 
   it('a plan change for the next cycle ordered with a code: the new plan starts at its discounted fee and usage rate, and the old steps end', async () => {
-    const mediation = asCaller(t, await keyFor(t, { principalKind: 'integration', capabilities: ['usage:ingest'] }));
     const from = await activePlan(t, { kind: 'prepaid', fee: 1000, dataGiB: 0 });
     const to = await activePlan(t, { kind: 'prepaid', fee: 4000, dataGiB: 0 });
     const oldCode = unique('OLD');
@@ -241,13 +242,10 @@ describe('discounts that last several cycles', () => {
     const change = (await csr.post('/v1/orders').send({ type: 'change_plan', lineId, planId: to.id, effective: 'next_cycle', promotionCodes: [code] }).expect(201)).body;
     expect(change.items[0]).toMatchObject({ fee: { amount: 3000 }, laterFees: [{ cycles: 1, amount: 3000 }], usageShares: { data: { share: 8000, later: [] } } });
     const { msisdn } = (await t.http.get(`/v1/lines/${lineId}`).expect(200)).body;
-    const dataCharge = async () => (await mediation.post('/v1/usage/batches').send({
-      records: [{ recordId: unique('cdr-'), msisdn, usageType: 'data', zone: 'home', quantity: 100 * MiB, startedAt: new Date().toISOString() }],
-    }).expect(200)).body.charges[0].amount;
     await reachCycleEnd(t, lineId, [change.id]);
-    const usage = [await dataCharge()];
+    const usage = [await dataCharge(msisdn)];
     await reachCycleEnd(t, lineId);
-    usage.push(await dataCharge());
+    usage.push(await dataCharge(msisdn));
     await reachCycleEnd(t, lineId);
     expect(await planFees(lineId)).toEqual([900, 3000, 3000, 4000]);
     expect(usage).toEqual([80, 100]);
