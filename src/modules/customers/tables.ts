@@ -57,7 +57,12 @@ export const addresses = customersSchema.table('addresses', {
   region: text(),
   country: text().notNull(),
   createdAt: ts(),
-}, (t) => [index('addresses_customer_idx').on(t.customerId), check('addresses_country_check', sql`${t.country} ~ '^[A-Z]{2}$'`)]);
+}, (t) => [
+  index('addresses_customer_idx').on(t.customerId),
+  // Outages are announced by postcode and region, matched without regard to case.
+  index('addresses_postcode_idx').on(sql`lower(${t.postcode})`).where(sql`postcode is not null`),
+  index('addresses_region_idx').on(sql`lower(${t.region})`).where(sql`region is not null`),
+  check('addresses_country_check', sql`${t.country} ~ '^[A-Z]{2}$'`)]);
 
 export const identityDocuments = customersSchema.table('identity_documents', {
   id: uuid().primaryKey(),

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, customType, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, boolean, check, customType, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { Calendar } from './sla-rules.js';
 
 export const serviceSchema = pgSchema('service');
@@ -101,6 +101,8 @@ export const tickets = serviceSchema.table('tickets', {
   recurring: boolean().notNull().default(false),
   /** The SLA policy it is measured by (chosen again when its category or priority changes); null: none fits. */
   slaPolicyId: uuid().references(() => slaPolicies.id),
+  /** The outage it was opened during (a child of that incident): it waits on it, and is resolved with it. */
+  incidentId: uuid().references((): AnyPgColumn => incidents.id),
   firstResponseAt: at(),
   /** The customer's last public message no staff reply has answered yet: the next response is due from it. */
   awaitingReplySince: at(),
@@ -114,6 +116,9 @@ export const tickets = serviceSchema.table('tickets', {
   index('tickets_queue_idx').on(t.queue, t.status, t.id),
   index('tickets_assignee_idx').on(t.assigneeId, t.status).where(sql`assignee_id is not null`),
   index('tickets_resolved_idx').on(t.resolvedAt).where(sql`status = 'resolved'`),
+  index('tickets_incident_idx').on(t.incidentId).where(sql`incident_id is not null`),
+  check('tickets_channel_check', sql`${t.channel} in ('phone', 'email', 'chat', 'app', 'social', 'web', 'walk_in')`),
+  check('tickets_tier_check', sql`${t.tier} in ('agent', 'supervisor', 'specialist', 'management')`),
   check('tickets_status_check', sql`${t.status} in ('new', 'open', 'pending', 'resolved', 'closed')`),
   check('tickets_service_type_check', sql`${t.serviceType} in ('internet', 'mobile', 'billing', 'outage', 'installation')`),
   check('tickets_priority_check', sql`${t.priority} in ('low', 'normal', 'high', 'urgent')`),
@@ -144,6 +149,7 @@ export const ticketMessages = serviceSchema.table('ticket_messages', {
 }, (t) => [
   index('ticket_messages_ticket_idx').on(t.ticketId, t.id),
   // Only staff write internal notes.
+  check('ticket_messages_visibility_check', sql`${t.visibility} in ('public', 'internal') and ${t.authorKind} in ('staff', 'customer', 'partner', 'integration', 'system')`),
   check('ticket_messages_internal_check', sql`${t.visibility} = 'public' or ${t.authorKind} = 'staff'`),
 ]);
 
@@ -164,6 +170,8 @@ export const interactions = serviceSchema.table('interactions', {
   index('interactions_customer_idx').on(t.customerId, t.startedAt),
   index('interactions_agent_idx').on(t.agentId, t.startedAt),
   check('interactions_duration_check', sql`${t.durationSeconds} >= 0`),
+  check('interactions_kind_check', sql`${t.direction} in ('inbound', 'outbound') and ${t.channel} in ('phone', 'email', 'chat', 'app', 'social', 'web', 'walk_in')
+    and ${t.outcome} in ('resolved', 'ticket_opened', 'ticket_updated', 'callback_scheduled', 'transferred', 'no_answer', 'abandoned')`),
 ]);
 
 /** Each SLA warning and breach of a ticket, once: the job emits the event when it inserts the row. */
@@ -275,3 +283,79 @@ export const articles = serviceSchema.table('articles', {
   index('articles_search_idx').using('gin', t.search),
   check('articles_language_check', sql`${t.language} in ('en', 'de', 'fr', 'es', 'it', 'nl', 'pt')`),
 ]);
+
+/** The customers an open or planned incident touches (an address in its postcodes or regions), as last computed from its areas. */
+export const incidentCustomers = serviceSchema.table('incident_customers', {
+  incidentId: uuid().notNull().references(() => incidents.id),
+  customerId: uuid().notNull(),
+  addedAt: ts(),
+}, (t) => [primaryKey({ columns: [t.incidentId, t.customerId] }), index('incident_customers_customer_idx').on(t.customerId)]);
+
+/**
+ * A satisfaction survey sent when a ticket is resolved (one per resolution): answered once with
+ * its one-time token (kept only as a hash) before it expires. The agent is whoever had the ticket.
+ */
+export const csatSurveys = serviceSchema.table('csat_surveys', {
+  id: uuid().primaryKey(),
+  ticketId: uuid().notNull().references(() => tickets.id),
+  /** Which resolution of the ticket it asks about (its reopen count then). */
+  resolution: integer().notNull(),
+  tokenHash: text().notNull(),
+  agentId: text(),
+  expiresAt: timestamp({ withTimezone: true }).notNull(),
+  score: integer(),
+  comment: text(),
+  answeredAt: at(),
+  createdAt: ts(),
+}, (t) => [
+  uniqueIndex('csat_surveys_token_key').on(t.tokenHash),
+  uniqueIndex('csat_surveys_resolution_key').on(t.ticketId, t.resolution),
+  index('csat_surveys_answered_idx').on(t.answeredAt).where(sql`answered_at is not null`),
+  check('csat_surveys_score_check', sql`(${t.score} is null) = (${t.answeredAt} is null) and (${t.score} is null or ${t.score} between 1 and 5)`),
+]);
+
+/** Work for a supervisor that no customer asked for: calling back a customer who answered a survey badly. */
+export const followUpTasks = serviceSchema.table('follow_up_tasks', {
+  id: uuid().primaryKey(),
+  ticketId: uuid().notNull().references(() => tickets.id),
+  surveyId: uuid().references(() => csatSurveys.id),
+  kind: text({ enum: ['negative_csat'] }).notNull(),
+  status: text({ enum: ['open', 'done'] }).notNull().default('open'),
+  assigneeId: text(),
+  outcome: text(),
+  createdAt: ts(),
+  doneAt: at(),
+  doneBy: text(),
+}, (t) => [
+  uniqueIndex('follow_up_tasks_survey_key').on(t.surveyId),
+  index('follow_up_tasks_open_idx').on(t.status, t.createdAt),
+  check('follow_up_tasks_status_check', sql`${t.status} in ('open', 'done') and (${t.status} = 'done') = (${t.doneAt} is not null)`),
+]);
+
+/**
+ * Which queue a new ticket lands in: the first rule (lowest position) whose service type, language
+ * and segment all fit (each null: any). No rule fits: the queue named after its service type.
+ */
+export const queueRules = serviceSchema.table('queue_rules', {
+  id: uuid().primaryKey(),
+  serviceType: text({ enum: serviceTypes }),
+  language: text(),
+  segment: text({ enum: ['consumer', 'vip', 'enterprise'] }),
+  queue: text().notNull(),
+  position: integer().notNull(),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+}, (t) => [index('queue_rules_position_idx').on(t.position, t.id)]);
+
+/** The people tickets are assigned to: staff principals with the queues, languages and tier they work. */
+export const agents = serviceSchema.table('agents', {
+  id: text().primaryKey(),
+  name: text().notNull(),
+  tier: text({ enum: tiers }).notNull().default('agent'),
+  queues: jsonb().$type<string[]>().notNull().default([]),
+  languages: jsonb().$type<string[]>().notNull().default([]),
+  active: boolean().notNull().default(true),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+  updatedAt: ts(),
+}, (t) => [check('agents_tier_check', sql`${t.tier} in ('agent', 'supervisor', 'specialist', 'management')`)]);
