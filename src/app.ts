@@ -133,11 +133,11 @@ export async function buildApp(p: Platform) {
   };
   await app.register(vouchersModule, vouchers);
   const service = {
-    db, settings: { reopenWindowDays: config.TICKET_REOPEN_DAYS, recurring: { count: config.RECURRING_TICKETS, windowDays: config.RECURRING_WINDOW_DAYS } },
+    db, settings: { reopenWindowDays: config.TICKET_REOPEN_DAYS, recurring: { count: config.RECURRING_TICKETS, windowDays: config.RECURRING_WINDOW_DAYS }, csatSurveyDays: config.CSAT_SURVEY_DAYS },
   };
   await app.register(serviceModule, service);
 
-  const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers(billing), ...vouchersSubscribers, ...serviceSubscribers];
+  const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers(billing), ...vouchersSubscribers, ...serviceSubscribers(service)];
   const jobs: JobsSetup = mergeJobs(
     eventJobs(db, subscribers),
     partitionJobs(db),

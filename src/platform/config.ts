@@ -42,6 +42,8 @@ const schema = z.object({
   /** Service: a customer's Nth ticket of one service type within RECURRING_WINDOW_DAYS is a recurring issue. */
   RECURRING_TICKETS: z.coerce.number().int().min(2).max(100).default(3),
   RECURRING_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Service: how long a satisfaction survey sent on resolution can be answered. */
+  CSAT_SURVEY_DAYS: z.coerce.number().int().min(1).max(90).default(7),
   /** Billing: VAT per country in basis points ("DE:1900,FR:2000"); DEFAULT_TAX_BP for the rest. */
   TAX_RATES: z.string().regex(/^([A-Z]{2}:\d{1,4})(,[A-Z]{2}:\d{1,4})*$|^$/, '"DE:1900,FR:2000"').default(''),
   DEFAULT_TAX_BP: z.coerce.number().int().min(0).max(10000).default(0),

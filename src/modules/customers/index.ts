@@ -11,5 +11,5 @@ export const customersModule: FastifyPluginAsync<CustomerDeps> = async (app, dep
 
 export type { CustomerDeps } from './service.js';
 export { customerExists, customerVisible, getCustomer } from './service.js';
-export { findBillingAccount, postpaidAccount, postpaidAccounts } from './parts.js';
+export { customersInAreas, findBillingAccount, postpaidAccount, postpaidAccounts } from './parts.js';
 export type { CustomerView } from './schemas.js';

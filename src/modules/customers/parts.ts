@@ -142,3 +142,17 @@ function accountsToBill(db: Tx, where: SQL) {
         order by ad.kind = 'billing' desc, ad.id limit 1) as country
     from ${billingAccounts} a where a.type = 'postpaid' and ${where} order by a.id`);
 }
+
+/**
+ * The active or suspended customers living or installed in any of the postcodes or regions (home,
+ * installation or billing address; case ignored): whom an outage there touches.
+ */
+export async function customersInAreas(db: Tx, areas: { postcodes: string[]; regions: string[] }) {
+  const lower = (list: string[]) => sql.param(list.map((v) => v.toLowerCase()));
+  if (!areas.postcodes.length && !areas.regions.length) return [];
+  const rows = await db.execute<{ id: string }>(sql`
+    select distinct ad.customer_id as id from ${addresses} ad join ${customers} c on c.id = ad.customer_id
+    where ad.kind in ('home', 'installation', 'billing') and c.status in ('active', 'suspended')
+      and (lower(ad.postcode) = any(${lower(areas.postcodes)}::text[]) or lower(ad.region) = any(${lower(areas.regions)}::text[]))`);
+  return rows.map((r) => r.id);
+}

@@ -19,5 +19,10 @@ export const serviceErrors = defineErrors({
   incident_resolved: { status: 409, title: 'The incident is resolved already' },
   article_not_found: { status: 404, title: 'No such article' },
   article_exists: { status: 409, title: 'That article exists already in that language' },
+  survey_not_found: { status: 404, title: 'No such survey' },
+  survey_answered: { status: 409, title: 'This survey has been answered already' },
+  survey_expired: { status: 410, title: 'This survey has expired' },
+  follow_up_not_found: { status: 404, title: 'No such follow-up task' },
+  follow_up_done: { status: 409, title: 'This follow-up task is done already' },
   internal_note_not_allowed: { status: 403, title: 'Only staff write internal notes' },
 });

@@ -5,6 +5,7 @@ import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { serviceErrors } from './errors.js';
+import { announceResolved, refreshAffected, tellAffected } from './incident-customers.js';
 import { incidents, type ServiceType, serviceTypes } from './tables.js';
 
 type Incident = typeof incidents.$inferSelect;
@@ -14,11 +15,20 @@ export interface IncidentInput {
   startsAt?: Date; estimatedEndAt?: Date | null;
 }
 
-/** What every outage event says: enough for messaging to tell the customers of those areas. */
-const announce = (tx: Tx, type: string, i: Incident) => emit(tx, type, {
-  incidentId: i.id, title: i.title, severity: i.severity, status: i.status, services: i.services, areas: i.areas, statusText: i.statusText,
-  startsAt: i.startsAt, estimatedEndAt: i.estimatedEndAt, endedAt: i.endedAt,
-}, { aggregateId: i.id });
+/**
+ * What every outage event says: enough for messaging to tell the customers of those areas. They
+ * follow in outage.customers_affected events: all of them when it opens, is planned or is resolved;
+ * on an update, those its new areas add.
+ */
+async function announce(tx: Tx, type: string, i: Incident) {
+  const affected = i.status === 'resolved' ? undefined : await refreshAffected(tx, i);
+  await emit(tx, type, {
+    incidentId: i.id, title: i.title, severity: i.severity, status: i.status, services: i.services, areas: i.areas, statusText: i.statusText,
+    startsAt: i.startsAt, estimatedEndAt: i.estimatedEndAt, endedAt: i.endedAt, ...(affected ? { affectedCustomers: affected.all.length } : {}),
+  }, { aggregateId: i.id });
+  if (affected) await tellAffected(tx, i, type === 'outage.updated' ? affected.added : affected.all, 'affected');
+  else await announceResolved(tx, i);
+}
 
 /** An incident by hand or from a tool: open now, or planned maintenance (scheduled, announced ahead). */
 export async function reportIncident(db: Db, ctx: Ctx, input: IncidentInput, source: Incident['source'] = 'staff', fingerprint: string | null = null) {

@@ -5,11 +5,12 @@ import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { onSlaEvent } from './escalations.js';
 import { eraseCustomerService } from './interactions.js';
 import { articleRoutes } from './article-routes.js';
+import { csatRoutes } from './csat-routes.js';
 import { incidentRoutes } from './incident-routes.js';
 import { startScheduled } from './incidents.js';
 import { serviceRoutes } from './routes.js';
 import { detectBreaches } from './sla.js';
-import { closeResolved, type ServiceSettings } from './tickets.js';
+import { closeResolved, resolveWithIncident, type ServiceSettings } from './tickets.js';
 
 /**
  * Customer service (issue 7). So far: tickets by service type and subcategory (or triaged by
@@ -24,10 +25,14 @@ export const serviceModule: FastifyPluginAsync<ServiceDeps> = async (app, deps) 
   await app.register(serviceRoutes, deps);
   await app.register(incidentRoutes, deps);
   await app.register(articleRoutes, deps);
+  await app.register(csatRoutes, deps);
 };
 
-/** SLA warnings and breaches meet the escalation rules; an erased customer's words leave the tickets. */
-export const serviceSubscribers: Subscriber[] = [{
+/**
+ * SLA warnings and breaches meet the escalation rules; an erased customer's words leave the
+ * tickets; a resolved incident resolves the tickets that waited on it.
+ */
+export const serviceSubscribers = (deps: ServiceDeps): Subscriber[] => [{
   name: 'service.escalate_on_sla',
   types: ['ticket.sla_warning', 'ticket.sla_breached'],
   handle: (tx, event) => onSlaEvent(tx, event.payload as { ticketId: string; target: string }, event.type === 'ticket.sla_breached' ? 'sla_breached' : 'sla_warning'),
@@ -35,6 +40,10 @@ export const serviceSubscribers: Subscriber[] = [{
   name: 'service.erase_customer',
   types: ['customer.erased'],
   handle: (tx, event) => eraseCustomerService(tx, (event.payload as { customerId: string }).customerId),
+}, {
+  name: 'service.resolve_incident_tickets',
+  types: ['outage.resolved'],
+  handle: async (tx, event) => { await resolveWithIncident(tx, deps.settings, event.payload as { incidentId: string; title: string }); },
 }];
 
 /** Every minute: SLA warnings and breaches detected, planned maintenance opened when it starts; hourly: resolved tickets past the reopen window closed. */

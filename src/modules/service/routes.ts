@@ -22,7 +22,7 @@ const ticketView = z.object({
   channel: z.enum(channels), status: z.enum(ticketStatuses), pendingOn: z.enum(['customer', 'third_party']).nullable(), subject: z.string(), language: z.string(),
   queue: z.string(), assigneeId: z.string().nullable(), openedBy: z.string(), reopenCount: z.number().int(),
   tier: z.enum(tiers), recurring: z.boolean().describe('The customer\'s Nth ticket of this service type within the window (see its links)'),
-  slaPolicyId: id.nullable(), firstResponseAt: z.date().nullable(), awaitingReplySince: z.date().nullable().describe('A customer message no staff reply has answered yet'),
+  slaPolicyId: id.nullable(), incidentId: id.nullable().describe('The outage it was opened during: it waits on it and is resolved with it'), firstResponseAt: z.date().nullable(), awaitingReplySince: z.date().nullable().describe('A customer message no staff reply has answered yet'),
   createdAt: z.date(), updatedAt: z.date(), resolvedAt: z.date().nullable(), closedAt: z.date().nullable(),
 });
 const measure = z.object({

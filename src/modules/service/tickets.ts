@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
 import { actorOf, type Ctx, systemCtx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
@@ -9,13 +9,15 @@ import { customerVisible } from '../customers/index.js';
 import { visibleInvoice } from '../billing/index.js';
 import { getOrder, visibleLine } from '../orders/index.js';
 import { requireSubcategory } from './catalog.js';
+import { requestSurvey } from './csat.js';
 import { serviceErrors } from './errors.js';
 import { onOpened, type RecurringSettings } from './escalations.js';
+import { openIncidentFor } from './incident-customers.js';
 import { policyFor, slaOf } from './sla.js';
 import { type ServiceType, type TicketStatus, ticketHistory, ticketMessages, tickets, triageRules } from './tables.js';
 import { afterCustomerReply, refusal, triage } from './ticket-rules.js';
 
-export interface ServiceSettings { reopenWindowDays: number; recurring: RecurringSettings }
+export interface ServiceSettings { reopenWindowDays: number; recurring: RecurringSettings; csatSurveyDays: number }
 type TicketRow = typeof tickets.$inferSelect;
 type Channel = TicketRow['channel'];
 
@@ -77,18 +79,21 @@ export async function openTicket(db: Db, ctx: Ctx, s: ServiceSettings, input: Op
     const slaPolicyId = await policyFor(tx, { serviceType: category.serviceType, priority: input.priority, segment: customer.segment });
     const id = uuidv7();
     const [{ n }] = await tx.execute<{ n: string }>(sql`select nextval('service.ticket_numbers')::text as n`) as unknown as [{ n: string }];
-    const [ticket] = await tx.insert(tickets).values({
+    const incident = await openIncidentFor(tx, input.customerId, category.serviceType);
+    let [ticket] = await tx.insert(tickets).values({
       id, number: `T-${n.padStart(6, '0')}`, customerId: input.customerId, lineId: input.lineId ?? null, orderId: input.orderId ?? null, invoiceId: input.invoiceId ?? null,
       ...category, priority: input.priority, channel: input.channel, subject: input.subject, language: input.language, queue: category.serviceType, openedBy: actorOf(ctx),
-      slaPolicyId,
-    }).returning();
+      slaPolicyId, incidentId: incident?.id ?? null,
+    }).returning() as [TicketRow];
     await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: id, status: 'new', actor: actorOf(ctx), at: sql`clock_timestamp()` });
     await tx.insert(ticketMessages).values({ id: uuidv7(), ticketId: id, visibility: 'public', authorKind: ctx.principal.kind, authorId: ctx.principal.id, channel: input.channel, body: input.description });
     await emit(tx, 'ticket.created', {
-      ticketId: id, number: ticket!.number, customerId: input.customerId, serviceType: category.serviceType, priority: input.priority, channel: input.channel, queue: ticket!.queue,
+      ticketId: id, number: ticket.number, customerId: input.customerId, serviceType: category.serviceType, priority: input.priority, channel: input.channel, queue: ticket.queue,
+      incidentId: ticket.incidentId,
     }, { aggregateId: id, requestId: ctx.requestId });
-    const escalated = await onOpened(tx, ticket!, customer.segment, s.recurring);
-    await audit(tx, ctx, { action: 'ticket.opened', entityType: 'ticket', entityId: id, details: { number: ticket!.number, categorisedBy: category.categorisedBy } });
+    if (incident) ticket = await waitOnIncident(tx, s, ticket, incident);
+    const escalated = await onOpened(tx, ticket, customer.segment, s.recurring);
+    await audit(tx, ctx, { action: 'ticket.opened', entityType: 'ticket', entityId: id, details: { number: ticket.number, categorisedBy: category.categorisedBy, incidentId: ticket.incidentId } });
     return escalated;
   });
 }
@@ -122,6 +127,7 @@ async function move(tx: Tx, ctx: Ctx, s: ServiceSettings, t: TicketRow, to: Tick
   // The moment the change happened, not the transaction's start: a transaction that waited on the row lock must not date its change before the one it waited for.
   await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: t.id, status: to, actor: actorOf(ctx), reason: extra.reason ?? null, at: sql`clock_timestamp()` });
   await emit(tx, 'ticket.status_changed', { ticketId: t.id, number: t.number, customerId: t.customerId, from: t.status, to, reopened: reopen }, { aggregateId: t.id, requestId: ctx.requestId });
+  if (to === 'resolved') await requestSurvey(tx, moved!, s.csatSurveyDays);
   return moved!;
 }
 
@@ -213,4 +219,30 @@ export async function closeResolved(db: Db, s: ServiceSettings) {
     });
   }
   return due.length;
+}
+
+const systemSays = (tx: Tx, t: TicketRow, body: string) =>
+  tx.insert(ticketMessages).values({ id: uuidv7(), ticketId: t.id, visibility: 'public', authorKind: 'system', authorId: 'system', channel: t.channel, body });
+
+/**
+ * A ticket opened during an outage that touches the customer: the customer reads what is known
+ * (in the ticket's language if the incident says it in that language), and the ticket waits on the
+ * incident, its SLA clocks paused, until the incident is resolved.
+ */
+async function waitOnIncident(tx: Tx, s: ServiceSettings, t: TicketRow, incident: { id: string; title: string; statusText: Record<string, string> }) {
+  const known = incident.statusText[t.language] ?? incident.statusText.en ?? incident.title;
+  await systemSays(tx, t, `This is part of a known outage: ${known} We will let you know here when it is fixed.`);
+  return move(tx, systemCtx('service.incident'), s, t, 'pending', { pendingOn: 'third_party', reason: `Part of incident ${incident.id}` });
+}
+
+/** When an incident is resolved, so are the tickets that waited on it (each gets its survey). */
+export async function resolveWithIncident(tx: Tx, s: ServiceSettings, incident: { incidentId: string; title: string }) {
+  const linked = await tx.select().from(tickets)
+    .where(and(eq(tickets.incidentId, incident.incidentId), inArray(tickets.status, ['new', 'open', 'pending']))).orderBy(asc(tickets.id)).for('update');
+  const system = systemCtx('service.incident_resolved');
+  for (const t of linked) {
+    await systemSays(tx, t, `The outage is over: ${incident.title}. If something still does not work, reply here and we will look into it.`);
+    await move(tx, system, s, t, 'resolved', { reason: `Incident ${incident.incidentId} resolved` });
+  }
+  return linked.length;
 }
