@@ -24,5 +24,7 @@ export const serviceErrors = defineErrors({
   survey_expired: { status: 410, title: 'This survey has expired' },
   follow_up_not_found: { status: 404, title: 'No such follow-up task' },
   follow_up_done: { status: 409, title: 'This follow-up task is done already' },
+  queue_rule_not_found: { status: 404, title: 'No such queue rule' },
+  unknown_agent: { status: 422, title: 'Tickets are assigned to registered, active agents only' },
   internal_note_not_allowed: { status: 403, title: 'Only staff write internal notes' },
 });

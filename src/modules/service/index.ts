@@ -9,6 +9,7 @@ import { csatRoutes } from './csat-routes.js';
 import { incidentRoutes } from './incident-routes.js';
 import { startScheduled } from './incidents.js';
 import { serviceRoutes } from './routes.js';
+import { teamRoutes } from './team-routes.js';
 import { detectBreaches } from './sla.js';
 import { closeResolved, resolveWithIncident, type ServiceSettings } from './tickets.js';
 
@@ -26,6 +27,7 @@ export const serviceModule: FastifyPluginAsync<ServiceDeps> = async (app, deps) 
   await app.register(incidentRoutes, deps);
   await app.register(articleRoutes, deps);
   await app.register(csatRoutes, deps);
+  await app.register(teamRoutes, deps);
 };
 
 /**

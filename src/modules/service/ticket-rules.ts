@@ -32,10 +32,19 @@ export function afterCustomerReply(status: TicketStatus, pendingOn: string | nul
   return null;
 }
 
-/** The first triage rule whose keyword is in the text (without case), by position. */
+/** The first triage rule whose keyword is in the text as a whole word or phrase (without case), by position. */
 export function triage<R extends { keyword: string }>(rules: R[], text: string): R | undefined {
-  const lower = text.toLowerCase();
-  return rules.find((r) => lower.includes(r.keyword.toLowerCase()));
+  const word = (k: string) => new RegExp(`(?<![\\p{L}\\p{N}])${k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}\\p{N}])`, 'iu');
+  return rules.find((r) => word(r.keyword).test(text));
+}
+
+/**
+ * The queue of a new ticket: the first rule (by position) whose service type, language and
+ * segment each fit or are left open; none fits: the queue named after the service type.
+ */
+export function chooseQueue(rules: { serviceType: string | null; language: string | null; segment: string | null; queue: string }[], t: { serviceType: string; language: string; segment: string }) {
+  const fits = (v: string | null, actual: string) => v === null || v === actual;
+  return rules.find((r) => fits(r.serviceType, t.serviceType) && fits(r.language, t.language) && fits(r.segment, t.segment))?.queue ?? t.serviceType;
 }
 
 export const TIER_ORDER = ['agent', 'supervisor', 'specialist', 'management'] as const;

@@ -14,6 +14,7 @@ import { serviceErrors } from './errors.js';
 import { onOpened, type RecurringSettings } from './escalations.js';
 import { openIncidentFor } from './incident-customers.js';
 import { policyFor, slaOf } from './sla.js';
+import { queueFor, requireAgent } from './team.js';
 import { type ServiceType, type TicketStatus, ticketHistory, ticketMessages, tickets, triageRules } from './tables.js';
 import { afterCustomerReply, refusal, triage } from './ticket-rules.js';
 
@@ -82,7 +83,7 @@ export async function openTicket(db: Db, ctx: Ctx, s: ServiceSettings, input: Op
     const incident = await openIncidentFor(tx, input.customerId, category.serviceType);
     let [ticket] = await tx.insert(tickets).values({
       id, number: `T-${n.padStart(6, '0')}`, customerId: input.customerId, lineId: input.lineId ?? null, orderId: input.orderId ?? null, invoiceId: input.invoiceId ?? null,
-      ...category, priority: input.priority, channel: input.channel, subject: input.subject, language: input.language, queue: category.serviceType, openedBy: actorOf(ctx),
+      ...category, priority: input.priority, channel: input.channel, subject: input.subject, language: input.language, queue: await queueFor(tx, { serviceType: category.serviceType, language: input.language, segment: customer.segment }), openedBy: actorOf(ctx),
       slaPolicyId, incidentId: incident?.id ?? null,
     }).returning() as [TicketRow];
     await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: id, status: 'new', actor: actorOf(ctx), at: sql`clock_timestamp()` });
@@ -155,8 +156,11 @@ export async function updateTicket(db: Db, ctx: Ctx, s: ServiceSettings, id: str
     const rechoose = patch.serviceType !== undefined || patch.priority !== undefined;
     const segment = rechoose ? (await customerVisible(tx, ctx, t.customerId))!.segment : null;
     const slaPolicyId = segment ? await policyFor(tx, { serviceType, priority: patch.priority ?? t.priority, segment }) : t.slaPolicyId;
+    // Another service type is another team's work, unless staff name the queue themselves.
+    const queue = patch.queue ?? (patch.serviceType && segment ? await queueFor(tx, { serviceType, language: t.language, segment }) : t.queue);
+    if (patch.assigneeId) await requireAgent(tx, patch.assigneeId);
     [t] = await tx.update(tickets).set({
-      ...patch, serviceType, subcategory, slaPolicyId, ...(patch.serviceType ? { categorisedBy: 'caller' as const } : {}), updatedAt: sql`now()`,
+      ...patch, serviceType, subcategory, slaPolicyId, queue, ...(patch.serviceType ? { categorisedBy: 'caller' as const } : {}), updatedAt: sql`now()`,
     }).where(eq(tickets.id, id)).returning() as [TicketRow];
     if (patch.assigneeId && t.status === 'new') t = await move(tx, ctx, s, t, 'open', { reason: `Assigned to ${patch.assigneeId}` });
     await emit(tx, 'ticket.updated', { ticketId: id, number: t.number, changes: Object.keys(patch) }, { aggregateId: id, requestId: ctx.requestId });

@@ -100,6 +100,7 @@ describe('satisfaction surveys', () => {
   const resolvedTicket = async () => {
     const customerId = await customer({});
     const ticket = (await t.http.post('/v1/tickets').send({ customerId, serviceType: 'billing', channel: 'phone', subject: 'Wrong invoice', description: 'Charged twice' }).expect(201)).body;
+    await t.http.put('/v1/service/agents/agent-anna').send({ name: 'Anna', queues: ['billing'] }).expect(200);
     await t.http.patch(`/v1/tickets/${ticket.id}`).send({ assigneeId: 'agent-anna' }).expect(200);
     await t.http.post(`/v1/tickets/${ticket.id}/transitions`).send({ to: 'resolved', reason: 'Refunded' }).expect(200);
     return { ticket, token: (await surveyToken(ticket.id))! };

@@ -38,6 +38,8 @@ describe('tickets', () => {
     const triaged = (await open(csr, { customerId, subject: 'Help', description: `The ${keyword.toUpperCase()} blinks red` }).expect(201)).body;
     expect(triaged).toMatchObject({ serviceType: 'internet', subcategory: 'router', categorisedBy: 'triage', queue: 'internet' });
     expect((await open(csr, { customerId, subject: 'Help', description: `nothing to match ${word('zz')}` }).expect(422)).body.code).toBe('ticket_uncategorised');
+    // A keyword is a whole word: inside another word it does not match.
+    expect((await open(csr, { customerId, subject: 'Help', description: `my ${keyword}s are fine` }).expect(422)).body.code).toBe('ticket_uncategorised');
     expect((await open(csr, { customerId, serviceType: 'mobile', subcategory: 'no_such_thing' }).expect(422)).body.code).toBe('unknown_subcategory');
     await csr.post('/v1/ticket-triage-rules').send({ keyword: 'x1', serviceType: 'mobile', position: 1 }).expect(403);
   });
@@ -46,6 +48,7 @@ describe('tickets', () => {
     const { customerId } = await customerWithAccount(t);
     const me = await customerKey(customerId);
     const { id } = (await open(csr, { customerId, serviceType: 'mobile' }).expect(201)).body;
+    await t.http.put('/v1/service/agents/agent-7').send({ name: 'Agent Seven', queues: ['mobile-tier2'] }).expect(200);
     expect((await csr.patch(`/v1/tickets/${id}`).send({ assigneeId: 'agent-7', queue: 'mobile-tier2' }).expect(200)).body).toMatchObject({ status: 'open', assigneeId: 'agent-7', queue: 'mobile-tier2' });
     await csr.post(`/v1/tickets/${id}/transitions`).send({ to: 'pending' }).expect(400);
     await csr.post(`/v1/tickets/${id}/transitions`).send({ to: 'pending', pendingOn: 'customer', reason: 'Asked for the SIM number' }).expect(200);
