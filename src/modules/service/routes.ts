@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ctxOf } from '../../platform/auth/guard.js';
+import type { Ctx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
@@ -16,15 +17,29 @@ const tags = ['service'];
 const id = z.uuid();
 const params = z.object({ id });
 const code = z.string().trim().min(2).max(40).regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and _');
+const staffOnly = (t: z.ZodType) => t.optional().describe('Staff only: absent for customers');
 const ticketView = z.object({
   id, number: z.string(), customerId: id, lineId: id.nullable(), orderId: id.nullable(), invoiceId: id.nullable(),
-  serviceType: z.enum(serviceTypes), subcategory: z.string().nullable(), categorisedBy: z.enum(['caller', 'triage']), priority: z.enum(priorities),
+  serviceType: z.enum(serviceTypes), subcategory: z.string().nullable(), categorisedBy: staffOnly(z.enum(['caller', 'triage'])), priority: z.enum(priorities),
   channel: z.enum(channels), status: z.enum(ticketStatuses), pendingOn: z.enum(['customer', 'third_party']).nullable(), subject: z.string(), language: z.string(),
-  queue: z.string(), assigneeId: z.string().nullable(), openedBy: z.string(), reopenCount: z.number().int(),
-  tier: z.enum(tiers), recurring: z.boolean().describe('The customer\'s Nth ticket of this service type within the window (see its links)'),
-  slaPolicyId: id.nullable(), incidentId: id.nullable().describe('The outage it was opened during: it waits on it and is resolved with it'), firstResponseAt: z.date().nullable(), awaitingReplySince: z.date().nullable().describe('A customer message no staff reply has answered yet'),
+  queue: staffOnly(z.string()), assigneeId: staffOnly(z.string().nullable()), openedBy: staffOnly(z.string()), reopenCount: z.number().int(),
+  tier: staffOnly(z.enum(tiers)), recurring: staffOnly(z.boolean().describe('The customer\'s Nth ticket of this service type within the window (see its links)')),
+  slaPolicyId: staffOnly(id.nullable()), incidentId: id.nullable().describe('The outage it was opened during: it waits on it and is resolved with it'),
+  firstResponseAt: z.date().nullable(), awaitingReplySince: z.date().nullable().describe('A customer message no staff reply has answered yet'),
   createdAt: z.date(), updatedAt: z.date(), resolvedAt: z.date().nullable(), closedAt: z.date().nullable(),
 });
+// What a customer is not shown: how the operator works its tickets (queues, agents, tiers, targets, who moved it and why).
+const isCustomer = (ctx: Ctx) => ctx.principal.kind === 'customer';
+const authorSeenBy = <M extends { authorKind: string; authorId?: string }>(ctx: Ctx, m: M): M => {
+  if (!isCustomer(ctx) || m.authorKind === 'customer') return m;
+  const { authorId, ...shown } = m;
+  return shown as M;
+};
+function seenBy<T extends object>(ctx: Ctx, t: T): T {
+  if (!isCustomer(ctx)) return t;
+  const { queue, assigneeId, openedBy, tier, recurring, slaPolicyId, categorisedBy, sla, ...shown } = t as T & Record<string, unknown>;
+  return shown as T;
+}
 const measure = z.object({
   targetMinutes: z.number().int(), elapsedMinutes: z.number().int().describe('Working minutes on the policy\'s calendar, pauses left out'),
   dueAt: z.date().nullable().describe('When the target is (or was) reached; null while the clock is paused short of it'),
@@ -49,7 +64,7 @@ const policyView = z.object({
   position: z.number().int(), createdBy: z.string(), createdAt: z.date(),
 });
 const messageView = z.object({
-  id, ticketId: id, visibility: z.enum(['public', 'internal']), authorKind: z.string(), authorId: z.string(), channel: z.enum(channels), body: z.string(), createdAt: z.date(),
+  id, ticketId: id, visibility: z.enum(['public', 'internal']), authorKind: z.string(), authorId: z.string().optional().describe('Absent for customers when staff wrote it'), channel: z.enum(channels), body: z.string(), createdAt: z.date(),
 });
 const interactionView = z.object({
   id, customerId: id, channel: z.enum(channels), direction: z.enum(['inbound', 'outbound']), startedAt: z.date(), durationSeconds: z.number().int(),
@@ -70,7 +85,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
       }).strict().refine((b) => b.serviceType || !b.subcategory, { message: 'a subcategory needs its serviceType', path: ['subcategory'] }),
       response: { 201: ticketView, ...problems(400, 403, 404, 422) },
     },
-  }, async (req, reply) => reply.status(201).send(await openTicket(db, ctxOf(req), settings, req.body)));
+  }, async (req, reply) => reply.status(201).send(seenBy(ctxOf(req), await openTicket(db, ctxOf(req), settings, req.body))));
 
   app.get('/v1/tickets', {
     config: { auth: 'service:read' },
@@ -81,13 +96,14 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
     },
   }, async (req) => {
     const [before] = decodeCursor(req.query.cursor, z.tuple([z.uuid()])) ?? [];
-    return toPage(await listTickets(db, ctxOf(req), { ...req.query, before }), req.query.limit, (t) => [t.id]);
+    const tickets = await listTickets(db, ctxOf(req), { ...req.query, before });
+    return toPage(tickets.map((t) => seenBy(ctxOf(req), t)), req.query.limit, (t) => [t.id]);
   });
 
   app.get('/v1/tickets/:id', {
     config: { auth: 'service:read' },
-    schema: { operationId: 'getTicket', tags, summary: 'A ticket, with its SLA measured now', params, response: { 200: ticketView.extend({ sla: slaView }), ...problems(400, 404) } },
-  }, async (req) => getTicket(db, ctxOf(req), req.params.id));
+    schema: { operationId: 'getTicket', tags, summary: 'A ticket, with its SLA measured now', params, response: { 200: ticketView.extend({ sla: slaView.optional() }), ...problems(400, 404) } },
+  }, async (req) => seenBy(ctxOf(req), await getTicket(db, ctxOf(req), req.params.id)));
 
   app.patch('/v1/tickets/:id', {
     config: { auth: 'service:assign' },
@@ -108,7 +124,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
       params, body: z.object({ to: z.enum(ticketStatuses), pendingOn: z.enum(['customer', 'third_party']).optional(), reason: z.string().trim().min(1).max(500).optional() }).strict(),
       response: { 200: ticketView, ...problems(400, 404, 409) },
     },
-  }, async (req) => changeStatus(db, ctxOf(req), settings, req.params.id, req.body));
+  }, async (req) => seenBy(ctxOf(req), await changeStatus(db, ctxOf(req), settings, req.params.id, req.body)));
 
   app.post('/v1/tickets/:id/messages', {
     config: { auth: 'service:write' },
@@ -117,20 +133,23 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
       body: z.object({ body: z.string().trim().min(1).max(10_000), visibility: z.enum(['public', 'internal']).default('public'), channel: z.enum(channels).default('app') }).strict(),
       response: { 201: messageView, ...problems(400, 403, 404, 409) },
     },
-  }, async (req, reply) => reply.status(201).send(await addMessage(db, ctxOf(req), settings, req.params.id, req.body)));
+  }, async (req, reply) => reply.status(201).send(authorSeenBy(ctxOf(req), await addMessage(db, ctxOf(req), settings, req.params.id, req.body))));
 
   app.get('/v1/tickets/:id/messages', {
     config: { auth: 'service:read' },
     schema: { operationId: 'listTicketMessages', tags, summary: 'The thread, oldest first (a customer sees public replies only)', params, response: { 200: z.object({ items: z.array(messageView) }), ...problems(400, 404) } },
-  }, async (req) => ({ items: await listMessages(db, ctxOf(req), req.params.id) }));
+  }, async (req) => ({ items: (await listMessages(db, ctxOf(req), req.params.id)).map((m) => authorSeenBy(ctxOf(req), m)) }));
 
   app.get('/v1/tickets/:id/history', {
     config: { auth: 'service:read' },
     schema: {
-      operationId: 'getTicketHistory', tags, summary: 'Every status the ticket went through, who moved it and why', params,
-      response: { 200: z.object({ items: z.array(z.object({ id, status: z.enum(ticketStatuses), actor: z.string(), reason: z.string().nullable(), at: z.date() })) }), ...problems(400, 404) },
+      operationId: 'getTicketHistory', tags, summary: 'Every status the ticket went through, who moved it and why (customers: the statuses and when)', params,
+      response: { 200: z.object({ items: z.array(z.object({ id, status: z.enum(ticketStatuses), actor: staffOnly(z.string()), reason: staffOnly(z.string().nullable()), at: z.date() })) }), ...problems(400, 404) },
     },
-  }, async (req) => ({ items: await historyOf(db, ctxOf(req), req.params.id) }));
+  }, async (req) => {
+    const history = await historyOf(db, ctxOf(req), req.params.id);
+    return { items: isCustomer(ctxOf(req)) ? history.map(({ id: entry, status, at }) => ({ id: entry, status, at })) : history };
+  });
 
   app.post('/v1/ticket-subcategories', {
     config: { auth: 'service:configure' },

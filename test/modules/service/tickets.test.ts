@@ -24,7 +24,8 @@ describe('tickets', () => {
     const me = await customerKey(customerId);
     const mine = (await open(me, { customerId, serviceType: 'billing', channel: 'app', subject: 'Invoice too high', priority: 'urgent' }).expect(201)).body;
     // A customer does not set its own priority: staff raise it.
-    expect(mine).toMatchObject({ openedBy: expect.stringMatching(/^customer:/), channel: 'app', priority: 'normal' });
+    expect(mine).toMatchObject({ channel: 'app', priority: 'normal' });
+    expect((await csr.get(`/v1/tickets/${mine.id}`).expect(200)).body.openedBy).toMatch(/^customer:/);
     expect((await me.get(`/v1/tickets/${ticket.id}/messages`).expect(200)).body.items).toMatchObject([{ visibility: 'public', body: 'Since Monday' }]);
     const [event] = await t.database.sql`select payload->>'number' as number from platform.events where type = 'ticket.created' and aggregate_id = ${ticket.id}`;
     expect(event!.number).toBe(ticket.number);
@@ -87,6 +88,27 @@ describe('tickets', () => {
     expect(listed.map((x: { customerId: string }) => x.customerId)).toEqual([mine.customerId]);
     await me.patch(`/v1/tickets/${id}`).send({ priority: 'urgent' }).expect(403);
     expect((await me.post(`/v1/tickets/${id}/transitions`).send({ to: 'resolved' }).expect(409)).body.code).toBe('transition_not_allowed');
+  });
+
+  it('a customer is not shown how the operator works its ticket: queue, agent, tier, SLA targets, who moved it and why', async () => {
+    const { customerId } = await customerWithAccount(t);
+    const me = await customerKey(customerId);
+    const { id } = (await open(me, { customerId, serviceType: 'internet', channel: 'app' }).expect(201)).body;
+    await t.http.put('/v1/service/agents/agent-9').send({ name: 'Agent Nine' }).expect(200);
+    await csr.patch(`/v1/tickets/${id}`).send({ assigneeId: 'agent-9' }).expect(200);
+    await csr.post(`/v1/tickets/${id}/messages`).send({ body: 'We are on it' }).expect(201);
+    const hidden = ['queue', 'assigneeId', 'openedBy', 'tier', 'recurring', 'slaPolicyId', 'categorisedBy', 'sla'];
+    const seen = (await me.get(`/v1/tickets/${id}`).expect(200)).body;
+    expect(Object.keys(seen).filter((k) => hidden.includes(k))).toEqual([]);
+    expect(seen).toMatchObject({ status: 'open', subject: 'No signal at home' });
+    for (const listed of (await me.get('/v1/tickets').expect(200)).body.items) expect(Object.keys(listed).filter((k) => hidden.includes(k))).toEqual([]);
+    expect((await csr.get(`/v1/tickets/${id}`).expect(200)).body).toMatchObject({ assigneeId: 'agent-9', queue: 'internet', tier: 'agent' });
+    const history = (await me.get(`/v1/tickets/${id}/history`).expect(200)).body.items;
+    expect(history.map((h: object) => Object.keys(h).sort())).toEqual([['at', 'id', 'status'], ['at', 'id', 'status']]);
+    const thread = (await me.get(`/v1/tickets/${id}/messages`).expect(200)).body.items;
+    expect(thread).toMatchObject([{ authorKind: 'customer', authorId: expect.any(String) }, { authorKind: 'staff' }]);
+    expect(thread[1].authorId).toBeUndefined();
+    expect((await csr.get(`/v1/tickets/${id}/messages`).expect(200)).body.items[1].authorId).toEqual(expect.any(String));
   });
 
   it('concern the customer\'s own line, order or invoice only', async () => {
