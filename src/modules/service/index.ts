@@ -6,6 +6,7 @@ import { onSlaEvent } from './escalations.js';
 import { eraseCustomerService } from './interactions.js';
 import { articleRoutes } from './article-routes.js';
 import { incidentRoutes } from './incident-routes.js';
+import { kpiRoutes } from './kpi-routes.js';
 import { startScheduled } from './incidents.js';
 import { serviceRoutes } from './routes.js';
 import { detectBreaches } from './sla.js';
@@ -24,6 +25,7 @@ export const serviceModule: FastifyPluginAsync<ServiceDeps> = async (app, deps) 
   await app.register(serviceRoutes, deps);
   await app.register(incidentRoutes, deps);
   await app.register(articleRoutes, deps);
+  await app.register(kpiRoutes, deps);
 };
 
 /** SLA warnings and breaches meet the escalation rules; an erased customer's words leave the tickets. */

@@ -38,6 +38,7 @@ export const permissions = [
   'service:write',
   'service:assign',
   'service:configure',
+  'service:kpis',
   'interactions:read',
   'interactions:write',
   'incidents:manage',
@@ -58,7 +59,7 @@ const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
   supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'billing:transfer', 'spend_caps:write',
     'vouchers:read', 'vouchers:manage', 'vouchers:sell', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply',
-    'service:read', 'service:agent_read', 'service:write', 'service:assign', 'service:configure', 'interactions:read', 'interactions:write', 'incidents:manage'],
+    'service:read', 'service:agent_read', 'service:write', 'service:assign', 'service:configure', 'service:kpis', 'interactions:read', 'interactions:write', 'incidents:manage'],
   csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'billing:transfer', 'spend_caps:write',
     'vouchers:read', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply', 'service:read', 'service:agent_read', 'service:write', 'service:assign', 'interactions:read', 'interactions:write'],
   // Marketing owns the offer: price plans, add-ons, discounts and promotions.
