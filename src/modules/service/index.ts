@@ -7,6 +7,7 @@ import { eraseCustomerService } from './interactions.js';
 import { articleRoutes } from './article-routes.js';
 import { csatRoutes } from './csat-routes.js';
 import { incidentRoutes } from './incident-routes.js';
+import { kpiRoutes } from './kpi-routes.js';
 import { startScheduled } from './incidents.js';
 import { serviceRoutes } from './routes.js';
 import { teamRoutes } from './team-routes.js';
@@ -28,6 +29,7 @@ export const serviceModule: FastifyPluginAsync<ServiceDeps> = async (app, deps) 
   await app.register(articleRoutes, deps);
   await app.register(csatRoutes, deps);
   await app.register(teamRoutes, deps);
+  await app.register(kpiRoutes, deps);
 };
 
 /**

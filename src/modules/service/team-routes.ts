@@ -46,7 +46,7 @@ export const teamRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     config: { auth: 'service:configure' },
     schema: {
       operationId: 'saveAgent', tags, summary: 'Register an agent (the staff user id tickets are assigned to) or change their tier, queues, languages; leavers are made inactive',
-      params: z.object({ agentId: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._@-]+$/) }),
+      params: z.object({ agentId: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._@:-]+$/).describe('The staff user\'s id, as in interactions\' agentId') }),
       body: z.object({
         name: z.string().trim().min(1).max(200), tier: z.enum(tiers).default('agent'), queues: z.array(queue).max(50).default([]), languages: z.array(language).max(20).default([]), active: z.boolean().default(true),
       }).strict(),
