@@ -52,6 +52,8 @@ export const escalationsOf = (db: Db, ticketId: string) => db.select().from(tick
 export async function onOpened(tx: Tx, t: TicketRow, segment: string, s: RecurringSettings) {
   let current = t;
   if (segment === 'vip' || segment === 'enterprise') current = await escalateByRules(tx, current, { kind: 'segment', segment }, `A ${segment} customer`);
+  // Two tickets of one customer and service type opened at once must see each other: the second counts after the first commits.
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`recurring:${t.customerId}:${t.serviceType}`}))`);
   const earlier = await tx.select({ id: tickets.id }).from(tickets).where(and(
     eq(tickets.customerId, t.customerId), eq(tickets.serviceType, t.serviceType), ne(tickets.id, t.id),
     gt(tickets.createdAt, sql`now() - make_interval(days => ${s.windowDays})`))).orderBy(desc(tickets.id)).limit(s.count * 5);

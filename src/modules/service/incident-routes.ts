@@ -23,7 +23,7 @@ const incidentView = z.object({
   areas: z.object({ cells: z.array(z.string()), postcodes: z.array(z.string()), regions: z.array(z.string()) }), statusText: z.record(z.string(), z.string()),
   startsAt: z.date(), estimatedEndAt: z.date().nullable(), endedAt: z.date().nullable(), source: z.string(), fingerprint: z.string().nullable(), createdAt: z.date(), updatedAt: z.date(),
 });
-const outcome = z.object({ fingerprint: z.string(), outcome: z.enum(['opened', 'updated', 'reopened', 'resolved', 'ignored']), incidentId: id.nullable() });
+const outcome = z.object({ fingerprint: z.string(), outcome: z.enum(['opened', 'updated', 'unchanged', 'reopened', 'resolved', 'ignored']).describe('unchanged: a repeated notification saying nothing new'), incidentId: id.nullable() });
 
 export const incidentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
   app.post('/v1/incidents', {

@@ -6,7 +6,7 @@ import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { serviceErrors } from './errors.js';
 import { announceResolved, refreshAffected, tellAffected } from './incident-customers.js';
-import { incidents, type ServiceType, serviceTypes } from './tables.js';
+import { type AlertSays, incidents, type ServiceType, serviceTypes } from './tables.js';
 
 type Incident = typeof incidents.$inferSelect;
 export type Areas = Incident['areas'];
@@ -96,22 +96,36 @@ export async function applyAlert(db: Db, ctx: Ctx, a: ToolAlert, source: Inciden
       await resolveIncident(tx, ctx, known.id, a.endedAt && a.endedAt > known.startsAt ? a.endedAt : new Date());
       return { fingerprint: a.fingerprint, outcome: 'resolved' as const, incidentId: known.id };
     }
+    const said = { title: a.incident.title, severity: a.incident.severity, services: a.incident.services, areas: a.incident.areas, statusText: a.incident.statusText };
     if (!known) {
       const startsAt = a.incident.startsAt && a.incident.startsAt <= new Date() ? a.incident.startsAt : new Date();
       const [row] = await tx.insert(incidents).values({
-        ...a.incident, startsAt, estimatedEndAt: null, id: uuidv7(), status: 'open', source, fingerprint: a.fingerprint, createdBy: actorOf(ctx),
+        ...said, startsAt, estimatedEndAt: null, id: uuidv7(), status: 'open', source, fingerprint: a.fingerprint, alert: said, createdBy: actorOf(ctx),
       }).returning();
       await announce(tx, 'outage.opened', row!);
       return { fingerprint: a.fingerprint, outcome: 'opened' as const, incidentId: row!.id };
     }
     const reopened = known.status === 'resolved';
+    // Alertmanager repeats a firing alert every repeat_interval: only what the alert itself changed is news.
+    const changed = alertChanges(known.alert, said);
+    if (!reopened && !Object.keys(changed).length) return { fingerprint: a.fingerprint, outcome: 'unchanged' as const, incidentId: known.id };
     const [row] = await tx.update(incidents).set({
-      title: a.incident.title, severity: a.incident.severity, services: a.incident.services, areas: a.incident.areas, statusText: { ...known.statusText, ...a.incident.statusText },
+      ...changed, ...(changed.statusText ? { statusText: { ...known.statusText, ...changed.statusText } } : {}), alert: said,
       ...(reopened ? { status: 'open' as const, endedAt: null, startsAt: new Date() } : {}), updatedAt: sql`now()`,
     }).where(eq(incidents.id, known.id)).returning();
     await announce(tx, reopened ? 'outage.opened' : 'outage.updated', row!);
     return { fingerprint: a.fingerprint, outcome: reopened ? 'reopened' as const : 'updated' as const, incidentId: known.id };
   });
+}
+
+/** The fields an alert says differently from last time (all of them when nothing was kept). */
+function alertChanges(last: AlertSays | null, now: AlertSays): Partial<AlertSays> {
+  // jsonb keeps its own key order: compare with keys sorted.
+  const canonical = (v: unknown): string => (v && typeof v === 'object' && !Array.isArray(v)
+    ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`
+    : JSON.stringify(v));
+  const keys = Object.keys(now) as (keyof typeof now)[];
+  return Object.fromEntries(keys.filter((k) => !last || canonical(last[k]) !== canonical(now[k])).map((k) => [k, now[k]]));
 }
 
 const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);

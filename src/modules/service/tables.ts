@@ -113,6 +113,7 @@ export const tickets = serviceSchema.table('tickets', {
 }, (t) => [
   uniqueIndex('tickets_number_key').on(t.number),
   index('tickets_customer_idx').on(t.customerId, t.id),
+  index('tickets_created_idx').on(t.createdAt),
   index('tickets_queue_idx').on(t.queue, t.status, t.id),
   index('tickets_assignee_idx').on(t.assigneeId, t.status).where(sql`assignee_id is not null`),
   index('tickets_resolved_idx').on(t.resolvedAt).where(sql`status = 'resolved'`),
@@ -169,6 +170,8 @@ export const interactions = serviceSchema.table('interactions', {
 }, (t) => [
   index('interactions_customer_idx').on(t.customerId, t.startedAt),
   index('interactions_agent_idx').on(t.agentId, t.startedAt),
+  // KPIs read a period of contacts.
+  index('interactions_started_idx').on(t.startedAt),
   check('interactions_duration_check', sql`${t.durationSeconds} >= 0`),
   check('interactions_kind_check', sql`${t.direction} in ('inbound', 'outbound') and ${t.channel} in ('phone', 'email', 'chat', 'app', 'social', 'web', 'walk_in')
     and ${t.outcome} in ('resolved', 'ticket_opened', 'ticket_updated', 'callback_scheduled', 'transferred', 'no_answer', 'abandoned')`),
@@ -223,6 +226,9 @@ export const ticketLinks = serviceSchema.table('ticket_links', {
 }, (t) => [primaryKey({ columns: [t.ticketId, t.relatedId, t.kind] })]);
 
 export const incidentStatuses = ['scheduled', 'open', 'resolved'] as const;
+type Areas = { cells: string[]; postcodes: string[]; regions: string[] };
+/** What monitoring says about an incident. */
+export interface AlertSays { title: string; severity: 'minor' | 'major' | 'critical'; services: ServiceType[]; areas: Areas; statusText: Record<string, string> }
 
 /**
  * An outage or planned maintenance: the services and areas it affects (cell ids, postcodes,
@@ -235,7 +241,7 @@ export const incidents = serviceSchema.table('incidents', {
   severity: text({ enum: ['minor', 'major', 'critical'] }).notNull(),
   status: text({ enum: incidentStatuses }).notNull(),
   services: jsonb().$type<ServiceType[]>().notNull(),
-  areas: jsonb().$type<{ cells: string[]; postcodes: string[]; regions: string[] }>().notNull(),
+  areas: jsonb().$type<Areas>().notNull(),
   /** What customers read, by language: { "en": "...", "de": "..." }. */
   statusText: jsonb().$type<Record<string, string>>().notNull(),
   startsAt: timestamp({ withTimezone: true }).notNull(),
@@ -243,6 +249,8 @@ export const incidents = serviceSchema.table('incidents', {
   endedAt: at(),
   source: text({ enum: ['staff', 'alertmanager', 'monitoring'] }).notNull(),
   fingerprint: text(),
+  /** What the alert said last: a repeated notification changes only what the alert itself changed, so staff's edits stand. */
+  alert: jsonb().$type<AlertSays>(),
   createdBy: text().notNull(),
   createdAt: ts(),
   updatedAt: ts(),

@@ -183,7 +183,8 @@ export async function addMessage(db: Db, ctx: Ctx, s: ServiceSettings, id: strin
     }).returning();
     // The response clocks: staff's public reply answers what the customer said; the customer's starts the next one.
     const fromCustomer = ctx.principal.kind === 'customer';
-    const answered = !fromCustomer && input.visibility === 'public';
+    // Only a person on the operator's side answers: an integration's or partner's message does not stop the response clocks.
+    const answered = isStaff(ctx) && input.visibility === 'public';
     await tx.update(tickets).set({
       updatedAt: sql`now()`,
       ...(answered ? { firstResponseAt: sql`coalesce(${tickets.firstResponseAt}, now())`, awaitingReplySince: null } : {}),
@@ -211,18 +212,22 @@ export async function historyOf(db: Db, ctx: Ctx, id: string) {
   return db.select().from(ticketHistory).where(eq(ticketHistory.ticketId, id)).orderBy(asc(ticketHistory.at), asc(ticketHistory.id));
 }
 
-/** Scheduled: resolved tickets whose reopen window has passed are closed. */
+/** Scheduled: resolved tickets whose reopen window has passed are closed, in slices until none is left. */
 export async function closeResolved(db: Db, s: ServiceSettings) {
-  const due = await db.select({ id: tickets.id }).from(tickets)
-    .where(and(eq(tickets.status, 'resolved'), lt(tickets.resolvedAt, sql`now() - make_interval(days => ${s.reopenWindowDays})`))).limit(1000);
   const system = systemCtx('service.close_resolved');
-  for (const { id } of due) {
-    await db.transaction(async (tx) => {
-      const [t] = await tx.select().from(tickets).where(and(eq(tickets.id, id), eq(tickets.status, 'resolved'))).for('update');
-      if (t) await move(tx, system, s, t, 'closed', { reason: 'Resolved and not reopened within the window' });
-    });
+  let closed = 0;
+  for (;;) {
+    const due = await db.select({ id: tickets.id }).from(tickets)
+      .where(and(eq(tickets.status, 'resolved'), lt(tickets.resolvedAt, sql`now() - make_interval(days => ${s.reopenWindowDays})`))).limit(500);
+    for (const { id } of due) {
+      await db.transaction(async (tx) => {
+        const [t] = await tx.select().from(tickets).where(and(eq(tickets.id, id), eq(tickets.status, 'resolved'))).for('update');
+        if (t) await move(tx, system, s, t, 'closed', { reason: 'Resolved and not reopened within the window' });
+      });
+    }
+    closed += due.length;
+    if (due.length < 500) return closed;
   }
-  return due.length;
 }
 
 const systemSays = (tx: Tx, t: TicketRow, body: string) =>

@@ -58,6 +58,12 @@ describe('escalation', () => {
     expect(links.map((l: { relatedId: string }) => l.relatedId).sort()).toEqual([first.id, second.id].sort());
   });
 
+  it('tickets opened at the same moment still see each other: of five at once, the third, fourth and fifth are recurring', async () => {
+    const customerId = await customer();
+    const opened = await Promise.all(Array.from({ length: 5 }, () => open(customerId, 'internet')));
+    expect(opened.filter((x) => x.recurring)).toHaveLength(3);
+  });
+
   it('a person escalates with a reason; customers cannot; rules are for supervisors', async () => {
     const customerId = await customer();
     const ticket = await open(customerId, 'mobile');

@@ -37,13 +37,19 @@ describe('incidents from monitoring', () => {
     expect(await outages(`postcode=${postcode}`)).toMatchObject([{ id, title: 'Cell site down', statusText: { en: 'Mobile and fixed internet are down around the site' } }]);
     expect(await outages('postcode=NOWHERE')).toEqual([]);
 
+    // Alertmanager repeats the same notification: nothing new, nothing announced; a staff edit stands.
+    await t.http.patch(`/v1/incidents/${id}`).send({ title: 'Mobile site down in the old town' }).expect(200);
+    const repeated = (await monitoring.post('/v1/monitoring/alertmanager').send(webhook('firing', [{ fingerprint, labels: { postcode, cell: 'CELL-17' } }])).expect(200)).body.items;
+    expect(repeated).toMatchObject([{ outcome: 'unchanged', incidentId: id }]);
     const again = (await monitoring.post('/v1/monitoring/alertmanager').send(webhook('firing', [{ fingerprint, labels: { postcode, severity: 'warning' } }])).expect(200)).body.items;
     expect(again).toMatchObject([{ outcome: 'updated', incidentId: id }]);
+    // The alert changed its severity and cells, not its summary: the staff's title stays.
+    expect((await t.http.get(`/v1/incidents/${id}`).expect(200)).body).toMatchObject({ title: 'Mobile site down in the old town', severity: 'minor', areas: { cells: [] } });
     const resolved = (await monitoring.post('/v1/monitoring/alertmanager').send(webhook('resolved', [{ fingerprint, labels: { postcode }, endsAt: new Date().toISOString() }])).expect(200)).body.items;
     expect(resolved).toMatchObject([{ outcome: 'resolved', incidentId: id }]);
     expect((await t.http.get(`/v1/incidents/${id}`).expect(200)).body).toMatchObject({ status: 'resolved', severity: 'minor', endedAt: expect.any(String) });
     expect(await outages(`postcode=${postcode}`)).toEqual([]);
-    expect(await events(id)).toEqual(['outage.opened', 'outage.updated', 'outage.resolved']);
+    expect(await events(id)).toEqual(['outage.opened', 'outage.updated', 'outage.updated', 'outage.resolved']);
     // Resolved twice: nothing more happens.
     expect((await monitoring.post('/v1/monitoring/alertmanager').send(webhook('resolved', [{ fingerprint }])).expect(200)).body.items).toMatchObject([{ outcome: 'ignored' }]);
   });
@@ -51,7 +57,8 @@ describe('incidents from monitoring', () => {
   it('the plain JSON form for other tools, deduplicated the same way; bad payloads and strangers are refused', async () => {
     const body = { fingerprint: fp(), status: 'firing', title: 'Fibre cut', severity: 'major', services: ['internet'], areas: { regions: ['north'] }, statusText: { en: 'Digging crew on site' } };
     const opened = (await monitoring.post('/v1/monitoring/alerts').send(body).expect(200)).body;
-    expect((await monitoring.post('/v1/monitoring/alerts').send(body).expect(200)).body).toMatchObject({ outcome: 'updated', incidentId: opened.incidentId });
+    expect((await monitoring.post('/v1/monitoring/alerts').send(body).expect(200)).body).toMatchObject({ outcome: 'unchanged', incidentId: opened.incidentId });
+    expect((await monitoring.post('/v1/monitoring/alerts').send({ ...body, severity: 'critical' }).expect(200)).body).toMatchObject({ outcome: 'updated', incidentId: opened.incidentId });
     expect(await outages('region=north')).toEqual(expect.arrayContaining([expect.objectContaining({ id: opened.incidentId })]));
     await monitoring.post('/v1/monitoring/alertmanager').send({ ...webhook('firing', [{ fingerprint: fp() }]), version: '3' }).expect(400);
     await monitoring.post('/v1/monitoring/alerts').send({ ...body, services: ['television'] }).expect(400);

@@ -111,6 +111,16 @@ describe('tickets', () => {
     expect((await csr.get(`/v1/tickets/${id}/messages`).expect(200)).body.items[1].authorId).toEqual(expect.any(String));
   });
 
+  it('a message from an integration is not the operator\'s first response', async () => {
+    const { customerId } = await customerWithAccount(t);
+    const { id } = (await open(csr, { customerId, serviceType: 'internet' }).expect(201)).body;
+    const bot = asCaller(t, await keyFor(t, { principalKind: 'integration', capabilities: ['service:write', 'service:read'] }));
+    await bot.post(`/v1/tickets/${id}/messages`).send({ body: 'Automatic line test: OK' }).expect(201);
+    expect((await csr.get(`/v1/tickets/${id}`).expect(200)).body.firstResponseAt).toBeNull();
+    await csr.post(`/v1/tickets/${id}/messages`).send({ body: 'Looking into it' }).expect(201);
+    expect((await csr.get(`/v1/tickets/${id}`).expect(200)).body.firstResponseAt).not.toBeNull();
+  });
+
   it('concern the customer\'s own line, order or invoice only', async () => {
     const plan = await activePlan(t, { kind: 'prepaid', fee: 0 });
     await stock(t, 1);
