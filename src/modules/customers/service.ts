@@ -198,8 +198,8 @@ export async function customerExists(db: Tx, id: string): Promise<boolean> {
 }
 
 /** The customer's status and segment if the caller may see it, else undefined (no read audit: no personal data). */
-export async function customerVisible(db: Tx, ctx: Ctx, id: string): Promise<{ status: CustomerRow['status']; segment: CustomerRow['segment'] } | undefined> {
-  const [row] = await db.select({ status: customers.status, segment: customers.segment }).from(customers).where(and(eq(customers.id, id), scopeWhere(customerScope(ctx.principal))));
+export async function customerVisible(db: Tx, ctx: Ctx, id: string): Promise<Pick<CustomerRow, 'status' | 'segment' | 'preferredLanguage'> | undefined> {
+  const [row] = await db.select({ status: customers.status, segment: customers.segment, preferredLanguage: customers.preferredLanguage }).from(customers).where(and(eq(customers.id, id), scopeWhere(customerScope(ctx.principal))));
   return row;
 }
 

@@ -80,7 +80,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
       body: z.object({
         customerId: id, serviceType: z.enum(serviceTypes).optional().describe('Absent: the triage rules decide from the subject and description'),
         subcategory: code.optional(), priority: z.enum(priorities).default('normal'), channel: z.enum(channels),
-        subject: z.string().trim().min(3).max(200), description: z.string().trim().min(1).max(10_000), language: z.string().regex(/^[a-z]{2}$/).default('en'),
+        subject: z.string().trim().min(3).max(200), description: z.string().trim().min(1).max(10_000), language: z.string().regex(/^[a-z]{2}$/).optional().describe('Absent: the customer\'s preferred language'),
         lineId: id.optional(), orderId: id.optional(), invoiceId: id.optional(),
       }).strict().refine((b) => b.serviceType || !b.subcategory, { message: 'a subcategory needs its serviceType', path: ['subcategory'] }),
       response: { 201: ticketView, ...problems(400, 403, 404, 422) },

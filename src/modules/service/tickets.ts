@@ -24,10 +24,12 @@ type Channel = TicketRow['channel'];
 
 export interface OpenTicket {
   customerId: string; serviceType?: ServiceType; subcategory?: string; priority: TicketRow['priority']; channel: Channel;
-  subject: string; description: string; language: string; lineId?: string; orderId?: string; invoiceId?: string;
+  subject: string; description: string; language?: string; lineId?: string; orderId?: string; invoiceId?: string;
 }
 
 const isStaff = (ctx: Ctx) => ctx.principal.kind === 'staff';
+/** A ticket's language is ISO 639-1 ("pt-BR" → "pt"); a customer's three-letter language falls back to English. */
+const twoLetter = (tag: string) => (/^[a-z]{2}$/i.test(tag.split('-')[0]!) ? tag.split('-')[0]!.toLowerCase() : 'en');
 
 /** The ticket, if the caller may see it: staff any, a customer its own. */
 export async function visibleTicket(db: Tx, ctx: Ctx, id: string, lock = false) {
@@ -77,13 +79,14 @@ export async function openTicket(db: Db, ctx: Ctx, s: ServiceSettings, input: Op
     if (ctx.principal.kind === 'customer') input = { ...input, priority: 'normal' };
     await checkConcerns(tx, ctx, input);
     const category = await categoryOf(tx, input);
+    const language = input.language ?? twoLetter(customer.preferredLanguage);
     const slaPolicyId = await policyFor(tx, { serviceType: category.serviceType, priority: input.priority, segment: customer.segment });
     const id = uuidv7();
     const [{ n }] = await tx.execute<{ n: string }>(sql`select nextval('service.ticket_numbers')::text as n`) as unknown as [{ n: string }];
     const incident = await openIncidentFor(tx, input.customerId, category.serviceType);
     let [ticket] = await tx.insert(tickets).values({
       id, number: `T-${n.padStart(6, '0')}`, customerId: input.customerId, lineId: input.lineId ?? null, orderId: input.orderId ?? null, invoiceId: input.invoiceId ?? null,
-      ...category, priority: input.priority, channel: input.channel, subject: input.subject, language: input.language, queue: await queueFor(tx, { serviceType: category.serviceType, language: input.language, segment: customer.segment }), openedBy: actorOf(ctx),
+      ...category, priority: input.priority, channel: input.channel, subject: input.subject, language, queue: await queueFor(tx, { serviceType: category.serviceType, language, segment: customer.segment }), openedBy: actorOf(ctx),
       slaPolicyId, incidentId: incident?.id ?? null,
     }).returning() as [TicketRow];
     await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: id, status: 'new', actor: actorOf(ctx), at: sql`clock_timestamp()` });
@@ -240,7 +243,7 @@ const systemSays = (tx: Tx, t: TicketRow, body: string) =>
  */
 async function waitOnIncident(tx: Tx, s: ServiceSettings, t: TicketRow, incident: { id: string; title: string; statusText: Record<string, string> }) {
   const known = incident.statusText[t.language] ?? incident.statusText.en ?? incident.title;
-  await systemSays(tx, t, `This is part of a known outage: ${known} We will let you know here when it is fixed.`);
+  await systemSays(tx, t, `This is part of a known outage: ${/[.!?]$/.test(known) ? known : `${known}.`} We will let you know here when it is fixed.`);
   return move(tx, systemCtx('service.incident'), s, t, 'pending', { pendingOn: 'third_party', reason: `Part of incident ${incident.id}` });
 }
 

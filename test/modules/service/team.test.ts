@@ -25,6 +25,10 @@ describe('queues and agents', () => {
     expect((await open(consumer, 'mobile', 'de')).queue).toBe('mobile-de');
     expect((await open(consumer, 'internet', 'de')).queue).toBe('internet');
     expect((await open(consumer, 'billing', 'fr')).queue).toBe('francophone');
+    // No language given: the customer's preferred one.
+    const german = await customer('consumer', 'de-AT');
+    const untold = (await csr.post('/v1/tickets').send({ customerId: german, serviceType: 'mobile', channel: 'phone', subject: 'Kein Netz', description: 'Seit heute' }).expect(201)).body;
+    expect(untold).toMatchObject({ language: 'de', queue: 'mobile-de' });
     // Re-categorised: routed again, unless staff name the queue.
     const ticket = await open(consumer, 'internet', 'de');
     expect((await csr.patch(`/v1/tickets/${ticket.id}`).send({ serviceType: 'mobile' }).expect(200)).body.queue).toBe('mobile-de');
