@@ -29,6 +29,7 @@ import { customerExists, customersModule } from './modules/customers/index.js';
 import { accountHasLines, ordersJobs, ordersModule, ordersSubscribers } from './modules/orders/index.js';
 import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers } from './modules/vouchers/index.js';
 import { serviceJobs, serviceModule, serviceSubscribers } from './modules/service/index.js';
+import { campaignsJobs, campaignsModule, campaignsSubscribers, smtpProvider } from './modules/campaigns/index.js';
 
 export interface Platform {
   config: Config;
@@ -137,7 +138,13 @@ export async function buildApp(p: Platform) {
   };
   await app.register(serviceModule, service);
 
-  const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers(billing), ...vouchersSubscribers, ...serviceSubscribers(service)];
+  const campaigns = {
+    db, providers: config.SMTP_URL ? { email: smtpProvider(config.SMTP_URL, config.MAIL_FROM) } : {},
+    settings: { operatorLanguage: config.OPERATOR_LANGUAGE, maxAttempts: config.MESSAGE_MAX_ATTEMPTS },
+  };
+  await app.register(campaignsModule, campaigns);
+
+  const subscribers: Subscriber[] = [...ordersSubscribers, ...billingSubscribers(billing), ...vouchersSubscribers, ...serviceSubscribers(service), ...campaignsSubscribers(campaigns)];
   const jobs: JobsSetup = mergeJobs(
     eventJobs(db, subscribers),
     partitionJobs(db),
@@ -145,6 +152,7 @@ export async function buildApp(p: Platform) {
     billingJobs(billing),
     vouchersJobs(vouchers),
     serviceJobs(service),
+    campaignsJobs(campaigns),
     { tasks: { 'platform.purge_idempotency_keys': () => purgeIdempotencyKeys(db) }, cron: [{ pattern: '17 * * * *', task: 'platform.purge_idempotency_keys' }] },
   );
   return { app, jobs, subscribers, credentials, metrics };

@@ -57,6 +57,13 @@ const schema = z.object({
   VOUCHER_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100000).default(20),
   VOUCHER_FAILURE_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
   VOUCHER_LOCKOUT_MINUTES: z.coerce.number().int().min(1).max(10080).default(30),
+  /** Campaigns: the language a message falls back to when none of the customer's is written. */
+  OPERATOR_LANGUAGE: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/).default('en'),
+  /** Campaigns: where email goes ("smtp://user:pass@host:587"); unset, email messages wait queued. */
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  MAIL_FROM: z.string().min(3).default('Telco CRM <noreply@telco-crm.invalid>'),
+  /** Campaigns: how often a message is tried before it is dead-lettered (failed). */
+  MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
 });
 
 export type Config = z.infer<typeof schema>;

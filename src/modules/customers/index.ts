@@ -13,3 +13,4 @@ export type { CustomerDeps } from './service.js';
 export { customerExists, customerVisible, getCustomer } from './service.js';
 export { customersInAreas, findBillingAccount, postpaidAccount, postpaidAccounts } from './parts.js';
 export type { CustomerView } from './schemas.js';
+export { type MessagingProfile, messagingProfiles } from './messaging.js';

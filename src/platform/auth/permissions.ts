@@ -43,6 +43,9 @@ export const permissions = [
   'interactions:write',
   'incidents:manage',
   'incidents:report',
+  'campaigns:manage',
+  'messages:read',
+  'messages:redrive',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -59,11 +62,11 @@ const staff: Record<StaffRole, readonly Permission[]> = {
   admin: permissions,
   supervisor: ['customers:read', 'customers:write', 'customers:consent', 'customers:export', 'customers:erase', 'audit:read', 'catalog:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'billing:transfer', 'spend_caps:write',
     'vouchers:read', 'vouchers:manage', 'vouchers:sell', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply',
-    'service:read', 'service:agent_read', 'service:write', 'service:assign', 'service:configure', 'service:supervise', 'interactions:read', 'interactions:write', 'incidents:manage'],
+    'service:read', 'service:agent_read', 'service:write', 'service:assign', 'service:configure', 'service:supervise', 'interactions:read', 'interactions:write', 'incidents:manage', 'messages:read', 'messages:redrive'],
   csr: ['customers:read', 'customers:write', 'customers:consent', 'catalog:read', 'inventory:read', 'orders:read', 'orders:write', 'billing:read', 'billing:recharge', 'billing:adjust', 'billing:transfer', 'spend_caps:write',
     'vouchers:read', 'vouchers:redeem', 'discounts:read', 'discounts:quote', 'discounts:apply', 'service:read', 'service:agent_read', 'service:write', 'service:assign', 'interactions:read', 'interactions:write'],
   // Marketing owns the offer: price plans, add-ons, discounts and promotions.
-  marketing: ['catalog:read', 'catalog:write', 'discounts:read', 'discounts:manage'],
+  marketing: ['catalog:read', 'catalog:write', 'discounts:read', 'discounts:manage', 'campaigns:manage', 'messages:read'],
 };
 // Partners and customers reach only their own records (and only what is on sale): the scope does
 // that, not these lists.

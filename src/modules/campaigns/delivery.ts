@@ -1,0 +1,70 @@
+import { and, eq, lt, sql } from 'drizzle-orm';
+import type { Db } from '../../platform/db/client.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { enqueue } from '../../platform/jobs/jobs.js';
+import { type MessageChannel, messageAttempts, messages } from './tables.js';
+
+export type Outgoing = typeof messages.$inferSelect & { recipient: string; body: string };
+
+/** A provider refused or failed to take a message; transient: worth another try. */
+export class ProviderRefused extends Error {
+  constructor(readonly response: string, readonly transient: boolean) { super(response); }
+}
+
+/** An SMTP server, an SMSC: takes a message or throws ProviderRefused. */
+export interface Provider { send(m: Outgoing): Promise<{ providerMessageId: string; response?: string }> }
+export type Providers = Partial<Record<MessageChannel, Provider>>;
+export interface DeliverySettings { maxAttempts: number }
+
+/** Seconds before try n + 1: 30 s, 2 min, 8 min, ... capped at 2 hours. */
+export const backoffSeconds = (attempt: number) => Math.min(30 * 4 ** (attempt - 1), 7200);
+
+/**
+ * Hands one queued message to its channel's provider. It is marked `sending` first (committed), so
+ * that a worker stopping mid-way leaves it `sending`, never `queued` to be sent again; it becomes
+ * `sent` only once the provider accepted it. A transient refusal is tried again later with backoff;
+ * a permanent one, or the last try, fails it (the dead-letter view). No provider configured for the
+ * channel: it waits queued.
+ */
+export async function sendMessage(db: Db, providers: Providers, s: DeliverySettings, id: string) {
+  const [m] = await db.update(messages).set({ state: 'sending', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` })
+    .where(and(eq(messages.id, id), eq(messages.state, 'queued'))).returning();
+  if (!m) return;
+  const provider = providers[m.channel];
+  if (!provider) {
+    await db.update(messages).set({ state: 'queued', attempts: sql`${messages.attempts} - 1`, updatedAt: sql`now()` }).where(eq(messages.id, id));
+    return;
+  }
+  try {
+    const accepted = await provider.send(m as Outgoing);
+    await db.transaction(async (tx) => {
+      await tx.update(messages).set({ state: 'sent', providerMessageId: accepted.providerMessageId, sentAt: sql`now()`, updatedAt: sql`now()` }).where(eq(messages.id, id));
+      await tx.insert(messageAttempts).values({ id: uuidv7(), messageId: id, outcome: 'accepted', response: accepted.response ?? null });
+    });
+  } catch (err) {
+    const refused = err instanceof ProviderRefused ? err : new ProviderRefused((err as Error).message, true);
+    const retry = refused.transient && m.attempts < s.maxAttempts;
+    await db.transaction(async (tx) => {
+      await tx.insert(messageAttempts).values({ id: uuidv7(), messageId: id, outcome: refused.transient ? 'transient_error' : 'permanent_error', response: refused.response.slice(0, 1000) });
+      if (retry) {
+        const runAt = new Date(Date.now() + backoffSeconds(m.attempts) * 1000);
+        await tx.update(messages).set({ state: 'queued', nextAttemptAt: runAt, updatedAt: sql`now()` }).where(eq(messages.id, id));
+        await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, runAt, maxAttempts: 1 });
+      } else {
+        const reason = refused.transient ? `Gave up after ${m.attempts} attempts: ${refused.response}` : `Refused: ${refused.response}`;
+        await tx.update(messages).set({ state: 'failed', reason: reason.slice(0, 1000), failedAt: sql`now()`, updatedAt: sql`now()` }).where(eq(messages.id, id));
+      }
+    });
+  }
+}
+
+/**
+ * A message left `sending` for ten minutes: its worker stopped between handing it over and hearing
+ * back. Whether the provider took it is unknown, so it is not sent again by itself: it fails with
+ * that reason, for staff to look at and re-drive if it never arrived.
+ */
+export async function failStranded(db: Db) {
+  const stranded = await db.update(messages).set({ state: 'failed', reason: 'Outcome unknown: the worker stopped while handing it to the provider', failedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(messages.state, 'sending'), lt(messages.updatedAt, sql`now() - interval '10 minutes'`))).returning({ id: messages.id });
+  return stranded.length;
+}

@@ -1,0 +1,35 @@
+import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import { audit } from '../../platform/audit/audit.js';
+import type { Ctx } from '../../platform/context.js';
+import type { Db } from '../../platform/db/client.js';
+import { enqueue } from '../../platform/jobs/jobs.js';
+import { campaignErrors } from './errors.js';
+import { type MessageState, messageAttempts, messages } from './tables.js';
+
+export async function listMessages(db: Db, q: { state?: MessageState; customerId?: string; limit: number; before?: string }) {
+  return db.select().from(messages).where(and(
+    q.state ? eq(messages.state, q.state) : undefined, q.customerId ? eq(messages.customerId, q.customerId) : undefined, q.before ? lt(messages.id, q.before) : undefined,
+  )).orderBy(desc(messages.id)).limit(q.limit + 1);
+}
+
+/** A message with every attempt to hand it over and what the provider said. */
+export async function getMessage(db: Db, id: string) {
+  const [m] = await db.select().from(messages).where(eq(messages.id, id));
+  if (!m) throw campaignErrors.message_not_found();
+  return { ...m, deliveryAttempts: await db.select().from(messageAttempts).where(eq(messageAttempts.messageId, id)).orderBy(asc(messageAttempts.at), asc(messageAttempts.id)) };
+}
+
+/** Staff send a dead-lettered message again, from a fresh count of attempts. */
+export async function redrive(db: Db, ctx: Ctx, id: string) {
+  return db.transaction(async (tx) => {
+    const [m] = await tx.update(messages).set({ state: 'queued', reason: null, attempts: 0, nextAttemptAt: null, failedAt: null, updatedAt: sql`now()` })
+      .where(and(eq(messages.id, id), eq(messages.state, 'failed'))).returning();
+    if (!m) {
+      const [known] = await tx.select({ id: messages.id }).from(messages).where(eq(messages.id, id));
+      throw known ? campaignErrors.message_not_failed() : campaignErrors.message_not_found();
+    }
+    await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, maxAttempts: 1 });
+    await audit(tx, ctx, { action: 'message.redriven', entityType: 'message', entityId: id });
+    return m;
+  });
+}

@@ -1,0 +1,112 @@
+import { sql } from 'drizzle-orm';
+import { boolean, check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+export const campaignsSchema = pgSchema('campaigns');
+
+const ts = () => timestamp({ withTimezone: true }).notNull().defaultNow();
+const at = () => timestamp({ withTimezone: true });
+
+/** The only channels there are. No voice: telemarketing is out of scope by design. */
+export const messageChannels = ['sms', 'email'] as const;
+export type MessageChannel = (typeof messageChannels)[number];
+/** Transactional (balance, bills, outages, surveys) or marketing (needs the customer's consent). */
+export const messageKinds = ['transactional', 'marketing'] as const;
+export const messageStates = ['queued', 'sending', 'sent', 'delivered', 'failed', 'expired', 'held', 'skipped'] as const;
+export type MessageState = (typeof messageStates)[number];
+
+/**
+ * A message text for one purpose (an event type such as balance.low, or a campaign's own), one
+ * channel and one language; its variables are checked against the purpose's catalogue on save.
+ */
+export const templates = campaignsSchema.table('templates', {
+  id: uuid().primaryKey(),
+  purpose: text().notNull(),
+  channel: text({ enum: messageChannels }).notNull(),
+  language: text().notNull(),
+  /** Email only. */
+  subject: text(),
+  /** The SMS text, or the email's plain-text part. */
+  body: text().notNull(),
+  /** Email only: the HTML part (values are HTML-escaped when rendered). */
+  html: text(),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+  updatedAt: ts(),
+}, (t) => [
+  uniqueIndex('templates_key').on(t.purpose, t.channel, t.language),
+  check('templates_channel_check', sql`${t.channel} in ('sms', 'email') and (${t.channel} = 'email' or (${t.subject} is null and ${t.html} is null))
+    and (${t.channel} = 'sms' or ${t.subject} is not null)`),
+]);
+
+/** A domain event that sends a message: to which customers' channels (in order of preference), of which kind, on which conditions. */
+export const triggers = campaignsSchema.table('triggers', {
+  id: uuid().primaryKey(),
+  name: text().notNull(),
+  eventType: text().notNull(),
+  kind: text({ enum: messageKinds }).notNull(),
+  channels: jsonb().$type<MessageChannel[]>().notNull(),
+  /** Each left out: any. */
+  conditions: jsonb().$type<{ segments?: string[]; languages?: string[] }>().notNull().default({}),
+  active: boolean().notNull().default(true),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+  updatedAt: ts(),
+}, (t) => [
+  index('triggers_event_idx').on(t.eventType).where(sql`active`),
+  check('triggers_kind_check', sql`${t.kind} in ('transactional', 'marketing')`),
+]);
+
+/**
+ * One message to one customer on one channel, and where it is: queued → sending → sent →
+ * delivered | failed | expired, or held / skipped with the reason. The dedupe key makes an event
+ * delivered twice (or two triggers on one event) produce one message per customer and channel.
+ */
+export const messages = campaignsSchema.table('messages', {
+  id: uuid().primaryKey(),
+  customerId: uuid().notNull(),
+  dedupeKey: text().notNull(),
+  triggerId: uuid().references(() => triggers.id),
+  eventId: uuid(),
+  eventType: text(),
+  channel: text({ enum: messageChannels }).notNull(),
+  kind: text({ enum: messageKinds }).notNull(),
+  language: text(),
+  recipient: text(),
+  subject: text(),
+  body: text(),
+  html: text(),
+  state: text({ enum: messageStates }).notNull(),
+  reason: text(),
+  attempts: integer().notNull().default(0),
+  nextAttemptAt: at(),
+  providerMessageId: text(),
+  createdAt: ts(),
+  updatedAt: ts(),
+  sentAt: at(),
+  deliveredAt: at(),
+  failedAt: at(),
+}, (t) => [
+  uniqueIndex('messages_dedupe_key').on(t.dedupeKey),
+  index('messages_customer_idx').on(t.customerId, t.id),
+  index('messages_state_idx').on(t.state, t.id),
+  check('messages_state_check', sql`${t.state} in ('queued', 'sending', 'sent', 'delivered', 'failed', 'expired', 'held', 'skipped')
+    and (${t.state} not in ('held', 'skipped', 'failed') or ${t.reason} is not null)`),
+  check('messages_channel_check', sql`${t.channel} in ('sms', 'email') and ${t.kind} in ('transactional', 'marketing')`),
+]);
+
+/** Every try to hand a message to its provider, with what the provider said. */
+export const messageAttempts = campaignsSchema.table('message_attempts', {
+  id: uuid().primaryKey(),
+  messageId: uuid().notNull().references(() => messages.id),
+  outcome: text({ enum: ['accepted', 'transient_error', 'permanent_error'] }).notNull(),
+  response: text(),
+  at: ts(),
+}, (t) => [index('message_attempts_message_idx').on(t.messageId, t.at)]);
+
+/** A customer's explicit "no" to transactional messages on a channel (where the purpose allows one). */
+export const transactionalOptOuts = campaignsSchema.table('transactional_opt_outs', {
+  customerId: uuid().notNull(),
+  channel: text({ enum: messageChannels }).notNull(),
+  source: text().notNull(),
+  recordedAt: ts(),
+}, (t) => [primaryKey({ columns: [t.customerId, t.channel] })]);
