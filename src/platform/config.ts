@@ -62,6 +62,12 @@ const schema = z.object({
   /** Campaigns: where email goes ("smtp://user:pass@host:587"); unset, email messages wait queued. */
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: z.string().min(3).default('Telco CRM <noreply@telco-crm.invalid>'),
+  /** Campaigns: the words that, sent by SMS, withdraw SMS marketing consent (one or more per language). */
+  SMS_STOP_WORDS: z.string().regex(/^[^,\s]+(,[^,\s]+)*$/).default('STOP,STOPP,ARRET,ARRÊT,ALTO,BASTA,BAJA,UNSUBSCRIBE'),
+  /** Campaigns: where SMS goes ("smpp://system_id:password@host:2775"); unset, SMS messages wait queued. */
+  SMPP_URL: z.url({ protocol: /^smpp$/ }).optional(),
+  SMPP_SOURCE_ADDR: z.string().min(1).max(20).default('TelcoCRM'),
+  SMPP_WINDOW: z.coerce.number().int().min(1).max(100).default(10),
   /** Campaigns: how often a message is tried before it is dead-lettered (failed). */
   MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
 });

@@ -2,6 +2,7 @@ import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
+import { recordParts } from './receipts.js';
 import { type MessageChannel, messageAttempts, messages } from './tables.js';
 
 export type Outgoing = typeof messages.$inferSelect & { recipient: string; body: string };
@@ -11,8 +12,11 @@ export class ProviderRefused extends Error {
   constructor(readonly response: string, readonly transient: boolean) { super(response); }
 }
 
-/** An SMTP server, an SMSC: takes a message or throws ProviderRefused. */
-export interface Provider { send(m: Outgoing): Promise<{ providerMessageId: string; response?: string }> }
+/**
+ * An SMTP server, an SMSC: takes a message or throws ProviderRefused. An SMSC that took it in parts
+ * names each part's id, for their delivery receipts.
+ */
+export interface Provider { send(m: Outgoing): Promise<{ providerMessageId: string; partIds?: string[]; response?: string }> }
 export type Providers = Partial<Record<MessageChannel, Provider>>;
 export interface DeliverySettings { maxAttempts: number }
 
@@ -40,6 +44,7 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
     await db.transaction(async (tx) => {
       await tx.update(messages).set({ state: 'sent', providerMessageId: accepted.providerMessageId, sentAt: sql`now()`, updatedAt: sql`now()` }).where(eq(messages.id, id));
       await tx.insert(messageAttempts).values({ id: uuidv7(), messageId: id, outcome: 'accepted', response: accepted.response ?? null });
+      if (accepted.partIds) await recordParts(tx, id, accepted.partIds);
     });
   } catch (err) {
     const refused = err instanceof ProviderRefused ? err : new ProviderRefused((err as Error).message, true);

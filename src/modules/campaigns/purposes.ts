@@ -32,6 +32,8 @@ export const purposes: Record<string, Purpose> = {
     (p) => (Array.isArray(p.customerIds) ? p.customerIds.filter((id): id is string => typeof id === 'string') : [])),
   'ticket.csat_requested': transactional({ number: 'text', token: 'text', expiresAt: 'datetime' }),
   'ticket.status_changed': transactional({ number: 'text', to: 'text' }),
+  // The confirmation of an opt-out must reach the customer who just opted out.
+  'sms.stop_received': transactional({ keyword: 'text' }, true),
 };
 
 export const catalogueOf = (purpose: string): Catalogue | undefined => {

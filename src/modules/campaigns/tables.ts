@@ -110,3 +110,41 @@ export const transactionalOptOuts = campaignsSchema.table('transactional_opt_out
   source: text().notNull(),
   recordedAt: ts(),
 }, (t) => [primaryKey({ columns: [t.customerId, t.channel] })]);
+
+/**
+ * The parts an SMSC took a message in (one per concatenated SMS), each with the SMSC's id: its
+ * delivery receipt finds the part by that id. The message is delivered when every part is.
+ */
+export const messageParts = campaignsSchema.table('message_parts', {
+  messageId: uuid().notNull().references(() => messages.id),
+  part: integer().notNull(),
+  providerMessageId: text().notNull(),
+  state: text({ enum: ['submitted', 'delivered', 'failed', 'expired'] }).notNull().default('submitted'),
+  receipt: text(),
+  updatedAt: ts(),
+}, (t) => [
+  primaryKey({ columns: [t.messageId, t.part] }),
+  uniqueIndex('message_parts_provider_key').on(t.providerMessageId),
+  check('message_parts_state_check', sql`${t.state} in ('submitted', 'delivered', 'failed', 'expired')`),
+]);
+
+/** A receipt that came before its part was recorded (a fast SMSC answers between submit_sm_resp and our commit): applied when it is. */
+export const earlyReceipts = campaignsSchema.table('early_receipts', {
+  providerMessageId: text().primaryKey(),
+  state: text({ enum: ['delivered', 'failed', 'expired'] }).notNull(),
+  receipt: text().notNull(),
+  receivedAt: ts(),
+});
+
+/** Every message customers sent us (an SMS to the short code, ...), kept with whom it was matched to and what it did. */
+export const inboundMessages = campaignsSchema.table('inbound_messages', {
+  id: uuid().primaryKey(),
+  channel: text({ enum: messageChannels }).notNull(),
+  sender: text().notNull(),
+  recipient: text().notNull(),
+  body: text().notNull(),
+  customerIds: jsonb().$type<string[]>().notNull(),
+  /** The opt-out keyword it was, if any. */
+  keyword: text(),
+  receivedAt: ts(),
+}, (t) => [index('inbound_messages_received_idx').on(t.receivedAt)]);

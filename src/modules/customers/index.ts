@@ -11,6 +11,6 @@ export const customersModule: FastifyPluginAsync<CustomerDeps> = async (app, dep
 
 export type { CustomerDeps } from './service.js';
 export { customerExists, customerVisible, getCustomer } from './service.js';
-export { customersInAreas, findBillingAccount, postpaidAccount, postpaidAccounts } from './parts.js';
+export { customersByPhone, customersInAreas, findBillingAccount, postpaidAccount, postpaidAccounts, recordConsent } from './parts.js';
 export type { CustomerView } from './schemas.js';
 export { type MessagingProfile, messagingProfiles } from './messaging.js';

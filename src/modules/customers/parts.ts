@@ -72,14 +72,26 @@ export async function setConsent(deps: CustomerDeps, ctx: Ctx, customerId: strin
   if (channel === 'voice') throw customerErrors.telemarketing_not_allowed();
   return deps.db.transaction(async (tx) => {
     await lockVisibleCustomer(tx, ctx, customerId, { writable: true });
-    const [row] = await tx.insert(consents).values({ customerId, channel, ...input })
-      .onConflictDoUpdate({ target: [consents.customerId, consents.channel], set: { granted: input.granted, source: input.source, recordedAt: sql`now()` } })
-      .returning();
-    await tx.insert(consentHistory).values({ id: uuidv7(), customerId, channel, ...input, actor: actorOf(ctx) });
-    await emit(tx, 'customer.consent.changed', { customerId, channel, granted: input.granted }, { aggregateId: customerId, requestId: ctx.requestId });
-    await audit(tx, ctx, { action: 'customer.consent.changed', entityType: 'customer', entityId: customerId, details: { channel, granted: input.granted } });
-    return row!;
+    return recordConsent(tx, ctx, customerId, channel, input);
   });
+}
+
+/** A consent given or withdrawn, with its history, event and audit, in the caller's transaction (messaging's STOP keyword). */
+export async function recordConsent(tx: Tx, ctx: Ctx, customerId: string, channel: 'sms' | 'email' | 'push', input: { granted: boolean; source: string }) {
+  const [row] = await tx.insert(consents).values({ customerId, channel, ...input })
+    .onConflictDoUpdate({ target: [consents.customerId, consents.channel], set: { granted: input.granted, source: input.source, recordedAt: sql`now()` } })
+    .returning();
+  await tx.insert(consentHistory).values({ id: uuidv7(), customerId, channel, ...input, actor: actorOf(ctx) });
+  await emit(tx, 'customer.consent.changed', { customerId, channel, granted: input.granted }, { aggregateId: customerId, requestId: ctx.requestId });
+  await audit(tx, ctx, { action: 'customer.consent.changed', entityType: 'customer', entityId: customerId, details: { channel, granted: input.granted } });
+  return row!;
+}
+
+/** The customers (not erased) with this phone number (E.164) among their contact points. */
+export async function customersByPhone(tx: Tx, e164: string) {
+  const rows = await tx.selectDistinct({ id: contactPoints.customerId }).from(contactPoints).innerJoin(customers, eq(customers.id, contactPoints.customerId))
+    .where(and(eq(contactPoints.kind, 'phone'), eq(contactPoints.value, e164), sql`${customers.status} <> 'erased'`));
+  return rows.map((r) => r.id);
 }
 
 export const createBillingAccount = (deps: CustomerDeps, ctx: Ctx, customerId: string, input: z.output<typeof billingAccountInput>) => {

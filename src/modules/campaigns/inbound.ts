@@ -1,0 +1,35 @@
+import { systemCtx } from '../../platform/context.js';
+import type { Db } from '../../platform/db/client.js';
+import { emit } from '../../platform/events/events.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { customersByPhone, recordConsent } from '../customers/index.js';
+import { inboundMessages } from './tables.js';
+
+export interface InboundSettings { stopWords: string[] }
+
+/** The keyword a message is, if it is one: the whole text, trimmed, without regard to case or a trailing full stop. */
+export const keywordOf = (text: string, words: string[]) => {
+  const said = text.trim().replace(/[.!]+$/, '').toLocaleUpperCase('und');
+  return words.find((w) => w.toLocaleUpperCase('und') === said);
+};
+
+/**
+ * An SMS a customer sent us. An opt-out keyword (STOP, or the operator's word in each language)
+ * withdraws SMS marketing consent of every customer with that number and emits `sms.stop_received`
+ * (a trigger on it sends the confirmation). Every inbound message is kept with whom it matched.
+ */
+export async function receiveSms(db: Db, s: InboundSettings, m: { from: string; to: string; text: string }) {
+  const sender = m.from.startsWith('+') ? m.from : `+${m.from}`;
+  await db.transaction(async (tx) => {
+    const customerIds = await customersByPhone(tx, sender);
+    const keyword = keywordOf(m.text, s.stopWords) ?? null;
+    const id = uuidv7();
+    await tx.insert(inboundMessages).values({ id, channel: 'sms', sender, recipient: m.to, body: m.text, customerIds, keyword });
+    if (!keyword) return;
+    const ctx = systemCtx('campaigns.inbound_sms');
+    for (const customerId of customerIds) {
+      await recordConsent(tx, ctx, customerId, 'sms', { granted: false, source: `sms_keyword:${keyword}` });
+      await emit(tx, 'sms.stop_received', { customerId, keyword, inboundId: id }, { aggregateId: customerId });
+    }
+  });
+}
