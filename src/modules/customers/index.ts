@@ -13,3 +13,4 @@ export type { CustomerDeps } from './service.js';
 export { customerExists, customerVisible, getCustomer } from './service.js';
 export { findBillingAccount, postpaidAccount, postpaidAccounts } from './parts.js';
 export type { CustomerView } from './schemas.js';
+export { customerViewRoot, viewPart, type CustomerViewPart, type CustomerViewRoot, type ViewFlag, type ViewSubject } from './view.js';
