@@ -24,10 +24,10 @@ import { partitionJobs } from './platform/db/partitions.js';
 import { createMetrics } from './platform/metrics.js';
 import { uuidv7 } from './platform/ids.js';
 import { logOptions } from './platform/log.js';
-import { billingJobs, billingModule, billingSubscribers } from './modules/billing/index.js';
-import { customerExists, customersModule } from './modules/customers/index.js';
-import { accountHasLines, ordersJobs, ordersModule, ordersSubscribers } from './modules/orders/index.js';
-import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers } from './modules/vouchers/index.js';
+import { billingJobs, billingModule, billingSubscribers, billingViewPart } from './modules/billing/index.js';
+import { customerExists, customersModule, customerViewRoot } from './modules/customers/index.js';
+import { accountHasLines, ordersJobs, ordersModule, ordersSubscribers, ordersViewPart } from './modules/orders/index.js';
+import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers, vouchersViewPart } from './modules/vouchers/index.js';
 import { serviceJobs, serviceModule, serviceSubscribers } from './modules/service/index.js';
 import { campaignsJobs, campaignsModule, campaignsSubscribers, smtpProvider } from './modules/campaigns/index.js';
 
@@ -115,7 +115,8 @@ export async function buildApp(p: Platform) {
   await app.register(auditRoutes, { db });
   await app.register(eventRoutes, { db });
   // Orders builds on customers: it is handed in how to tell an account still has lines, never imported.
-  await app.register(customersModule, { db, readAuditDb: database.relaxed, crypto, accountInUse: accountHasLines });
+  const customers = { db, readAuditDb: database.relaxed, crypto, accountInUse: accountHasLines };
+  await app.register(customersModule, customers);
   // Discounts live with vouchers, which builds on orders: orders is handed the pricer, never imports it.
   await app.register(ordersModule, { db, crypto, pricer: orderPricer });
   const billing = {
@@ -135,6 +136,8 @@ export async function buildApp(p: Platform) {
   await app.register(vouchersModule, vouchers);
   const service = {
     db, settings: { reopenWindowDays: config.TICKET_REOPEN_DAYS, recurring: { count: config.RECURRING_TICKETS, windowDays: config.RECURRING_WINDOW_DAYS }, csatSurveyDays: config.CSAT_SURVEY_DAYS },
+    // The 360° view: the customer record, then every module's part (service adds its own). A later module adds its part here.
+    customerView: { root: customerViewRoot(customers), parts: [billingViewPart, ordersViewPart, vouchersViewPart(vouchers.redemption)] },
   };
   await app.register(serviceModule, service);
 

@@ -2,18 +2,22 @@
  * Runs autocannon in its own process so that the load generator's CPU work never shares an event
  * loop with the server; the parent reads one JSON line (LoadResult) from stdout.
  */
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import type { LoadResult, LoadSpec } from './types.js';
 
 const spec = JSON.parse(process.env.BENCH_LOAD ?? '') as LoadSpec;
+if (spec.pathsFile) spec.paths = readFileSync(spec.pathsFile, 'utf8').trim().split('\n');
 
-// Static requests (not setupRequest) so autocannon builds each buffer once, not on every request.
+// Static requests (not setupRequest) so autocannon builds each buffer once, not on every request;
+// random paths need a request built each time (a few microseconds).
+const random = { method: spec.method, path: spec.paths[0], body: spec.body, headers: spec.headers, setupRequest: (req: { path?: string }) => ({ ...req, path: spec.paths[Math.floor(Math.random() * spec.paths.length)] }) };
 const result = await autocannon({
   url: spec.url,
   connections: spec.connections,
   duration: spec.duration,
   headers: spec.headers,
-  requests: spec.paths.map((path) => ({ method: spec.method, path, body: spec.body, headers: spec.headers })),
+  requests: spec.randomPaths ? [random] : spec.paths.map((path) => ({ method: spec.method, path, body: spec.body, headers: spec.headers })),
   // Unlike `amount`, which overrides `duration`, this caps the count and keeps the time limit.
   ...(spec.maxRequests ? { maxOverallRequests: spec.maxRequests } : {}),
 });

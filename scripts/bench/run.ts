@@ -1,11 +1,11 @@
 /*
- * npm run bench [-- --duration N] [--connections N] [--json] [--fallback] [--no-worker] [--only usage|vouchers]
+ * npm run bench [-- --duration N] [--connections N] [--json] [--fallback] [--no-worker] [--only usage|vouchers|customer-view] [--view-connections 10,50]
  * Starts the server on a throw-away embedded Postgres, drives it with autocannon from a separate
  * process, then runs pgbench TPC-B on the same Postgres so that each scenario is reported as a
  * ratio to that floor (ratios travel across machines, absolute numbers do not).
  * Scenarios: create customer, get customer by id, place new-line order (its set-up in orders.ts),
  * rate usage batch (its set-up in usage.ts, its load in usage-runner.ts), redeem voucher (its set-up
- * in vouchers.ts, its load in voucher-runner.ts).
+ * in vouchers.ts, its load in voucher-runner.ts), customer 360 view (its set-up in customer-view.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +18,7 @@ import { log, root, startServer, type BenchServer } from './server.js';
 import type { LoadResult, LoadSpec, Row, UsageResult, UsageSpec, VoucherResult, VoucherSpec } from './types.js';
 import { setupUsage } from './usage.js';
 import { checkBalances, setupVouchers, waitForOutbox } from './vouchers.js';
+import { setupCustomerView } from './customer-view.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,10 +29,11 @@ const { values: args } = parseArgs({
     'no-worker': { type: 'boolean', default: false }, // the server without its job worker: orders are accepted, not fulfilled
     'usage-batch': { type: 'string', default: '5000' }, // records per POST /v1/usage/batches (at most 10,000)
     'usage-concurrency': { type: 'string', default: '2' }, // usage batches in flight at once
-    only: { type: 'string' }, // "usage" or "vouchers": only that scenario (and the pgbench floor)
+    only: { type: 'string' }, // "usage", "vouchers" or "customer-view": only that scenario (and the pgbench floor)
+    'view-connections': { type: 'string', default: '10,50' }, // the customer 360 view is loaded at each of these
   },
 });
-const ONLY = ['usage', 'vouchers'] as const;
+const ONLY = ['usage', 'vouchers', 'customer-view'] as const;
 const only = args.only as (typeof ONLY)[number] | undefined;
 if (only !== undefined && !ONLY.includes(only)) {
   console.error(`--only takes one of: ${ONLY.join(', ')}`);
@@ -45,6 +47,11 @@ const duration = Number(args.duration);
 const connections = Number(args.connections);
 const usageBatch = Number(args['usage-batch']);
 const usageConcurrency = Number(args['usage-concurrency']);
+const viewConnections = args['view-connections'].split(',').map(Number);
+if (!viewConnections.length || viewConnections.some((n) => !Number.isInteger(n) || n < 1)) {
+  console.error('--view-connections takes positive integers, comma-separated (e.g. 10,50)');
+  process.exit(2);
+}
 if (!(duration > 0) || !(connections > 0) || !Number.isInteger(usageConcurrency) || usageConcurrency < 1 || !Number.isInteger(usageBatch) || usageBatch < 1 || usageBatch > 10_000) {
   console.error('--duration and --connections must be positive numbers, --usage-concurrency a positive integer, --usage-batch 1 to 10000');
   process.exit(2);
@@ -88,9 +95,9 @@ async function seed(server: BenchServer, headers: Record<string, string>): Promi
   return ids;
 }
 
-async function scenario(name: string, spec: Omit<LoadSpec, 'connections' | 'duration'>): Promise<Row> {
-  log(`${name}: ${connections} connections, ${duration} s`);
-  const r = await runLoad({ ...spec, connections, duration });
+async function scenario(name: string, spec: Omit<LoadSpec, 'connections' | 'duration'>, conns = connections): Promise<Row> {
+  log(`${name}: ${conns} connections, ${duration} s`);
+  const r = await runLoad({ ...spec, connections: conns, duration });
   if (r.non2xx || r.errors || r.timeouts) {
     log(`${name}: ${r.non2xx} ${spec.expectStatus ? `not ${spec.expectStatus}` : 'non-2xx'}, ${r.errors} errors, ${r.timeouts} timeouts; status codes ${JSON.stringify(r.statusCodes)}`);
   }
@@ -152,6 +159,29 @@ async function voucherScenario(server: BenchServer, headers: Record<string, stri
   return { scenario: name, throughputPerSec: r.redeemed / r.durationSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, non2xx: r.non201 + r.mismatched, errors: r.errors };
 }
 
+/** The 360 view's p99 aim, checked and printed (not enforced: the figure depends on the machine). */
+const VIEW_P99_TARGET_MS = 50;
+
+/**
+ * GET /v1/customers/{id}/360 for a customer picked at random among the 100,000 seeded,
+ * at each of --view-connections; only 200s count. Prints whether p99 stays under 50 ms.
+ */
+async function customerViewScenario(server: BenchServer, headers: Record<string, string>): Promise<Row[]> {
+  const world = await setupCustomerView(server, headers);
+  const { 'content-type': _, ...bare } = headers;
+  const rows: Row[] = [];
+  const load = { url: server.baseUrl, headers: bare, method: 'GET' as const, paths: [], pathsFile: world.pathsFile, randomPaths: true, expectStatus: 200 };
+  // Warm-up, not counted: each pooled connection prepares the view's statements (planned afresh for their first runs) and V8 compiles the path.
+  await runLoad({ ...load, connections: viewConnections[0]!, duration: 5 });
+  for (const conns of viewConnections) {
+    const row = await scenario(`customer 360 view, ${conns} conn`, load, conns);
+    log(`customer 360 view: ${conns} connections over ${world.customers} customers: ${row.throughputPerSec.toFixed(0)} req/s, p50 ${row.p50Ms.toFixed(1)} ms, `
+      + `p99 ${row.p99Ms.toFixed(1)} ms: the p99 < ${VIEW_P99_TARGET_MS} ms target is ${row.p99Ms < VIEW_P99_TARGET_MS ? 'met' : 'NOT met'}`);
+    rows.push(row);
+  }
+  return rows;
+}
+
 let server: BenchServer | undefined;
 const failed: string[] = [];
 // Ctrl-C reaches the server too (same process group); wait for it and remove the temp dir.
@@ -165,7 +195,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 let exitCode = 0;
 try {
   log('starting the server on a fresh embedded Postgres');
-  server = await startServer({ worker: !args['no-worker'] });
+  // The 360 view alone needs no job worker: without it no scheduled job (bill run, dunning) runs over the seeded accounts mid-load.
+  if (only === 'customer-view') log('customer-view: the server runs without its job worker');
+  server = await startServer({ worker: !args['no-worker'] && only !== 'customer-view' });
   const headers = { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' };
   const rows: Row[] = [];
   if (!only) {
@@ -183,6 +215,7 @@ try {
   if (!only || only === 'usage') rows.push(await usageScenario(server, headers));
   if (only === 'vouchers' || (!only && !args['no-worker'])) rows.push(await voucherScenario(server, headers));
   else if (!only) log('redeem voucher: skipped with --no-worker (the job worker generates the voucher batch)');
+  if (!only || only === 'customer-view') rows.push(...await customerViewScenario(server, headers));
   const floor = await pgbenchFloor({ port: server.pgPort, password: server.pgPassword, dataDir: server.dataDir }, duration, args.fallback);
   rows.push(floor);
   if (args.json) process.stdout.write(JSON.stringify(toJson(rows, floor.throughputPerSec), null, 2) + '\n');

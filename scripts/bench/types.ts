@@ -6,8 +6,12 @@ export interface LoadSpec {
   headers: Record<string, string>;
   method: 'GET' | 'POST';
   body?: string;
-  /** Paths to cycle through; each connection walks the list in order. */
+  /** Paths to cycle through; each connection walks the list in order (or, with `randomPaths`, picks one at random each request). */
   paths: string[];
+  /** Every request takes a path at random, so that connections do not ask for the same records in step. */
+  randomPaths?: boolean;
+  /** A file of paths, one a line, read instead of `paths` (too many for the environment variable the spec travels in). */
+  pathsFile?: string;
   /** The one status that counts as success (e.g. 201); any other response counts against the scenario. Default: any 2xx. */
   expectStatus?: number;
   /** Stop after this many requests even if time remains (a scenario that uses up a finite pool). */

@@ -13,15 +13,17 @@ import { serviceRoutes } from './routes.js';
 import { teamRoutes } from './team-routes.js';
 import { detectBreaches } from './sla.js';
 import { closeResolved, resolveWithIncident, type ServiceSettings } from './tickets.js';
+import { customerViewRoutes, type CustomerViewWiring } from './view-routes.js';
 
 /**
  * Customer service (issue 7). So far: tickets by service type and subcategory (or triaged by
  * rules), their lifecycle with reopen window and history, the thread of public replies and
  * internal notes, assignment to queues and agents, logged interactions; SLA policies on business
  * calendars measured on each ticket's history (sla-rules.ts, ticket-sla.ts) with warnings and breaches
- * announced once by a job.
+ * announced once by a job; the customer 360° view (GET /v1/customers/{id}/360), composed of the parts
+ * every module contributes (customer-view.ts).
  */
-export interface ServiceDeps { db: Db; settings: ServiceSettings }
+export interface ServiceDeps { db: Db; settings: ServiceSettings; customerView: CustomerViewWiring }
 
 export const serviceModule: FastifyPluginAsync<ServiceDeps> = async (app, deps) => {
   await app.register(serviceRoutes, deps);
@@ -30,6 +32,7 @@ export const serviceModule: FastifyPluginAsync<ServiceDeps> = async (app, deps) 
   await app.register(csatRoutes, deps);
   await app.register(teamRoutes, deps);
   await app.register(kpiRoutes, deps);
+  await app.register(customerViewRoutes, deps);
 };
 
 /**
@@ -62,3 +65,5 @@ export const serviceJobs = (deps: ServiceDeps): Partial<JobsSetup> => ({
     { pattern: '* * * * *', task: 'service.start_scheduled_incidents' },
   ],
 });
+
+export type { CustomerViewWiring } from './view-routes.js';

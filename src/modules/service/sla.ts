@@ -53,8 +53,15 @@ export async function slaOf(tx: Tx, t: TicketRow, now = new Date()) {
     .innerJoin(businessCalendars, eq(businessCalendars.id, slaPolicies.calendarId)).where(eq(slaPolicies.id, t.slaPolicyId));
   const history = await tx.select({ status: ticketHistory.status, at: ticketHistory.at }).from(ticketHistory).where(eq(ticketHistory.ticketId, t.id))
     .orderBy(asc(ticketHistory.at), asc(ticketHistory.id));
-  const measures = ticketSla(p!.calendar, p!.policy, { history, firstResponseAt: t.firstResponseAt, awaitingReplySince: t.awaitingReplySince, resolvedAt: t.resolvedAt, now });
-  return { policyId: p!.policy.id, policyName: p!.policy.name, ...measures };
+  return measureSla(p!.policy, p!.calendar, t, history, now);
+}
+
+type Policy = Pick<typeof slaPolicies.$inferSelect, 'id' | 'name' | 'firstResponseMinutes' | 'nextResponseMinutes' | 'resolutionMinutes' | 'warnPercent'>;
+
+/** The SLA of a ticket whose policy, calendar and history are at hand (read in a batch: the customer view). */
+export function measureSla(policy: Policy, calendar: Calendar, t: Pick<TicketRow, 'firstResponseAt' | 'awaitingReplySince' | 'resolvedAt'>, history: { status: string; at: Date }[], now: Date) {
+  const measures = ticketSla(calendar, policy, { history, firstResponseAt: t.firstResponseAt, awaitingReplySince: t.awaitingReplySince, resolvedAt: t.resolvedAt, now });
+  return { policyId: policy.id, policyName: policy.name, ...measures };
 }
 
 /**

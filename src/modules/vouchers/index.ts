@@ -56,4 +56,5 @@ export const vouchersSubscribers: Subscriber[] = [{
 
 export { orderPricer } from './discounts.js';
 export { pinHasher } from './pins.js';
+export { vouchersViewPart } from './customer-view.js';
 export type { VoucherDeps } from './routes.js';

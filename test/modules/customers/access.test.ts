@@ -104,6 +104,7 @@ describe('no credentials', () => {
     ['post', `/v1/customers/${id}/billing-accounts`],
     ['patch', `/v1/customers/${id}/billing-accounts/${part}`],
     ['get', `/v1/customers/${id}/interactions`],
+    ['get', `/v1/customers/${id}/360`],
   ];
 
   it('covers every customer route the app registers', () => {
