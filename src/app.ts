@@ -29,7 +29,7 @@ import { customerExists, customersModule, customerViewRoot } from './modules/cus
 import { accountHasLines, ordersJobs, ordersModule, ordersSubscribers, ordersViewPart } from './modules/orders/index.js';
 import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers, vouchersViewPart } from './modules/vouchers/index.js';
 import { serviceJobs, serviceModule, serviceSubscribers } from './modules/service/index.js';
-import { campaignsJobs, campaignsModule, campaignsSubscribers, smtpProvider } from './modules/campaigns/index.js';
+import { campaignsJobs, campaignsModule, campaignsSubscribers, parseQuietHours, smtpProvider } from './modules/campaigns/index.js';
 
 export interface Platform {
   config: Config;
@@ -143,7 +143,7 @@ export async function buildApp(p: Platform) {
 
   const campaigns = {
     db, providers: config.SMTP_URL ? { email: smtpProvider(config.SMTP_URL, config.MAIL_FROM) } : {},
-    settings: { operatorLanguage: config.OPERATOR_LANGUAGE, maxAttempts: config.MESSAGE_MAX_ATTEMPTS },
+    settings: { operatorLanguage: config.OPERATOR_LANGUAGE, maxAttempts: config.MESSAGE_MAX_ATTEMPTS, quietHours: parseQuietHours(config.QUIET_HOURS) },
   };
   await app.register(campaignsModule, campaigns);
 

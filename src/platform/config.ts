@@ -68,6 +68,8 @@ const schema = z.object({
   SMPP_URL: z.url({ protocol: /^smpp$/ }).optional(),
   SMPP_SOURCE_ADDR: z.string().min(1).max(20).default('TelcoCRM'),
   SMPP_WINDOW: z.coerce.number().int().min(1).max(100).default(10),
+  /** Campaigns: when no marketing message goes out, in each customer's own time zone ("21:00-08:00"; empty: never quiet). */
+  QUIET_HOURS: z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)?$/, '"HH:MM-HH:MM"').default('21:00-08:00'),
   /** Campaigns: how often a message is tried before it is dead-lettered (failed). */
   MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
 });

@@ -1,8 +1,9 @@
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
 import { recordParts } from './receipts.js';
+import { type QuietHours, quietUntil } from './send-rules.js';
 import { type MessageChannel, messageAttempts, messages } from './tables.js';
 
 export type Outgoing = typeof messages.$inferSelect & { recipient: string; body: string };
@@ -18,7 +19,7 @@ export class ProviderRefused extends Error {
  */
 export interface Provider { send(m: Outgoing): Promise<{ providerMessageId: string; partIds?: string[]; response?: string }> }
 export type Providers = Partial<Record<MessageChannel, Provider>>;
-export interface DeliverySettings { maxAttempts: number }
+export interface DeliverySettings { maxAttempts: number; quietHours: QuietHours | null }
 
 /** Seconds before try n + 1: 30 s, 2 min, 8 min, ... capped at 2 hours. */
 export const backoffSeconds = (attempt: number) => Math.min(30 * 4 ** (attempt - 1), 7200);
@@ -32,8 +33,18 @@ export const backoffSeconds = (attempt: number) => Math.min(30 * 4 ** (attempt -
  */
 export async function sendMessage(db: Db, providers: Providers, s: DeliverySettings, id: string) {
   const [m] = await db.update(messages).set({ state: 'sending', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` })
-    .where(and(eq(messages.id, id), eq(messages.state, 'queued'))).returning();
+    .where(and(eq(messages.id, id), inArray(messages.state, ['queued', 'held']))).returning();
   if (!m) return;
+  // Marketing waits for the customer's morning; a balance warning or an outage notice does not.
+  const until = m.kind === 'marketing' ? quietUntil(new Date(), m.timeZone ?? 'UTC', s.quietHours) : null;
+  if (until) {
+    await db.transaction(async (tx) => {
+      await tx.update(messages).set({ state: 'held', reason: `quiet_hours until ${until.toISOString()}`, attempts: sql`${messages.attempts} - 1`, nextAttemptAt: until, updatedAt: sql`now()` })
+        .where(eq(messages.id, id));
+      await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, runAt: until, maxAttempts: 1 });
+    });
+    return;
+  }
   const provider = providers[m.channel];
   if (!provider) {
     await db.update(messages).set({ state: 'queued', attempts: sql`${messages.attempts} - 1`, updatedAt: sql`now()` }).where(eq(messages.id, id));
@@ -42,7 +53,7 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
   try {
     const accepted = await provider.send(m as Outgoing);
     await db.transaction(async (tx) => {
-      await tx.update(messages).set({ state: 'sent', providerMessageId: accepted.providerMessageId, sentAt: sql`now()`, updatedAt: sql`now()` }).where(eq(messages.id, id));
+      await tx.update(messages).set({ state: 'sent', reason: null, providerMessageId: accepted.providerMessageId, sentAt: sql`now()`, updatedAt: sql`now()` }).where(eq(messages.id, id));
       await tx.insert(messageAttempts).values({ id: uuidv7(), messageId: id, outcome: 'accepted', response: accepted.response ?? null });
       if (accepted.partIds) await recordParts(tx, id, accepted.partIds);
     });

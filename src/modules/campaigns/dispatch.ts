@@ -60,7 +60,7 @@ export async function dispatch(tx: Tx, s: DispatchSettings, event: DomainEvent) 
           skipped = { channel, reason: `render_failed: ${(err as Error).message}` };
           break;
         }
-        await record(tx, event, trigger, p, channel, { state: 'queued', language: template.language, recipient: channel === 'sms' ? p.phone : p.email, ...text });
+        await record(tx, event, trigger, p, channel, { state: 'queued', language: template.language, timeZone: p.timeZone, recipient: channel === 'sms' ? p.phone : p.email, ...text });
         sent = true;
         break;
       }

@@ -34,3 +34,4 @@ export const campaignsJobs = (deps: CampaignDeps): Partial<JobsSetup> => ({
 });
 
 export { smtpProvider } from './email.js';
+export { parseQuietHours } from './send-rules.js';

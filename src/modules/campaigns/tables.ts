@@ -71,6 +71,8 @@ export const messages = campaignsSchema.table('messages', {
   channel: text({ enum: messageChannels }).notNull(),
   kind: text({ enum: messageKinds }).notNull(),
   language: text(),
+  /** The customer's, when it was made: quiet hours are theirs. */
+  timeZone: text(),
   recipient: text(),
   subject: text(),
   body: text(),

@@ -114,6 +114,8 @@ export const tickets = serviceSchema.table('tickets', {
   uniqueIndex('tickets_number_key').on(t.number),
   index('tickets_customer_idx').on(t.customerId, t.id),
   index('tickets_created_idx').on(t.createdAt),
+  // The 360° view reads a customer's open tickets whatever their history.
+  index('tickets_customer_open_idx').on(t.customerId, t.id).where(sql`status in ('new', 'open', 'pending')`),
   index('tickets_queue_idx').on(t.queue, t.status, t.id),
   index('tickets_assignee_idx').on(t.assigneeId, t.status).where(sql`assignee_id is not null`),
   index('tickets_resolved_idx').on(t.resolvedAt).where(sql`status = 'resolved'`),

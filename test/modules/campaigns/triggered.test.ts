@@ -1,33 +1,13 @@
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { smtpSink } from '../../support/smtp.js';
 
-/** A real SMTP server on loopback: it keeps what it is sent, or refuses the next ones as told. */
-const received: { to: string; raw: string }[] = [];
-let refuse: { code: number; times: number } = { code: 0, times: 0 };
-const smtp = new SMTPServer({
-  authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
-  onData(stream, session, callback) {
-    let raw = '';
-    stream.on('data', (c: Buffer) => { raw += c.toString('utf8'); });
-    stream.on('end', () => {
-      if (refuse.times > 0) {
-        refuse.times -= 1;
-        return callback(Object.assign(new Error(refuse.code >= 500 ? 'Mailbox unavailable' : 'Try again later'), { responseCode: refuse.code }));
-      }
-      received.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), raw });
-      return callback();
-    });
-  },
-});
-
+let smtp: Awaited<ReturnType<typeof smtpSink>>;
 let t: TestApp;
 let marketing: ReturnType<typeof asCaller>;
 beforeAll(async () => {
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const { port } = smtp.server.address() as AddressInfo;
-  t = await testApp({ env: { SMTP_URL: `smtp://127.0.0.1:${port}`, MESSAGE_MAX_ATTEMPTS: '3' } });
+  smtp = await smtpSink();
+  t = await testApp({ env: { SMTP_URL: smtp.url, MESSAGE_MAX_ATTEMPTS: '3' } });
   marketing = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'marketing' }));
   await marketing.put('/v1/message-templates/balance.low/email/en').send({ subject: 'Your balance is low', body: 'Hello {{customer.name}}, your balance is {{balance}}.' }).expect(200);
   await marketing.put('/v1/message-templates/balance.low/email/de').send({
@@ -37,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t.close();
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await smtp.close();
 });
 
 let seq = 0;
@@ -62,7 +42,7 @@ describe('triggered messages', () => {
   it('a low-balance event becomes one email in the customer\'s language that the SMTP server receives; delivered again, it sends nothing more', async () => {
     const { customerId, email } = await lowBalance({ language: 'de' });
     await run();
-    const mine = received.filter((m) => m.to === email);
+    const mine = smtp.to(email);
     expect(mine).toHaveLength(1);
     expect(mine[0]!.raw).toMatch(/Subject: Ihr Guthaben ist niedrig/);
     expect(mine[0]!.raw.replace(/=\r\n/g, '')).toMatch(/Ihr Guthaben betr(=C3=A4|ä)gt 0,00(=C2=A0| )=E2=82=AC|0,00/);
@@ -73,7 +53,7 @@ describe('triggered messages', () => {
     await t.database.sql`select graphile_worker.add_job('platform.deliver_event', json_build_object('eventId', ${message.eventId}::text, 'subscriber', 'campaigns.dispatch'))`;
     await run();
     expect(await messagesOf(customerId)).toHaveLength(1);
-    expect(received.filter((m) => m.to === email)).toHaveLength(1);
+    expect(smtp.to(email)).toHaveLength(1);
   });
 
   it('a language without a template falls back to the operator\'s; a customer no channel reaches gets a skipped message with the reason', async () => {
@@ -81,7 +61,7 @@ describe('triggered messages', () => {
     await run();
     expect((await messagesOf(customerId))[0]).toMatchObject({ state: 'sent', language: 'en', body: expect.stringMatching(/^Hello Ada Lovelace\d+, your balance is 0,00\s€\.$/) });
     // The English words, the French customer's way of writing money.
-    expect(received.filter((m) => m.to === email)).toHaveLength(1);
+    expect(smtp.to(email)).toHaveLength(1);
 
     const unreachable = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'No', familyName: 'Contact' }).expect(201)).body;
     const account = (await t.http.post(`/v1/customers/${unreachable.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
@@ -91,7 +71,7 @@ describe('triggered messages', () => {
   });
 
   it('a refusing server is tried again with backoff; at the end the message is dead-lettered, and a re-drive delivers it', async () => {
-    refuse = { code: 421, times: 10 };
+    smtp.refuse(421, 10);
     const { customerId, email } = await lowBalance({ language: 'en' });
     await run();
     let [message] = await messagesOf(customerId);
@@ -106,20 +86,20 @@ describe('triggered messages', () => {
     expect(message.deliveryAttempts.map((a: { outcome: string; response: string }) => a.outcome)).toEqual(['transient_error', 'transient_error', 'transient_error']);
     expect(message.deliveryAttempts[0].response).toMatch(/421/);
     expect((await t.http.get('/v1/messages?state=failed').expect(200)).body.items.map((m: { id: string }) => m.id)).toContain(message.id);
-    expect(received.filter((m) => m.to === email)).toHaveLength(0);
+    expect(smtp.to(email)).toHaveLength(0);
 
-    refuse = { code: 0, times: 0 };
+    smtp.refuse(0, 0);
     const supervisor = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'supervisor' }));
     await marketing.post(`/v1/messages/${message.id}/redrive`).expect(403);
     await supervisor.post(`/v1/messages/${message.id}/redrive`).expect(200);
     await run();
     expect((await t.http.get(`/v1/messages/${message.id}`).expect(200)).body).toMatchObject({ state: 'sent', attempts: 1 });
-    expect(received.filter((m) => m.to === email)).toHaveLength(1);
+    expect(smtp.to(email)).toHaveLength(1);
     expect((await supervisor.post(`/v1/messages/${message.id}/redrive`).expect(409)).body.code).toBe('message_not_failed');
   });
 
   it('a permanent refusal fails at once', async () => {
-    refuse = { code: 550, times: 1 };
+    smtp.refuse(550, 1);
     const { customerId } = await lowBalance({ language: 'en' });
     await run();
     expect((await messagesOf(customerId))[0]).toMatchObject({ state: 'failed', attempts: 1, reason: expect.stringMatching(/^Refused: 550/) });
