@@ -29,7 +29,7 @@ import { customerExists, customersModule, customerViewRoot } from './modules/cus
 import { accountHasLines, ordersJobs, ordersModule, ordersSubscribers, ordersViewPart } from './modules/orders/index.js';
 import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers, vouchersViewPart } from './modules/vouchers/index.js';
 import { serviceJobs, serviceModule, serviceSubscribers } from './modules/service/index.js';
-import { campaignsJobs, campaignsModule, campaignsSubscribers, parseQuietHours, smtpProvider } from './modules/campaigns/index.js';
+import { campaignsJobs, campaignsModule, campaignsSubscribers, parseQuietHours, smsCentre, smtpProvider } from './modules/campaigns/index.js';
 
 export interface Platform {
   config: Config;
@@ -141,8 +141,16 @@ export async function buildApp(p: Platform) {
   };
   await app.register(serviceModule, service);
 
+  const sms = config.SMPP_URL
+    ? smsCentre(db, config.SMPP_URL, { sourceAddr: config.SMPP_SOURCE_ADDR, window: config.SMPP_WINDOW, stopWords: config.SMS_STOP_WORDS.split(',') })
+    : undefined;
+  if (sms) app.addHook('onClose', () => sms.close());
   const campaigns = {
-    db, providers: config.SMTP_URL ? { email: smtpProvider(config.SMTP_URL, config.MAIL_FROM) } : {},
+    db,
+    providers: {
+      ...(config.SMTP_URL ? { email: smtpProvider(config.SMTP_URL, config.MAIL_FROM) } : {}),
+      ...(sms ? { sms } : {}),
+    },
     settings: { operatorLanguage: config.OPERATOR_LANGUAGE, maxAttempts: config.MESSAGE_MAX_ATTEMPTS, quietHours: parseQuietHours(config.QUIET_HOURS) },
   };
   await app.register(campaignsModule, campaigns);

@@ -55,7 +55,7 @@ export async function dispatch(tx: Tx, s: DispatchSettings, event: DomainEvent) 
         const template = written.find((w) => w.language === chooseLanguage(written.map((x) => x.language), p.preferredLanguage, s.operatorLanguage))!;
         let text;
         try {
-          text = renderTemplate(template, { ...values, 'customer.name': p.name }, { locale: p.preferredLanguage, timeZone: p.timeZone });
+          text = renderTemplate(template, { ...values, 'customer.name': p.name }, { locale: p.preferredLanguage, timeZone: p.timeZone }, channel);
         } catch (err) {
           skipped = { channel, reason: `render_failed: ${(err as Error).message}` };
           break;

@@ -4,14 +4,19 @@ import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { type DeliverySettings, failStranded, type Providers, sendMessage } from './delivery.js';
 import { dispatch, type DispatchSettings } from './dispatch.js';
+import { receiveSms } from './inbound.js';
 import { purposes } from './purposes.js';
+import { applyReceipt } from './receipts.js';
 import { campaignRoutes } from './routes.js';
+import { smppProvider } from './smpp.js';
 
 /**
  * Campaigns and messaging (issue 8). So far: templates per purpose, channel and language checked
  * against the purpose's variables; triggers that turn domain events into messages (consent for
  * marketing, opt-out for transactional, the customer's language), at most one per event, customer
- * and channel; email over SMTP with retries, a dead-letter view and re-drive.
+ * and channel; quiet hours for marketing; email over SMTP and SMS over SMPP 3.4 (concatenated,
+ * with delivery receipts) with retries, a dead-letter view and re-drive; STOP by SMS withdraws
+ * SMS marketing consent.
  */
 export interface CampaignDeps { db: Db; providers: Providers; settings: DispatchSettings & DeliverySettings }
 
@@ -34,4 +39,19 @@ export const campaignsJobs = (deps: CampaignDeps): Partial<JobsSetup> => ({
 });
 
 export { smtpProvider } from './email.js';
+
+/**
+ * The SMSC from `smpp://system_id:password@host:port`: receipts update the messages' parts, and a
+ * customer's SMS (an opt-out keyword) reaches receiveSms. Bound at once, so both arrive before the
+ * first send.
+ */
+export function smsCentre(db: Db, url: string, s: { sourceAddr: string; window: number; stopWords: string[] }) {
+  const u = new URL(url);
+  const provider = smppProvider({
+    url: `smpp://${u.host}`, systemId: decodeURIComponent(u.username), password: decodeURIComponent(u.password), sourceAddr: s.sourceAddr, window: s.window,
+    enquireLinkMs: 30_000, reconnectMs: 5_000, responseTimeoutMs: 10_000,
+  }, { receipt: (r) => applyReceipt(db, r), inbound: (m) => receiveSms(db, { stopWords: s.stopWords }, m) });
+  provider.connect();
+  return provider;
+}
 export { parseQuietHours } from './send-rules.js';

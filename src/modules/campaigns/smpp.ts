@@ -43,30 +43,17 @@ const MESSAGE_TYPE_MASK = 0x3c;
 const TYPE_MOBILE_ORIGINATED = 0x00;
 const TYPE_DELIVERY_RECEIPT = 0x04;
 
-const STATE_BY_STAT: Record<string, ReceiptState> = {
-  DELIVRD: 'delivered', EXPIRED: 'expired', UNDELIV: 'failed', REJECTD: 'failed', DELETED: 'failed', UNKNOWN: 'failed',
-};
+/** The stat: of a receipt's text; others (ENROUTE, ACCEPTD ...) are not final. */
+const STATE_BY_STAT: Record<string, ReceiptState> = { DELIVRD: 'delivered', EXPIRED: 'expired', UNDELIV: 'failed', REJECTD: 'failed', DELETED: 'failed', UNKNOWN: 'failed' };
 /** message_state TLV: 2 delivered, 3 expired, 4 deleted, 5 undeliverable, 7 unknown, 8 rejected. The others are not final. */
 const STATE_BY_TLV: Record<number, ReceiptState> = { 2: 'delivered', 3: 'expired', 4: 'failed', 5: 'failed', 7: 'failed', 8: 'failed' };
 
 /**
- * What a delivery receipt says: the part's id and its final state, or null when it names no final
- * state (ENROUTE, ACCEPTD, an intermediate notice). The TLVs are preferred over the text, whose
- * format SMPP 3.4 only suggests (Appendix B) and whose id some SMSCs write in another base.
- */
-export function readReceipt(text: string, tlv: { receiptedMessageId?: string; messageState?: number }) {
-  const providerMessageId = tlv.receiptedMessageId || /(?:^|\s)id:(\S+)/i.exec(text)?.[1];
-  if (!providerMessageId) return null;
-  const stat = /(?:^|\s)stat:(\w+)/i.exec(text)?.[1]?.toUpperCase();
-  const state = tlv.messageState !== undefined ? STATE_BY_TLV[tlv.messageState] : stat ? STATE_BY_STAT[stat] : undefined;
-  return { providerMessageId, state: state ?? null };
-}
-
-/**
- * The package decodes a received short_message into a string with its own GSM table (lossy: octets
- * it does not know become spaces) and has no switch to keep the octets. Its decode filters of
- * deliver_sm's short_message and of the message_payload TLV are wrapped once, process-wide, to also
- * record the octets as they came, by PDU; what the package itself does is unchanged.
+ * The package decodes a received short_message into text itself, by rules that are not ours
+ * (data_coding 1 is read with its GSM table, 0 by a process-wide default, unknown octets become
+ * spaces), and has no switch to keep the octets. Its decode filters of deliver_sm's short_message
+ * and of the message_payload TLV are wrapped once, process-wide, to also record the octets as they
+ * came, by PDU; what the package itself does with them is unchanged.
  */
 const rawOctets = new WeakMap<object, { short_message?: Buffer; message_payload?: Buffer }>();
 const wrapped = new WeakSet<smpp.Filter>();
@@ -102,6 +89,34 @@ function sourceAddress(sourceAddr: string) {
   return { source_addr_ton: 5, source_addr_npi: 0, source_addr: sourceAddr };
 }
 
+/**
+ * What a deliver_sm asks of us: a final receipt or an inbound message to hand on, nothing
+ * (acknowledgements, intermediate notices, a receipt of a state not final yet), or nothing we can
+ * read (another data coding, broken octets, a receipt that names no message).
+ */
+function readDeliverSm(pdu: smpp.PDU): Parameters<SmppHandlers['receipt' | 'inbound']>[0] | 'ignore' | 'unreadable' {
+  const esmClass = pdu.esm_class ?? 0;
+  const type = esmClass & MESSAGE_TYPE_MASK;
+  try {
+    if (type === TYPE_DELIVERY_RECEIPT) {
+      // Receipt texts are ASCII in practice whatever data_coding says, save the odd UCS-2 one.
+      const text = pdu.data_coding === 8 ? decodeShortMessage(octetsOf(pdu), 8) : octetsOf(pdu).toString('latin1');
+      // The TLVs come first: SMPP 3.4 only suggests the text's format (Appendix B), and some SMSCs
+      // write its id in another base than the submit_sm_resp's.
+      const providerMessageId = pdu.receipted_message_id || /(?:^|\s)id:(\S+)/i.exec(text)?.[1];
+      const stat = /(?:^|\s)stat:(\w+)/i.exec(text)?.[1]?.toUpperCase() ?? '';
+      const state = pdu.message_state !== undefined ? STATE_BY_TLV[pdu.message_state] : STATE_BY_STAT[stat];
+      if (!providerMessageId) return 'unreadable';
+      return state ? { providerMessageId, state, text } : 'ignore';
+    }
+    if (type !== TYPE_MOBILE_ORIGINATED) return 'ignore';
+    const text = decodeShortMessage(octetsOf(pdu), pdu.data_coding ?? 0, { udhi: (esmClass & ESM_CLASS_UDHI) !== 0 });
+    return { from: address(pdu.source_addr, pdu.source_addr_ton), to: address(pdu.destination_addr, pdu.dest_addr_ton), text };
+  } catch {
+    return 'unreadable';
+  }
+}
+
 /** A counting semaphore, first come first served. */
 function semaphore(size: number) {
   let free = size;
@@ -121,10 +136,11 @@ interface Link { session: smpp.Session; pending: Set<(err: Error) => void>; clos
  * lost it is opened again on the next send and, so that receipts keep coming, every `reconnectMs`
  * until it is back or the provider is closed.
  */
-export function smppProvider(config: SmppConfig, handlers: SmppHandlers): Provider & { close(): Promise<void> } {
+export function smppProvider(config: SmppConfig, handlers: SmppHandlers): Provider & { connect(): void; close(): Promise<void> } {
+  if (!(config.window >= 1)) throw new RangeError(`SMPP window must be at least 1, got ${config.window}`);
   const sender = sourceAddress(config.sourceAddr);
+  const where = new URL(config.url).host; // for error texts, which are stored: never the URL's credentials
   const window = semaphore(config.window);
-  const where = config.url;
   let current: Promise<Link> | null = null;
   /** The link `current` resolved to, so that losing it forgets `current` at once. */
   let active: Link | null = null;
@@ -135,11 +151,7 @@ export function smppProvider(config: SmppConfig, handlers: SmppHandlers): Provid
 
   function link(): Promise<Link> {
     if (closed) return Promise.reject(new ProviderRefused('SMPP provider is closed', true));
-    current ??= bind().catch((err: unknown) => {
-      current = null;
-      scheduleReconnect();
-      throw err;
-    });
+    current ??= bind().catch((err: unknown) => { current = null; scheduleReconnect(); throw err; });
     return current;
   }
 
@@ -170,10 +182,7 @@ export function smppProvider(config: SmppConfig, handlers: SmppHandlers): Provid
         // A PDU the package cannot parse leaves its reader stuck, and a socket error ends the link anyway.
         session.destroy();
       });
-      session.on('close', () => {
-        fail(`SMSC ${where} closed the connection during the bind`);
-        lost(l);
-      });
+      session.on('close', () => { fail(`SMSC ${where} closed the connection during the bind`); lost(l); });
       session.on('connect', () => {
         session.bind_transceiver({ system_id: config.systemId, password: config.password }, (pdu) => {
           if (pdu.command_status !== 0) {
@@ -238,38 +247,24 @@ export function smppProvider(config: SmppConfig, handlers: SmppHandlers): Provid
     }
   }
 
-  /** Answers every deliver_sm: OK once handled, a temporary error when the handler failed (the SMSC sends it again), a permanent one when it cannot be read. */
+  /**
+   * Answers every deliver_sm, once handled: OK; a temporary error when the handler failed, so that
+   * the SMSC sends it again; a permanent one when it cannot be read, as sending it again won't help.
+   */
   async function deliver(session: smpp.Session, pdu: smpp.PDU) {
-    let answer = 0;
+    const what = readDeliverSm(pdu);
+    let answer = what === 'unreadable' ? status.ESME_RX_P_APPN : 0;
     try {
-      const type = (pdu.esm_class ?? 0) & MESSAGE_TYPE_MASK;
-      const octets = octetsOf(pdu);
-      if (type === TYPE_DELIVERY_RECEIPT) {
-        // Receipt texts are ASCII in practice whatever data_coding says, except for the odd UCS-2 one.
-        const text = pdu.data_coding === 8 ? decodeShortMessage(octets, 8) : octets.toString('latin1');
-        const receipt = readReceipt(text, { receiptedMessageId: pdu.receipted_message_id, messageState: pdu.message_state });
-        if (!receipt) answer = status.ESME_RX_P_APPN; // names no message: nobody could ever use it
-        else if (receipt.state) await handlers.receipt({ providerMessageId: receipt.providerMessageId, state: receipt.state, text });
-        // else not final yet (ENROUTE, ACCEPTD): the final receipt follows
-      } else if (type === TYPE_MOBILE_ORIGINATED) {
-        let text: string;
-        try {
-          text = decodeShortMessage(octets, pdu.data_coding ?? 0, { udhi: ((pdu.esm_class ?? 0) & ESM_CLASS_UDHI) !== 0 });
-        } catch {
-          answer = status.ESME_RX_P_APPN; // a data coding we do not read, or broken octets: sending it again will not help
-          return;
-        }
-        await handlers.inbound({ from: address(pdu.source_addr, pdu.source_addr_ton), to: address(pdu.destination_addr, pdu.dest_addr_ton), text });
-      }
-      // Other types (SME acknowledgements, intermediate notices, conversation abort) need nothing from us.
+      if (typeof what === 'object') await ('state' in what ? handlers.receipt(what) : handlers.inbound(what));
     } catch {
       answer = status.ESME_RX_T_APPN;
-    } finally {
-      session.send(pdu.response({ command_status: answer }));
     }
+    session.send(pdu.response({ command_status: answer }));
   }
 
   return {
+    /** Binds now rather than on the first send, so that receipts and customers' messages arrive on a server that has sent nothing yet. */
+    connect() { link().catch(() => {}); },
     async send(m: Outgoing) {
       if (!/^\+?\d{1,15}$/.test(m.recipient)) throw new ProviderRefused(`'${m.recipient}' is not an E.164 number`, false);
       let encoded;

@@ -267,3 +267,9 @@ export function decodeShortMessage(buf: Buffer, dataCoding: number, options: Dec
       throw new RangeError(`unsupported SMPP data_coding ${dataCoding}`);
   }
 }
+
+/**
+ * Intl writes no-break spaces into money and dates ("0,00 €"); GSM-7 has none, and one of them
+ * would turn the whole SMS into UCS-2, 70 characters a part instead of 160.
+ */
+export const smsText = (text: string) => text.replace(/[\u00a0\u202f\u2009]/g, ' ');

@@ -5,7 +5,7 @@ import type { Db, Tx } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { campaignErrors } from './errors.js';
 import { catalogueOf } from './purposes.js';
-import { smsPlan } from './sms-encoding.js';
+import { smsPlan, smsText } from './sms-encoding.js';
 import { type MessageChannel, templates } from './tables.js';
 import { type Catalogue, checkTemplate, render, type TemplateProblem, type TemplateValues } from './template-rules.js';
 
@@ -50,11 +50,12 @@ export const templatesFor = (tx: Tx, purpose: string, channel: MessageChannel) =
 export type TemplateRow = typeof templates.$inferSelect;
 
 /** The message a template makes with these values, in a locale and time zone. */
-export function renderTemplate(t: Pick<TemplateRow, 'purpose' | 'subject' | 'body' | 'html'>, values: TemplateValues, where: { locale: string; timeZone: string }) {
+export function renderTemplate(t: Pick<TemplateRow, 'purpose' | 'subject' | 'body' | 'html'>, values: TemplateValues, where: { locale: string; timeZone: string }, channel: MessageChannel) {
   const options = { ...where, catalogue: catalogue(t.purpose) };
+  const body = render(t.body, values, options);
   return {
     subject: t.subject === null ? null : render(t.subject, values, options),
-    body: render(t.body, values, options),
+    body: channel === 'sms' ? smsText(body) : body,
     html: t.html === null ? null : render(t.html, values, { ...options, html: true }),
   };
 }
@@ -66,6 +67,6 @@ export async function previewTemplate(db: Db, key: { purpose: string; channel: M
   const [t] = await db.select().from(templates).where(and(eq(templates.purpose, key.purpose), eq(templates.channel, key.channel), eq(templates.language, key.language)));
   if (!t) throw campaignErrors.template_not_found();
   const values = { ...Object.fromEntries(Object.entries(catalogue(t.purpose)).map(([name, type]) => [name, SAMPLES[type]])), ...given };
-  const message = renderTemplate(t, values, where);
+  const message = renderTemplate(t, values, where, key.channel);
   return { ...message, sms: key.channel === 'sms' ? smsPlan(message.body) : null };
 }

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeShortMessage } from '../../../src/modules/campaigns/sms-encoding.js';
+import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { smscSink } from '../../support/smsc.js';
+
+let smsc: Awaited<ReturnType<typeof smscSink>>;
+let t: TestApp;
+beforeAll(async () => {
+  smsc = await smscSink();
+  t = await testApp({ env: { SMPP_URL: smsc.url, SMPP_SOURCE_ADDR: 'TelcoCRM' } });
+  await smsc.waitBound();
+  const marketing = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'marketing' }));
+  await marketing.put('/v1/message-templates/balance.low/sms/en').send({ body: 'Balance low: {{balance}}. Top up at *100#' }).expect(200);
+  await marketing.put('/v1/message-templates/balance.low/sms/es').send({ body: 'Saldo bajo: {{balance}}. Recarga en *100#' }).expect(200);
+  await marketing.post('/v1/message-triggers').send({ name: 'Low balance', eventType: 'balance.low', channels: ['sms'] }).expect(201);
+  await marketing.put('/v1/message-templates/sms.stop_received/sms/en').send({ body: 'You will get no more offers by SMS ({{keyword}}).' }).expect(200);
+  await marketing.post('/v1/message-triggers').send({ name: 'Opt-out confirmation', eventType: 'sms.stop_received', channels: ['sms'] }).expect(201);
+});
+afterAll(async () => {
+  await t.close();
+  await smsc.close();
+});
+
+let seq = 0;
+async function customer(language: string, consent = false) {
+  const phone = `+3460${process.pid % 10000}${(++seq).toString().padStart(3, '0')}`;
+  const c = (await t.http.post('/v1/customers').send({
+    type: 'individual', givenName: 'Sofía', familyName: `Ruiz${seq}`, preferredLanguage: language, contactPoints: [{ kind: 'phone', value: phone, isPrimary: true }],
+    consents: consent ? [{ channel: 'sms', granted: true, source: 'retail-store' }] : [],
+  }).expect(201)).body;
+  return { customerId: c.id as string, phone };
+}
+const run = async () => { for (let i = 0; i < 3; i++) await t.runJobs(); };
+const sentTo = (phone: string) => smsc.submitted.filter((s) => `+${s.destination}` === phone);
+const messagesOf = async (customerId: string) => (await t.http.get(`/v1/messages?customerId=${customerId}`).expect(200)).body.items;
+
+describe('SMS over SMPP', () => {
+  it('a low-balance event becomes one SMS in the customer\'s language that the SMSC receives, then reports delivered; the event delivered twice sends once', async () => {
+    const { customerId, phone } = await customer('es');
+    const account = (await t.http.post(`/v1/customers/${customerId}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
+    await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: null }).expect(200);
+    await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: 1000 }).expect(200);
+    await run();
+    const [sms] = sentTo(phone);
+    expect(sentTo(phone)).toHaveLength(1);
+    expect(sms!.dataCoding).toBe(0);
+    expect(decodeShortMessage(sms!.octets, sms!.dataCoding)).toMatch(/^Saldo bajo: 0,00\s€\. Recarga en \*100#$/);
+    let [message] = await messagesOf(customerId);
+    expect(message).toMatchObject({ channel: 'sms', state: 'sent', language: 'es', providerMessageId: sms!.messageId });
+
+    expect(await smsc.receipt(sms!.messageId, 'DELIVRD')).toBe(0);
+    [message] = await messagesOf(customerId);
+    expect(message).toMatchObject({ state: 'delivered', deliveredAt: expect.any(String) });
+
+    await t.database.sql`select graphile_worker.add_job('platform.deliver_event', json_build_object('eventId', ${message.eventId}::text, 'subscriber', 'campaigns.dispatch'))`;
+    await run();
+    expect(sentTo(phone)).toHaveLength(1);
+  });
+
+  it('an undeliverable receipt fails the message with the SMSC\'s words, for the dead-letter view', async () => {
+    const { customerId, phone } = await customer('en');
+    const account = (await t.http.post(`/v1/customers/${customerId}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
+    await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: null }).expect(200);
+    await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: 1000 }).expect(200);
+    await run();
+    await smsc.receipt(sentTo(phone)[0]!.messageId, 'UNDELIV');
+    expect((await messagesOf(customerId))[0]).toMatchObject({ state: 'failed', reason: expect.stringMatching(/stat:UNDELIV/) });
+  });
+
+  it('STOP by SMS withdraws SMS marketing consent and is confirmed by SMS', async () => {
+    const { customerId, phone } = await customer('en', true);
+    expect(await smsc.mo(phone, 'Stop')).toBe(0);
+    const consents = (await t.http.get(`/v1/customers/${customerId}`).expect(200)).body.consents;
+    expect(consents).toMatchObject([{ channel: 'sms', granted: false, source: 'sms_keyword:STOP' }]);
+    await run();
+    expect(sentTo(phone).map((s) => decodeShortMessage(s.octets, s.dataCoding))).toEqual(['You will get no more offers by SMS (STOP).']);
+    // Any other text changes nothing.
+    const other = await customer('en', true);
+    await smsc.mo(other.phone, 'Stop the bill please');
+    expect((await t.http.get(`/v1/customers/${other.customerId}`).expect(200)).body.consents).toMatchObject([{ channel: 'sms', granted: true }]);
+  });
+});
