@@ -29,7 +29,7 @@ import { customerExists, customersModule, customerViewRoot } from './modules/cus
 import { accountHasLines, ordersJobs, ordersModule, ordersSubscribers, ordersViewPart } from './modules/orders/index.js';
 import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers, vouchersViewPart } from './modules/vouchers/index.js';
 import { serviceJobs, serviceModule, serviceSubscribers } from './modules/service/index.js';
-import { campaignsJobs, campaignsModule, campaignsSubscribers, parseQuietHours, smsCentre, smtpProvider } from './modules/campaigns/index.js';
+import { campaignsJobs, campaignsModule, campaignsSubscribers, parseQuietHours, smsCentre, smtpProvider, unsubscribeLinks } from './modules/campaigns/index.js';
 
 export interface Platform {
   config: Config;
@@ -145,13 +145,19 @@ export async function buildApp(p: Platform) {
     ? smsCentre(db, config.SMPP_URL, { sourceAddr: config.SMPP_SOURCE_ADDR, window: config.SMPP_WINDOW, stopWords: config.SMS_STOP_WORDS.split(',') })
     : undefined;
   if (sms) app.addHook('onClose', () => sms.close());
+  // One-click unsubscribe links in marketing email: signed with a key derived from the auth secret, pointing at PUBLIC_URL.
+  const unsubscribe = unsubscribeLinks(secrets.authSecret, config.PUBLIC_URL);
   const campaigns = {
     db,
+    unsubscribe,
     providers: {
-      ...(config.SMTP_URL ? { email: smtpProvider(config.SMTP_URL, config.MAIL_FROM) } : {}),
+      ...(config.SMTP_URL ? { email: smtpProvider(config.SMTP_URL, config.MAIL_FROM, unsubscribe) } : {}),
       ...(sms ? { sms } : {}),
     },
-    settings: { operatorLanguage: config.OPERATOR_LANGUAGE, maxAttempts: config.MESSAGE_MAX_ATTEMPTS, quietHours: parseQuietHours(config.QUIET_HOURS) },
+    settings: {
+      operatorLanguage: config.OPERATOR_LANGUAGE, maxAttempts: config.MESSAGE_MAX_ATTEMPTS, quietHours: parseQuietHours(config.QUIET_HOURS),
+      caps: { perDay: config.MARKETING_CAP_PER_DAY, perWeek: config.MARKETING_CAP_PER_WEEK }, sendRate: config.CAMPAIGN_SEND_RATE, concurrency: config.CAMPAIGN_SEND_CONCURRENCY,
+    },
   };
   await app.register(campaignsModule, campaigns);
 

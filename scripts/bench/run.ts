@@ -1,5 +1,5 @@
 /*
- * npm run bench [-- --duration N] [--connections N] [--json] [--fallback] [--no-worker] [--only usage|vouchers|customer-view] [--view-connections 10,50]
+ * npm run bench [-- --duration N] [--connections N] [--json] [--fallback] [--no-worker] [--only usage|vouchers|customer-view|campaign-fanout] [--view-connections 10,50]
  * Starts the server on a throw-away embedded Postgres, drives it with autocannon from a separate
  * process, then runs pgbench TPC-B on the same Postgres so that each scenario is reported as a
  * ratio to that floor (ratios travel across machines, absolute numbers do not).
@@ -19,6 +19,7 @@ import type { LoadResult, LoadSpec, Row, UsageResult, UsageSpec, VoucherResult, 
 import { setupUsage } from './usage.js';
 import { checkBalances, setupVouchers, waitForOutbox } from './vouchers.js';
 import { setupCustomerView } from './customer-view.js';
+import { campaignFanOutScenario } from './campaign-fanout.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,11 +30,11 @@ const { values: args } = parseArgs({
     'no-worker': { type: 'boolean', default: false }, // the server without its job worker: orders are accepted, not fulfilled
     'usage-batch': { type: 'string', default: '5000' }, // records per POST /v1/usage/batches (at most 10,000)
     'usage-concurrency': { type: 'string', default: '2' }, // usage batches in flight at once
-    only: { type: 'string' }, // "usage", "vouchers" or "customer-view": only that scenario (and the pgbench floor)
+    only: { type: 'string' }, // "usage", "vouchers", "customer-view" or "campaign-fanout": only that scenario (and the pgbench floor)
     'view-connections': { type: 'string', default: '10,50' }, // the customer 360 view is loaded at each of these
   },
 });
-const ONLY = ['usage', 'vouchers', 'customer-view'] as const;
+const ONLY = ['usage', 'vouchers', 'customer-view', 'campaign-fanout'] as const;
 const only = args.only as (typeof ONLY)[number] | undefined;
 if (only !== undefined && !ONLY.includes(only)) {
   console.error(`--only takes one of: ${ONLY.join(', ')}`);
@@ -216,6 +217,7 @@ try {
   if (only === 'vouchers' || (!only && !args['no-worker'])) rows.push(await voucherScenario(server, headers));
   else if (!only) log('redeem voucher: skipped with --no-worker (the job worker generates the voucher batch)');
   if (!only || only === 'customer-view') rows.push(...await customerViewScenario(server, headers));
+  if (!only || only === 'campaign-fanout') rows.push(await campaignFanOutScenario(server, headers));
   const floor = await pgbenchFloor({ port: server.pgPort, password: server.pgPassword, dataDir: server.dataDir }, duration, args.fallback);
   rows.push(floor);
   if (args.json) process.stdout.write(JSON.stringify(toJson(rows, floor.throughputPerSec), null, 2) + '\n');

@@ -57,6 +57,8 @@ const schema = z.object({
   VOUCHER_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100000).default(20),
   VOUCHER_FAILURE_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
   VOUCHER_LOCKOUT_MINUTES: z.coerce.number().int().min(1).max(10080).default(30),
+  /** The address customers reach this API at, for links in messages (one-click unsubscribe, surveys). */
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:3000'),
   /** Campaigns: the language a message falls back to when none of the customer's is written. */
   OPERATOR_LANGUAGE: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/).default('en'),
   /** Campaigns: where email goes ("smtp://user:pass@host:587"); unset, email messages wait queued. */
@@ -68,8 +70,14 @@ const schema = z.object({
   SMPP_URL: z.url({ protocol: /^smpp$/ }).optional(),
   SMPP_SOURCE_ADDR: z.string().min(1).max(20).default('TelcoCRM'),
   SMPP_WINDOW: z.coerce.number().int().min(1).max(100).default(10),
-  /** Campaigns: when no marketing message goes out, in each customer's own time zone ("21:00-08:00"; empty: never quiet). */
+  /** Campaigns: when no marketing message goes out, in each customer's own time zone ("21:00-08:00"; "00:00-00:00": never quiet). */
   QUIET_HOURS: z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)?$/, '"HH:MM-HH:MM"').default('21:00-08:00'),
+  /** Campaigns: at most this many marketing messages reach a customer in a day, and in a week. */
+  MARKETING_CAP_PER_DAY: z.coerce.number().int().min(1).max(100).default(2),
+  MARKETING_CAP_PER_WEEK: z.coerce.number().int().min(1).max(500).default(5),
+  /** Campaigns: messages a worker sends per second at most, and how many at once. */
+  CAMPAIGN_SEND_RATE: z.coerce.number().int().min(1).max(10000).default(200),
+  CAMPAIGN_SEND_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
   /** Campaigns: how often a message is tried before it is dead-lettered (failed). */
   MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
 });

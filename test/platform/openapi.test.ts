@@ -19,6 +19,6 @@ describe('OpenAPI document', () => {
         if (!op.security) open.push(`${method} ${path}`);
       }
     }
-    expect(open.sort()).toEqual(['get /healthz', 'get /readyz', 'get /v1/csat/{token}', 'get /v1/help/articles', 'get /v1/help/articles/{language}/{slug}', 'get /v1/outages', 'post /v1/auth/login', 'post /v1/csat/{token}']);
+    expect(open.sort()).toEqual(['get /healthz', 'get /readyz', 'get /v1/csat/{token}', 'get /v1/help/articles', 'get /v1/help/articles/{language}/{slug}', 'get /v1/outages', 'get /v1/unsubscribe/{token}', 'post /v1/auth/login', 'post /v1/csat/{token}', 'post /v1/unsubscribe/{token}']);
   });
 });

@@ -19,7 +19,8 @@ export class ProviderRefused extends Error {
  */
 export interface Provider { send(m: Outgoing): Promise<{ providerMessageId: string; partIds?: string[]; response?: string }> }
 export type Providers = Partial<Record<MessageChannel, Provider>>;
-export interface DeliverySettings { maxAttempts: number; quietHours: QuietHours | null }
+export interface FrequencyCaps { perDay: number; perWeek: number }
+export interface DeliverySettings { maxAttempts: number; quietHours: QuietHours | null; caps: FrequencyCaps }
 
 /** Seconds before try n + 1: 30 s, 2 min, 8 min, ... capped at 2 hours. */
 export const backoffSeconds = (attempt: number) => Math.min(30 * 4 ** (attempt - 1), 7200);
@@ -28,13 +29,13 @@ export const backoffSeconds = (attempt: number) => Math.min(30 * 4 ** (attempt -
  * Hands one queued message to its channel's provider. It is marked `sending` first (committed), so
  * that a worker stopping mid-way leaves it `sending`, never `queued` to be sent again; it becomes
  * `sent` only once the provider accepted it. A transient refusal is tried again later with backoff;
- * a permanent one, or the last try, fails it (the dead-letter view). No provider configured for the
- * channel: it waits queued.
+ * a permanent one, or the last try, fails it (the dead-letter view). Marketing past the customer's
+ * frequency caps is skipped. No provider configured for the channel: it waits queued (returns false).
  */
 export async function sendMessage(db: Db, providers: Providers, s: DeliverySettings, id: string) {
   const [m] = await db.update(messages).set({ state: 'sending', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` })
     .where(and(eq(messages.id, id), inArray(messages.state, ['queued', 'held']))).returning();
-  if (!m) return;
+  if (!m) return true;
   // Marketing waits for the customer's morning; a balance warning or an outage notice does not.
   const until = m.kind === 'marketing' ? quietUntil(new Date(), m.timeZone ?? 'UTC', s.quietHours) : null;
   if (until) {
@@ -43,12 +44,16 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
         .where(eq(messages.id, id));
       await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, runAt: until, maxAttempts: 1 });
     });
-    return;
+    return true;
+  }
+  if (m.kind === 'marketing' && await overCap(db, m.customerId, s.caps)) {
+    await db.update(messages).set({ state: 'skipped', reason: 'frequency_cap', attempts: sql`${messages.attempts} - 1`, updatedAt: sql`now()` }).where(eq(messages.id, id));
+    return true;
   }
   const provider = providers[m.channel];
   if (!provider) {
     await db.update(messages).set({ state: 'queued', attempts: sql`${messages.attempts} - 1`, updatedAt: sql`now()` }).where(eq(messages.id, id));
-    return;
+    return false;
   }
   try {
     const accepted = await provider.send(m as Outgoing);
@@ -72,6 +77,15 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
       }
     });
   }
+  return true;
+}
+
+/** Whether the customer had as much marketing as the caps allow, in the last day or week. */
+async function overCap(db: Db, customerId: string, caps: FrequencyCaps) {
+  const [n] = await db.execute<{ day: number; week: number }>(sql`
+    select count(*) filter (where sent_at > now() - interval '1 day')::int as day, count(*)::int as week
+    from ${messages} where customer_id = ${customerId} and kind = 'marketing' and sent_at > now() - interval '7 days'`);
+  return n!.day >= caps.perDay || n!.week >= caps.perWeek;
 }
 
 /**

@@ -6,6 +6,10 @@ export const campaignErrors = defineErrors({
   template_invalid: { status: 422, title: 'The template is not valid: see the problems' },
   template_not_found: { status: 404, title: 'No such template' },
   trigger_not_found: { status: 404, title: 'No such trigger' },
+  campaign_not_found: { status: 404, title: 'No such campaign' },
+  campaign_exists: { status: 409, title: 'A campaign with this code exists already' },
+  campaign_state: { status: 409, title: 'The campaign cannot do that from where it is' },
   message_not_found: { status: 404, title: 'No such message' },
   message_not_failed: { status: 409, title: 'Only a failed (dead-lettered) message can be re-driven' },
+  unsubscribe_link_invalid: { status: 404, title: 'This unsubscribe link is not one we sent: check that it was copied whole' },
 });

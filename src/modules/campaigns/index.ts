@@ -4,11 +4,15 @@ import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { type DeliverySettings, failStranded, type Providers, sendMessage } from './delivery.js';
 import { dispatch, type DispatchSettings } from './dispatch.js';
+import { fanOut, sendCampaign } from './fan-out.js';
 import { receiveSms } from './inbound.js';
 import { purposes } from './purposes.js';
 import { applyReceipt } from './receipts.js';
 import { campaignRoutes } from './routes.js';
+import { scheduledRoutes } from './scheduled-routes.js';
 import { smppProvider } from './smpp.js';
+import type { UnsubscribeLinks } from './unsubscribe.js';
+import { unsubscribeRoutes } from './unsubscribe-routes.js';
 
 /**
  * Campaigns and messaging (issue 8). So far: templates per purpose, channel and language checked
@@ -16,12 +20,15 @@ import { smppProvider } from './smpp.js';
  * marketing, opt-out for transactional, the customer's language), at most one per event, customer
  * and channel; quiet hours for marketing; email over SMTP and SMS over SMPP 3.4 (concatenated,
  * with delivery receipts) with retries, a dead-letter view and re-drive; STOP by SMS withdraws
- * SMS marketing consent.
+ * SMS marketing consent; scheduled (optionally recurring) campaigns to a segment, fanned out in
+ * pages and sent at a paced rate, with frequency caps, pause, resume, cancel and statistics.
  */
-export interface CampaignDeps { db: Db; providers: Providers; settings: DispatchSettings & DeliverySettings }
+export interface CampaignDeps { db: Db; providers: Providers; settings: DispatchSettings & DeliverySettings & { sendRate: number; concurrency: number }; unsubscribe: UnsubscribeLinks }
 
 export const campaignsModule: FastifyPluginAsync<CampaignDeps> = async (app, deps) => {
   await app.register(campaignRoutes, deps);
+  await app.register(scheduledRoutes, deps);
+  await app.register(unsubscribeRoutes, deps);
 };
 
 export const campaignsSubscribers = (deps: CampaignDeps): Subscriber[] => [{
@@ -34,11 +41,14 @@ export const campaignsJobs = (deps: CampaignDeps): Partial<JobsSetup> => ({
   tasks: {
     'campaigns.send': async (payload) => { await sendMessage(deps.db, deps.providers, deps.settings, (payload as { messageId: string }).messageId); },
     'campaigns.fail_stranded': async () => { await failStranded(deps.db); },
+    'campaigns.fan_out': async (payload) => { await fanOut(deps.db, deps.settings, (payload as { campaignId: string }).campaignId); },
+    'campaigns.send_campaign': async (payload) => { await sendCampaign(deps.db, deps.providers, deps.settings, (payload as { campaignId: string }).campaignId); },
   },
   cron: [{ pattern: '*/5 * * * *', task: 'campaigns.fail_stranded' }],
 });
 
 export { smtpProvider } from './email.js';
+export { unsubscribeLinks } from './unsubscribe.js';
 
 /**
  * The SMSC from `smpp://system_id:password@host:port`: receipts update the messages' parts, and a

@@ -36,7 +36,11 @@ export const purposes: Record<string, Purpose> = {
   'sms.stop_received': transactional({ keyword: 'text' }, true),
 };
 
+/** A campaign's own templates (`campaign.<code>`) may name the customer only. */
+export const campaignPurpose = (code: string) => `campaign.${code}`;
+
 export const catalogueOf = (purpose: string): Catalogue | undefined => {
+  if (/^campaign\.[a-z0-9_]+$/.test(purpose)) return customerVariables;
   const p = purposes[purpose];
   return p && { ...customerVariables, ...p.variables };
 };

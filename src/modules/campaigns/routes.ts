@@ -14,7 +14,7 @@ const tags = ['campaigns'];
 const id = z.uuid();
 const channelText = z.string().min(1).max(40).describe('sms or email; anything else (voice, call, ...) is refused with channel_not_allowed');
 const templateKey = z.object({
-  purpose: z.string().min(3).max(60).regex(/^[a-z_]+(\.[a-z_]+)*$/).describe('An event type from the catalogue, e.g. balance.low'),
+  purpose: z.string().min(3).max(60).regex(/^[a-z_]+(\.[a-z0-9_]+)*$/).describe('An event type from the catalogue, e.g. balance.low'),
   channel: channelText, language: z.string().regex(/^[a-z]{2}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 tag such as "en" or "pt-BR"'),
 });
 const templateView = z.object({

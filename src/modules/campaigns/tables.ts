@@ -56,6 +56,37 @@ export const triggers = campaignsSchema.table('triggers', {
   check('triggers_kind_check', sql`${t.kind} in ('transactional', 'marketing')`),
 ]);
 
+export const campaignStatuses = ['draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled'] as const;
+
+/**
+ * A message to a segment of customers, now or at a time, once or every N days. Its text is the
+ * templates of purpose `campaign.<code>`. The fan-out walks the segment in id order; `cursor` is the
+ * last customer it reached, so a paused or interrupted run goes on from there.
+ */
+export const campaigns = campaignsSchema.table('campaigns', {
+  id: uuid().primaryKey(),
+  code: text().notNull(),
+  name: text().notNull(),
+  kind: text({ enum: messageKinds }).notNull().default('marketing'),
+  channels: jsonb().$type<MessageChannel[]>().notNull(),
+  segment: jsonb().$type<Record<string, unknown>>().notNull(),
+  status: text({ enum: campaignStatuses }).notNull().default('draft'),
+  scheduledAt: at(),
+  repeatEveryDays: integer(),
+  /** Which run of a recurring campaign this is (each run messages a customer once). */
+  run: integer().notNull().default(1),
+  cursor: uuid(),
+  targeted: integer().notNull().default(0),
+  createdBy: text().notNull(),
+  createdAt: ts(),
+  updatedAt: ts(),
+  startedAt: at(),
+  finishedAt: at(),
+}, (t) => [
+  uniqueIndex('campaigns_code_key').on(t.code),
+  check('campaigns_status_check', sql`${t.status} in ('draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled') and (${t.repeatEveryDays} is null or ${t.repeatEveryDays} > 0)`),
+]);
+
 /**
  * One message to one customer on one channel, and where it is: queued → sending → sent →
  * delivered | failed | expired, or held / skipped with the reason. The dedupe key makes an event
@@ -66,6 +97,7 @@ export const messages = campaignsSchema.table('messages', {
   customerId: uuid().notNull(),
   dedupeKey: text().notNull(),
   triggerId: uuid().references(() => triggers.id),
+  campaignId: uuid().references(() => campaigns.id),
   eventId: uuid(),
   eventType: text(),
   channel: text({ enum: messageChannels }).notNull(),
@@ -91,6 +123,9 @@ export const messages = campaignsSchema.table('messages', {
   uniqueIndex('messages_dedupe_key').on(t.dedupeKey),
   index('messages_customer_idx').on(t.customerId, t.id),
   index('messages_state_idx').on(t.state, t.id),
+  index('messages_campaign_idx').on(t.campaignId, t.state).where(sql`campaign_id is not null`),
+  // Frequency caps count a customer's recent marketing.
+  index('messages_marketing_sent_idx').on(t.customerId, t.sentAt).where(sql`kind = 'marketing' and sent_at is not null`),
   check('messages_state_check', sql`${t.state} in ('queued', 'sending', 'sent', 'delivered', 'failed', 'expired', 'held', 'skipped')
     and (${t.state} not in ('held', 'skipped', 'failed') or ${t.reason} is not null)`),
   check('messages_channel_check', sql`${t.channel} in ('sms', 'email') and ${t.kind} in ('transactional', 'marketing')`),

@@ -1,6 +1,6 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Tx } from '../../platform/db/client.js';
-import { consents, contactPoints, customers } from './tables.js';
+import { addresses, billingAccounts, consents, contactPoints, customers } from './tables.js';
 
 /** What messaging needs to reach a customer: where, in which language and time zone, and what they consented to. */
 export type MessagingProfile = {
@@ -12,14 +12,52 @@ export type MessagingProfile = {
   consents: Partial<Record<'sms' | 'email' | 'push', boolean>>;
 };
 
+/** Who a campaign is for, over the customer core; each filter left out: anyone. Only active customers are ever in a segment. */
+export interface SegmentFilter {
+  segments?: ('consumer' | 'vip' | 'enterprise')[];
+  /** Preferred languages (a primary tag matches its regional forms: "pt" takes "pt-BR"). */
+  languages?: string[];
+  /** Regions of a home, installation or billing address (case ignored). */
+  regions?: string[];
+  /** Has given marketing consent on this channel. */
+  consent?: 'sms' | 'email';
+  /** Has an open account of this type. */
+  accountType?: 'prepaid' | 'postpaid';
+}
+
+const point = (kind: 'phone' | 'email') => sql`(select p.value from ${contactPoints} p where p.customer_id = c.id and p.kind = ${kind}
+  order by p.is_primary desc, p.created_at, p.id limit 1)`;
+const profile = sql`c.id, coalesce(c.company_name, trim(coalesce(c.given_name, '') || ' ' || coalesce(c.family_name, ''))) as name, c.status,
+  c.segment, c.preferred_language as "preferredLanguage", c.time_zone as "timeZone", ${point('phone')} as phone, ${point('email')} as email,
+  coalesce((select jsonb_object_agg(k.channel, k.granted) from ${consents} k where k.customer_id = c.id), '{}'::jsonb) as consents`;
+
 /** The profiles of these customers (erased and unknown ones are left out). */
 export async function messagingProfiles(db: Tx, ids: string[]): Promise<MessagingProfile[]> {
   if (!ids.length) return [];
-  const point = (kind: 'phone' | 'email') => sql`(select p.value from ${contactPoints} p where p.customer_id = c.id and p.kind = ${kind}
-    order by p.is_primary desc, p.created_at, p.id limit 1)`;
-  return db.execute<MessagingProfile>(sql`
-    select c.id, coalesce(c.company_name, trim(coalesce(c.given_name, '') || ' ' || coalesce(c.family_name, ''))) as name, c.status, c.segment, c.preferred_language as "preferredLanguage", c.time_zone as "timeZone",
-      ${point('phone')} as phone, ${point('email')} as email,
-      coalesce((select jsonb_object_agg(k.channel, k.granted) from ${consents} k where k.customer_id = c.id), '{}'::jsonb) as consents
-    from ${customers} c where c.id = any(${sql.param(ids)}::uuid[]) and c.status <> 'erased'`);
+  return db.execute<MessagingProfile>(sql`select ${profile} from ${customers} c where c.id = any(${sql.param(ids)}::uuid[]) and c.status <> 'erased'`);
+}
+
+function segmentWhere(f: SegmentFilter): SQL {
+  const lower = (list: string[]) => sql.param(list.map((v) => v.toLowerCase()));
+  return sql.join([
+    sql`c.status = 'active'`,
+    f.segments?.length ? sql`c.segment = any(${sql.param(f.segments)}::text[])` : undefined,
+    f.languages?.length ? sql`(lower(c.preferred_language) = any(${lower(f.languages)}::text[]) or lower(split_part(c.preferred_language, '-', 1)) = any(${lower(f.languages)}::text[]))` : undefined,
+    f.regions?.length ? sql`exists (select 1 from ${addresses} ad where ad.customer_id = c.id and ad.kind in ('home', 'installation', 'billing')
+      and lower(ad.region) = any(${lower(f.regions)}::text[]))` : undefined,
+    f.consent ? sql`exists (select 1 from ${consents} k where k.customer_id = c.id and k.channel = ${f.consent} and k.granted)` : undefined,
+    f.accountType ? sql`exists (select 1 from ${billingAccounts} a where a.customer_id = c.id and a.type = ${f.accountType} and a.status = 'active')` : undefined,
+  ].filter((w): w is SQL => w !== undefined), sql` and `);
+}
+
+/** How many customers a segment holds now. */
+export async function segmentSize(db: Tx, f: SegmentFilter) {
+  const [row] = await db.execute<{ n: number }>(sql`select count(*)::int as n from ${customers} c where ${segmentWhere(f)}`);
+  return row!.n;
+}
+
+/** The segment's members after a customer id, in id order: a fan-out walks it a page at a time. */
+export async function segmentPage(db: Tx, f: SegmentFilter, after: string | null, limit: number): Promise<MessagingProfile[]> {
+  return db.execute<MessagingProfile>(sql`select ${profile} from ${customers} c
+    where ${segmentWhere(f)}${after ? sql` and c.id > ${after}` : sql``} order by c.id limit ${limit}`);
 }
