@@ -48,6 +48,7 @@ CREATE TABLE "campaigns"."message_parts" (
 	CONSTRAINT "message_parts_state_check" CHECK ("campaigns"."message_parts"."state" in ('submitted', 'delivered', 'failed', 'expired'))
 );
 --> statement-breakpoint
+DROP INDEX "campaigns"."messages_state_idx";--> statement-breakpoint
 ALTER TABLE "campaigns"."messages" ADD COLUMN "campaign_id" uuid;--> statement-breakpoint
 ALTER TABLE "campaigns"."messages" ADD COLUMN "time_zone" text;--> statement-breakpoint
 ALTER TABLE "campaigns"."message_parts" ADD CONSTRAINT "message_parts_message_id_messages_id_fk" FOREIGN KEY ("message_id") REFERENCES "campaigns"."messages"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -57,4 +58,5 @@ CREATE UNIQUE INDEX "message_parts_provider_key" ON "campaigns"."message_parts" 
 ALTER TABLE "campaigns"."messages" ADD CONSTRAINT "messages_campaign_id_campaigns_id_fk" FOREIGN KEY ("campaign_id") REFERENCES "campaigns"."campaigns"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "messages_campaign_idx" ON "campaigns"."messages" USING btree ("campaign_id","state") WHERE campaign_id is not null;--> statement-breakpoint
 CREATE INDEX "messages_marketing_sent_idx" ON "campaigns"."messages" USING btree ("customer_id","sent_at") WHERE kind = 'marketing' and sent_at is not null;--> statement-breakpoint
-CREATE INDEX "tickets_customer_open_idx" ON "service"."tickets" USING btree ("customer_id","id") WHERE status in ('new', 'open', 'pending');
+CREATE INDEX "tickets_customer_open_idx" ON "service"."tickets" USING btree ("customer_id","id") WHERE status in ('new', 'open', 'pending');--> statement-breakpoint
+CREATE INDEX "messages_state_idx" ON "campaigns"."messages" USING btree ("state","id") WHERE state in ('failed', 'expired', 'held', 'sending');
