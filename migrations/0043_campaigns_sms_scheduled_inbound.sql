@@ -56,7 +56,7 @@ CREATE UNIQUE INDEX "campaigns_code_key" ON "campaigns"."campaigns" USING btree 
 CREATE INDEX "inbound_messages_received_idx" ON "campaigns"."inbound_messages" USING btree ("received_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "message_parts_provider_key" ON "campaigns"."message_parts" USING btree ("provider_message_id");--> statement-breakpoint
 ALTER TABLE "campaigns"."messages" ADD CONSTRAINT "messages_campaign_id_campaigns_id_fk" FOREIGN KEY ("campaign_id") REFERENCES "campaigns"."campaigns"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
-CREATE INDEX "messages_campaign_idx" ON "campaigns"."messages" USING btree ("campaign_id","state") WHERE campaign_id is not null;--> statement-breakpoint
+CREATE INDEX "messages_campaign_idx" ON "campaigns"."messages" USING btree ("campaign_id","state","id") WHERE campaign_id is not null;--> statement-breakpoint
 CREATE INDEX "messages_marketing_sent_idx" ON "campaigns"."messages" USING btree ("customer_id","sent_at") WHERE kind = 'marketing' and sent_at is not null;--> statement-breakpoint
 CREATE INDEX "tickets_customer_open_idx" ON "service"."tickets" USING btree ("customer_id","id") WHERE status in ('new', 'open', 'pending');--> statement-breakpoint
 CREATE INDEX "messages_state_idx" ON "campaigns"."messages" USING btree ("state","id") WHERE state in ('failed', 'expired', 'held', 'sending');

@@ -1,5 +1,5 @@
 /*
- * npm run bench [-- --duration N] [--connections N] [--json] [--fallback] [--no-worker] [--only usage|vouchers|customer-view|campaign-fanout] [--view-connections 10,50]
+ * npm run bench [-- --duration N] [--connections N] [--json] [--fallback] [--no-worker] [--only usage|vouchers|customer-view|campaign-fanout|sms-delivery] [--view-connections 10,50]
  * Starts the server on a throw-away embedded Postgres, drives it with autocannon from a separate
  * process, then runs pgbench TPC-B on the same Postgres so that each scenario is reported as a
  * ratio to that floor (ratios travel across machines, absolute numbers do not).
@@ -20,6 +20,7 @@ import { setupUsage } from './usage.js';
 import { checkBalances, setupVouchers, waitForOutbox } from './vouchers.js';
 import { setupCustomerView } from './customer-view.js';
 import { campaignFanOutScenario } from './campaign-fanout.js';
+import { benchSmsc, smsDeliveryScenario } from './sms-delivery.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,11 +31,11 @@ const { values: args } = parseArgs({
     'no-worker': { type: 'boolean', default: false }, // the server without its job worker: orders are accepted, not fulfilled
     'usage-batch': { type: 'string', default: '5000' }, // records per POST /v1/usage/batches (at most 10,000)
     'usage-concurrency': { type: 'string', default: '2' }, // usage batches in flight at once
-    only: { type: 'string' }, // "usage", "vouchers", "customer-view" or "campaign-fanout": only that scenario (and the pgbench floor)
+    only: { type: 'string' }, // "usage", "vouchers", "customer-view", "campaign-fanout" or "sms-delivery": only that scenario (and the pgbench floor)
     'view-connections': { type: 'string', default: '10,50' }, // the customer 360 view is loaded at each of these
   },
 });
-const ONLY = ['usage', 'vouchers', 'customer-view', 'campaign-fanout'] as const;
+const ONLY = ['usage', 'vouchers', 'customer-view', 'campaign-fanout', 'sms-delivery'] as const;
 const only = args.only as (typeof ONLY)[number] | undefined;
 if (only !== undefined && !ONLY.includes(only)) {
   console.error(`--only takes one of: ${ONLY.join(', ')}`);
@@ -184,6 +185,7 @@ async function customerViewScenario(server: BenchServer, headers: Record<string,
 }
 
 let server: BenchServer | undefined;
+let smsc: Awaited<ReturnType<typeof benchSmsc>> | undefined;
 const failed: string[] = [];
 // Ctrl-C reaches the server too (same process group); wait for it and remove the temp dir.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -198,7 +200,12 @@ try {
   log('starting the server on a fresh embedded Postgres');
   // The 360 view alone needs no job worker: without it no scheduled job (bill run, dunning) runs over the seeded accounts mid-load.
   if (only === 'customer-view') log('customer-view: the server runs without its job worker');
-  server = await startServer({ worker: !args['no-worker'] && only !== 'customer-view' });
+  // A local SMSC that reports every SMS delivered at once; campaigns are not held by quiet hours or slowed to a production rate.
+  smsc = await benchSmsc();
+  server = await startServer({
+    worker: !args['no-worker'] && only !== 'customer-view',
+    env: { SMPP_URL: smsc.url, QUIET_HOURS: '00:00-00:00', CAMPAIGN_SEND_RATE: '10000', CAMPAIGN_SEND_CONCURRENCY: '20', SMPP_WINDOW: '50' },
+  });
   const headers = { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' };
   const rows: Row[] = [];
   if (!only) {
@@ -218,6 +225,7 @@ try {
   else if (!only) log('redeem voucher: skipped with --no-worker (the job worker generates the voucher batch)');
   if (!only || only === 'customer-view') rows.push(...await customerViewScenario(server, headers));
   if (!only || only === 'campaign-fanout') rows.push(await campaignFanOutScenario(server, headers));
+  if (!only || only === 'sms-delivery') rows.push(await smsDeliveryScenario(server, headers));
   const floor = await pgbenchFloor({ port: server.pgPort, password: server.pgPassword, dataDir: server.dataDir }, duration, args.fallback);
   rows.push(floor);
   if (args.json) process.stdout.write(JSON.stringify(toJson(rows, floor.throughputPerSec), null, 2) + '\n');
@@ -232,5 +240,6 @@ try {
 } finally {
   log('stopping the server');
   await server?.stop();
+  await smsc?.close();
 }
 process.exit(exitCode);

@@ -78,7 +78,7 @@ async function waitReady(url: string, child: ChildProcess, ms: number) {
  * Starts `src/main.ts` on its own embedded Postgres in a throw-away DATA_DIR, with its in-process
  * job worker (as `npm start` runs) unless `worker` is false.
  */
-export async function startServer({ worker = true } = {}): Promise<BenchServer> {
+export async function startServer({ worker = true, env = {} as Record<string, string> } = {}): Promise<BenchServer> {
   // mkdtemp makes a 0700 dir; the embedded Postgres runs as the "postgres" user and must traverse it.
   const dataDir = mkdtempSync(path.join(tmpdir(), 'telco-bench-'));
   chmodSync(dataDir, 0o755);
@@ -92,7 +92,7 @@ export async function startServer({ worker = true } = {}): Promise<BenchServer> 
     stdio: ['ignore', 2, 2],
     env: {
       ...process.env, DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), PORT: String(port), HOST: '127.0.0.1',
-      ADMIN_API_KEY: apiKey, RATE_LIMIT_MAX: '0', LOG_LEVEL: 'warn', AUTH_CACHE_SECONDS: '5', DATABASE_URL: '', RUN_WORKER: String(worker),
+      ADMIN_API_KEY: apiKey, RATE_LIMIT_MAX: '0', LOG_LEVEL: 'warn', AUTH_CACHE_SECONDS: '5', DATABASE_URL: '', RUN_WORKER: String(worker), ...env,
     },
   });
   let stopped: Promise<void> | undefined;

@@ -14,6 +14,8 @@ export interface CampaignInput { code: string; name: string; channels: string[];
 
 export async function createCampaign(db: Db, ctx: Ctx, input: CampaignInput) {
   const channels = [...new Set(input.channels.map(requireChannel))];
+  // A transactional campaign passes consent, quiet hours and caps: not the marketers' to send.
+  if (input.kind === 'transactional' && !(ctx.principal.kind === 'staff' && ctx.principal.role === 'admin')) throw campaignErrors.transactional_needs_admin();
   return db.transaction(async (tx) => {
     const [row] = await tx.insert(campaigns).values({
       id: uuidv7(), code: input.code, name: input.name, kind: input.kind ?? 'marketing', channels, segment: { ...input.segment }, repeatEveryDays: input.repeatEveryDays ?? null, createdBy: actorOf(ctx),
@@ -38,22 +40,24 @@ export async function audience(db: Db, id: string) {
   return { campaignId: id, customers: await segmentSize(db, c.segment as SegmentFilter) };
 }
 
+// A completed campaign may still be sending (completed: every message is made): it can be paused or cancelled until the last is out.
 const MOVES: Record<'start' | 'pause' | 'resume' | 'cancel', { from: Campaign['status'][]; to: Campaign['status'] }> = {
   start: { from: ['draft'], to: 'scheduled' },
-  pause: { from: ['scheduled', 'running'], to: 'paused' },
+  pause: { from: ['scheduled', 'running', 'completed'], to: 'paused' },
   resume: { from: ['paused'], to: 'running' },
-  cancel: { from: ['draft', 'scheduled', 'running', 'paused'], to: 'cancelled' },
+  cancel: { from: ['draft', 'scheduled', 'running', 'paused', 'completed'], to: 'cancelled' },
 };
 
 /**
  * The marketer's controls: start (now or at a time), pause (the fan-out and sending stop where
- * they are), resume (they go on from there), cancel (what was not sent is skipped).
+ * they are), resume (they go on from there; one paused before its time waits for it again),
+ * cancel (what was not sent is skipped).
  */
 export async function control(db: Db, ctx: Ctx, id: string, action: keyof typeof MOVES, at?: Date) {
   const move = MOVES[action];
   return db.transaction(async (tx) => {
     const [row] = await tx.update(campaigns).set({
-      status: move.to, updatedAt: sql`now()`, ...(action === 'start' ? { scheduledAt: at ?? sql`now()` } : {}), ...(action === 'cancel' ? { finishedAt: sql`now()` } : {}),
+      status: action === 'resume' ? sql`case when ${campaigns.scheduledAt} > now() then 'scheduled' else 'running' end` : move.to, updatedAt: sql`now()`, ...(action === 'start' ? { scheduledAt: at ?? sql`now()` } : {}), ...(action === 'cancel' ? { finishedAt: sql`now()` } : {}),
     }).where(and(eq(campaigns.id, id), inArray(campaigns.status, move.from))).returning();
     if (!row) {
       const known = await getCampaign(tx as Db, id);
@@ -61,7 +65,9 @@ export async function control(db: Db, ctx: Ctx, id: string, action: keyof typeof
     }
     if (action === 'start') await enqueue(tx, 'campaigns.fan_out', { campaignId: id }, { jobKey: `fan-out:${id}`, runAt: at, maxAttempts: 25 });
     if (action === 'resume') {
-      await enqueue(tx, 'campaigns.fan_out', { campaignId: id }, { jobKey: `fan-out:${id}`, maxAttempts: 25 });
+      const runAt = row.scheduledAt && row.scheduledAt > new Date() ? row.scheduledAt : undefined;
+      await enqueue(tx, 'campaigns.fan_out', { campaignId: id }, { jobKey: `fan-out:${id}`, runAt, maxAttempts: 25 });
+      await enqueue(tx, 'campaigns.send_campaign', { campaignId: id }, { jobKey: `campaign-send:${id}`, queueName: `campaign:${id}`, maxAttempts: 25 });
     }
     if (action === 'cancel') {
       await tx.update(messages).set({ state: 'skipped', reason: 'campaign_cancelled', updatedAt: sql`now()` })

@@ -2,9 +2,10 @@ import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
+import { messagingProfiles } from '../customers/index.js';
 import { recordParts } from './receipts.js';
 import { type QuietHours, quietUntil } from './send-rules.js';
-import { type MessageChannel, messageAttempts, messages } from './tables.js';
+import { campaigns, type MessageChannel, messageAttempts, messages } from './tables.js';
 
 export type Outgoing = typeof messages.$inferSelect & { recipient: string; body: string };
 
@@ -25,59 +26,79 @@ export interface DeliverySettings { maxAttempts: number; quietHours: QuietHours 
 /** Seconds before try n + 1: 30 s, 2 min, 8 min, ... capped at 2 hours. */
 export const backoffSeconds = (attempt: number) => Math.min(30 * 4 ** (attempt - 1), 7200);
 
+/** Puts a claimed message back, uncounted, with why it waits or was let go. */
+const putBack = (db: Db, id: string, set: Partial<typeof messages.$inferInsert>) =>
+  db.update(messages).set({ ...set, attempts: sql`${messages.attempts} - 1`, updatedAt: sql`now()` }).where(and(eq(messages.id, id), eq(messages.state, 'sending')));
+
 /**
  * Hands one queued message to its channel's provider. It is marked `sending` first (committed), so
  * that a worker stopping mid-way leaves it `sending`, never `queued` to be sent again; it becomes
- * `sent` only once the provider accepted it. A transient refusal is tried again later with backoff;
- * a permanent one, or the last try, fails it (the dead-letter view). Marketing past the customer's
- * frequency caps is skipped. No provider configured for the channel: it waits queued (returns false).
+ * `sent` only once the provider accepted it, and a failure to record that leaves it `sending` (see
+ * failStranded) rather than sending it again. A transient refusal is tried again later with
+ * backoff; a permanent one, or the last try, fails it (the dead-letter view). Marketing is checked
+ * again at the last moment: the customer's consent now (a STOP since it was queued), quiet hours,
+ * frequency caps, and its campaign not paused or cancelled. No provider configured for the channel:
+ * it waits queued (returns false) for the sweeper.
  */
 export async function sendMessage(db: Db, providers: Providers, s: DeliverySettings, id: string) {
   const [m] = await db.update(messages).set({ state: 'sending', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` })
     .where(and(eq(messages.id, id), inArray(messages.state, ['queued', 'held']))).returning();
   if (!m) return true;
-  // Marketing waits for the customer's morning; a balance warning or an outage notice does not.
-  const until = m.kind === 'marketing' ? quietUntil(new Date(), m.timeZone ?? 'UTC', s.quietHours) : null;
-  if (until) {
-    await db.transaction(async (tx) => {
-      await tx.update(messages).set({ state: 'held', reason: `quiet_hours until ${until.toISOString()}`, attempts: sql`${messages.attempts} - 1`, nextAttemptAt: until, updatedAt: sql`now()` })
-        .where(eq(messages.id, id));
-      await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, runAt: until, maxAttempts: 1 });
-    });
-    return true;
-  }
-  if (m.kind === 'marketing' && await overCap(db, m.customerId, s.caps)) {
-    await db.update(messages).set({ state: 'skipped', reason: 'frequency_cap', attempts: sql`${messages.attempts} - 1`, updatedAt: sql`now()` }).where(eq(messages.id, id));
-    return true;
-  }
   const provider = providers[m.channel];
   if (!provider) {
-    await db.update(messages).set({ state: 'queued', attempts: sql`${messages.attempts} - 1`, updatedAt: sql`now()` }).where(eq(messages.id, id));
+    await putBack(db, id, { state: 'queued' });
     return false;
   }
-  try {
-    const accepted = await provider.send(m as Outgoing);
-    await db.transaction(async (tx) => {
-      await tx.update(messages).set({ state: 'sent', reason: null, providerMessageId: accepted.providerMessageId, sentAt: sql`now()`, updatedAt: sql`now()` }).where(eq(messages.id, id));
-      await tx.insert(messageAttempts).values({ id: uuidv7(), messageId: id, outcome: 'accepted', response: accepted.response ?? null });
-      if (accepted.partIds) await recordParts(tx, id, accepted.partIds);
-    });
-  } catch (err) {
-    const refused = err instanceof ProviderRefused ? err : new ProviderRefused((err as Error).message, true);
-    const retry = refused.transient && m.attempts < s.maxAttempts;
-    await db.transaction(async (tx) => {
-      await tx.insert(messageAttempts).values({ id: uuidv7(), messageId: id, outcome: refused.transient ? 'transient_error' : 'permanent_error', response: refused.response.slice(0, 1000) });
-      if (retry) {
-        const runAt = new Date(Date.now() + backoffSeconds(m.attempts) * 1000);
-        await tx.update(messages).set({ state: 'queued', nextAttemptAt: runAt, updatedAt: sql`now()` }).where(eq(messages.id, id));
-        await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, runAt, maxAttempts: 1 });
-      } else {
-        const reason = refused.transient ? `Gave up after ${m.attempts} attempts: ${refused.response}` : `Refused: ${refused.response}`;
-        await tx.update(messages).set({ state: 'failed', reason: reason.slice(0, 1000), failedAt: sql`now()`, updatedAt: sql`now()` }).where(eq(messages.id, id));
-      }
-    });
+  if (m.campaignId) {
+    const [c] = await db.select({ status: campaigns.status }).from(campaigns).where(eq(campaigns.id, m.campaignId));
+    if (c?.status === 'cancelled') return (await putBack(db, id, { state: 'skipped', reason: 'campaign_cancelled' }), true);
+    if (c?.status === 'paused') return (await putBack(db, id, { state: 'queued' }), true);
   }
+  if (m.kind === 'marketing') {
+    const [profile] = await messagingProfiles(db, [m.customerId]);
+    if (profile?.consents[m.channel] !== true) return (await putBack(db, id, { state: 'skipped', reason: profile ? 'no_consent' : 'customer_gone' }), true);
+    // Marketing waits for the customer's morning; a balance warning or an outage notice does not.
+    const until = quietUntil(new Date(), m.timeZone ?? 'UTC', s.quietHours);
+    if (until) {
+      await db.transaction(async (tx) => {
+        await tx.update(messages).set({ state: 'held', reason: `quiet_hours until ${until.toISOString()}`, attempts: sql`${messages.attempts} - 1`, nextAttemptAt: until, updatedAt: sql`now()` })
+          .where(eq(messages.id, id));
+        await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, runAt: until, maxAttempts: 5 });
+      });
+      return true;
+    }
+    if (await overCap(db, m.customerId, s.caps)) return (await putBack(db, id, { state: 'skipped', reason: 'frequency_cap' }), true);
+  }
+  let accepted;
+  try {
+    accepted = await provider.send(m as Outgoing);
+  } catch (err) {
+    await refused(db, s, m, err instanceof ProviderRefused ? err : new ProviderRefused((err as Error).message, true));
+    return true;
+  }
+  await db.transaction(async (tx) => {
+    await tx.update(messages).set({ state: 'sent', reason: null, nextAttemptAt: null, providerMessageId: accepted.providerMessageId, sentAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(messages.id, id), eq(messages.state, 'sending')));
+    await tx.insert(messageAttempts).values({ id: uuidv7(), messageId: id, outcome: 'accepted', response: accepted.response ?? null });
+    if (accepted.partIds) await recordParts(tx, id, accepted.partIds);
+  });
   return true;
+}
+
+async function refused(db: Db, s: DeliverySettings, m: typeof messages.$inferSelect, r: ProviderRefused) {
+  const retry = r.transient && m.attempts < s.maxAttempts;
+  await db.transaction(async (tx) => {
+    await tx.insert(messageAttempts).values({ id: uuidv7(), messageId: m.id, outcome: r.transient ? 'transient_error' : 'permanent_error', response: r.response.slice(0, 1000) });
+    const sending = and(eq(messages.id, m.id), eq(messages.state, 'sending'));
+    if (retry) {
+      const runAt = new Date(Date.now() + backoffSeconds(m.attempts) * 1000);
+      await tx.update(messages).set({ state: 'queued', nextAttemptAt: runAt, updatedAt: sql`now()` }).where(sending);
+      await enqueue(tx, 'campaigns.send', { messageId: m.id }, { jobKey: `message:${m.id}`, runAt, maxAttempts: 5 });
+    } else {
+      const reason = r.transient ? `Gave up after ${m.attempts} attempts: ${r.response}` : `Refused: ${r.response}`;
+      await tx.update(messages).set({ state: 'failed', reason: reason.slice(0, 1000), failedAt: sql`now()`, updatedAt: sql`now()` }).where(sending);
+    }
+  });
 }
 
 /** Whether the customer had as much marketing as the caps allow, in the last day or week. */
@@ -97,4 +118,14 @@ export async function failStranded(db: Db) {
   const stranded = await db.update(messages).set({ state: 'failed', reason: 'Outcome unknown: the worker stopped while handing it to the provider', failedAt: sql`now()`, updatedAt: sql`now()` })
     .where(and(eq(messages.state, 'sending'), lt(messages.updatedAt, sql`now() - interval '10 minutes'`))).returning({ id: messages.id });
   return stranded.length;
+}
+
+/**
+ * Queued or held messages whose time has come but that no job is bringing (a job that failed, a
+ * provider configured since): each gets its job again. Campaign messages are their sender's.
+ */
+export async function requeueWaiting(db: Db) {
+  await db.execute(sql`select graphile_worker.add_job('campaigns.send', json_build_object('messageId', id), job_key => 'message:' || id, max_attempts => 5)
+    from (select id from ${messages} where state in ('queued', 'held') and campaign_id is null
+      and coalesce(next_attempt_at, updated_at) < now() - interval '5 minutes' order by id limit 1000) as due`);
 }

@@ -12,6 +12,9 @@ import { activeTriggers } from './triggers.js';
 
 export interface DispatchSettings { operatorLanguage: string }
 
+/** What a replaced (skipped) row must not keep. */
+const emptyMessage = { reason: null, language: null, timeZone: null, recipient: null, subject: null, body: null, html: null };
+
 /** Templates of a purpose by channel, read once for a whole event or campaign page. */
 export async function templatesByChannel(tx: Tx, purpose: string, channels: MessageChannel[]) {
   return new Map(await Promise.all(channels.map(async (c) => [c, await templatesFor(tx, purpose, c)] as const)));
@@ -43,10 +46,14 @@ export async function dispatch(tx: Tx, s: DispatchSettings, event: DomainEvent) 
     for (const p of fits) {
       const m = compose(p, { channels: trigger.channels, kind: trigger.kind, essential: purpose.essential, templates, values: event.payload, optedOut, operatorLanguage: s.operatorLanguage });
       const id = uuidv7();
-      const [row] = await tx.insert(messages).values({
-        id, customerId: p.id, dedupeKey: `${event.id}:${p.id}:${m.channel}`, triggerId: trigger.id, eventId: event.id, eventType: event.type, kind: trigger.kind, ...m,
-      }).onConflictDoNothing().returning({ id: messages.id });
-      if (row && m.state === 'queued') await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, maxAttempts: 1 });
+      const values = { id, customerId: p.id, dedupeKey: `${event.id}:${p.id}:${m.channel}`, triggerId: trigger.id, eventId: event.id, eventType: event.type, kind: trigger.kind, ...m };
+      // A message already made for this event, customer and channel stands, unless it was skipped and this trigger can send it (a
+      // marketing trigger without consent must not shadow a transactional one).
+      const { id: _, dedupeKey: __, ...replacement } = values;
+      const [row] = await tx.insert(messages).values(values)
+        .onConflictDoUpdate({ target: messages.dedupeKey, set: { ...emptyMessage, ...replacement, updatedAt: sql`now()` }, setWhere: sql`${messages.state} = 'skipped' and ${m.state} = 'queued'` })
+        .returning({ id: messages.id });
+      if (row && m.state === 'queued') await enqueue(tx, 'campaigns.send', { messageId: row.id }, { jobKey: `message:${row.id}`, maxAttempts: 5 });
     }
   }
 }

@@ -83,7 +83,8 @@ export async function sendCampaign(db: Db, providers: Providers, s: DeliverySett
     const channels = Object.keys(providers) as MessageChannel[];
     if (!channels.length) return; // nothing to send with: the messages wait queued
     const slice = await db.select({ id: messages.id }).from(messages)
-      .where(and(eq(messages.campaignId, campaignId), eq(messages.state, 'queued'), inArray(messages.channel, channels))).orderBy(asc(messages.id)).limit(200);
+      .where(and(eq(messages.campaignId, campaignId), eq(messages.state, 'queued'), inArray(messages.channel, channels),
+        sql`(${messages.nextAttemptAt} is null or ${messages.nextAttemptAt} <= now())`)).orderBy(asc(messages.id)).limit(200);
     if (!slice.length) return;
     const started = Date.now();
     let next = 0;

@@ -2,12 +2,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../platform/db/client.js';
 import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
-import { type DeliverySettings, failStranded, type Providers, sendMessage } from './delivery.js';
+import { type DeliverySettings, failStranded, type Providers, requeueWaiting, sendMessage } from './delivery.js';
 import { dispatch, type DispatchSettings } from './dispatch.js';
 import { fanOut, sendCampaign } from './fan-out.js';
 import { receiveSms } from './inbound.js';
 import { purposes } from './purposes.js';
 import { applyReceipt } from './receipts.js';
+import { eraseCustomerMessages } from './messages.js';
 import { campaignRoutes } from './routes.js';
 import { scheduledRoutes } from './scheduled-routes.js';
 import { smppProvider } from './smpp.js';
@@ -35,12 +36,16 @@ export const campaignsSubscribers = (deps: CampaignDeps): Subscriber[] => [{
   name: 'campaigns.dispatch',
   types: Object.keys(purposes),
   handle: (tx, event) => dispatch(tx, deps.settings, event),
+}, {
+  name: 'campaigns.erase_customer',
+  types: ['customer.erased'],
+  handle: (tx, event) => eraseCustomerMessages(tx, (event.payload as { customerId: string }).customerId),
 }];
 
 export const campaignsJobs = (deps: CampaignDeps): Partial<JobsSetup> => ({
   tasks: {
     'campaigns.send': async (payload) => { await sendMessage(deps.db, deps.providers, deps.settings, (payload as { messageId: string }).messageId); },
-    'campaigns.fail_stranded': async () => { await failStranded(deps.db); },
+    'campaigns.fail_stranded': async () => { await failStranded(deps.db); await requeueWaiting(deps.db); },
     'campaigns.fan_out': async (payload) => { await fanOut(deps.db, deps.settings, (payload as { campaignId: string }).campaignId); },
     'campaigns.send_campaign': async (payload) => { await sendCampaign(deps.db, deps.providers, deps.settings, (payload as { campaignId: string }).campaignId); },
   },

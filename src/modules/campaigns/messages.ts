@@ -1,10 +1,10 @@
 import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
 import type { Ctx } from '../../platform/context.js';
-import type { Db } from '../../platform/db/client.js';
+import type { Db, Tx } from '../../platform/db/client.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
 import { campaignErrors } from './errors.js';
-import { type MessageState, messageAttempts, messages } from './tables.js';
+import { inboundMessages, type MessageState, messageAttempts, messageParts, messages } from './tables.js';
 
 export async function listMessages(db: Db, q: { state?: MessageState; customerId?: string; limit: number; before?: string }) {
   return db.select().from(messages).where(and(
@@ -28,8 +28,23 @@ export async function redrive(db: Db, ctx: Ctx, id: string) {
       const [known] = await tx.select({ id: messages.id }).from(messages).where(eq(messages.id, id));
       throw known ? campaignErrors.message_not_failed() : campaignErrors.message_not_found();
     }
-    await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, maxAttempts: 1 });
+    // The SMSC's ids of the last try go: the new parts get theirs, and a late receipt for an old part finds nothing.
+    await tx.delete(messageParts).where(eq(messageParts.messageId, id));
+    await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, maxAttempts: 5 });
     await audit(tx, ctx, { action: 'message.redriven', entityType: 'message', entityId: id });
     return m;
   });
+}
+
+/**
+ * An erased customer's messages keep their counts but lose who and what: recipient and text go,
+ * and whatever had not gone out yet never will. Their inbound messages lose sender and text.
+ */
+export async function eraseCustomerMessages(tx: Tx, customerId: string) {
+  await tx.update(messages).set({
+    recipient: null, subject: null, body: null, html: null, updatedAt: sql`now()`,
+    state: sql`case when ${messages.state} in ('queued', 'held') then 'skipped' else ${messages.state} end`,
+    reason: sql`case when ${messages.state} in ('queued', 'held') then 'customer_erased' else ${messages.reason} end`,
+  }).where(eq(messages.customerId, customerId));
+  await tx.update(inboundMessages).set({ sender: 'erased', body: '' }).where(sql`${inboundMessages.customerIds} ? ${customerId}`);
 }

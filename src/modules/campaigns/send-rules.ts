@@ -13,9 +13,17 @@ export function parseQuietHours(spec: string): QuietHours | null {
 
 const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
+// Building a formatter costs far more than using one: one per zone, kept.
+const formats = new Map<string, Intl.DateTimeFormat>();
+const formatIn = (timeZone: string) => {
+  let f = formats.get(timeZone);
+  if (!f) formats.set(timeZone, f = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }));
+  return f;
+};
+
 /** The wall-clock time in a zone, as minutes since local midnight. */
 function localMinutes(at: Date, timeZone: string) {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  const parts = formatIn(timeZone).formatToParts(at);
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   return get('hour') * 60 + get('minute');
 }

@@ -124,7 +124,8 @@ export const messages = campaignsSchema.table('messages', {
   index('messages_customer_idx').on(t.customerId, t.id),
   // The dead-letter and held views; queued and sent rows (nearly all of them) stay out of it.
   index('messages_state_idx').on(t.state, t.id).where(sql`state in ('failed', 'expired', 'held', 'sending')`),
-  index('messages_campaign_idx').on(t.campaignId, t.state).where(sql`campaign_id is not null`),
+  // The sender's slices (a campaign's queued messages in id order) and the statistics.
+  index('messages_campaign_idx').on(t.campaignId, t.state, t.id).where(sql`campaign_id is not null`),
   // Frequency caps count a customer's recent marketing.
   index('messages_marketing_sent_idx').on(t.customerId, t.sentAt).where(sql`kind = 'marketing' and sent_at is not null`),
   check('messages_state_check', sql`${t.state} in ('queued', 'sending', 'sent', 'delivered', 'failed', 'expired', 'held', 'skipped')

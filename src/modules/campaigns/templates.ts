@@ -31,6 +31,8 @@ function check(c: Catalogue, text: TemplateText) {
 
 /** Writes the template of a purpose, channel and language (a new one, or a new text for it). */
 export async function saveTemplate(db: Db, ctx: Ctx, key: { purpose: string; channel: MessageChannel; language: string }, text: TemplateText) {
+  if (key.channel === 'email' && !text.subject) throw campaignErrors.template_invalid('An email template needs a subject');
+  if (key.channel === 'sms' && (text.subject || text.html)) throw campaignErrors.template_invalid('An SMS has neither subject nor HTML part');
   check(catalogue(key.purpose), text);
   const values = { subject: key.channel === 'email' ? text.subject ?? null : null, body: text.body, html: key.channel === 'email' ? text.html ?? null : null };
   return db.transaction(async (tx) => {
@@ -67,6 +69,12 @@ export async function previewTemplate(db: Db, key: { purpose: string; channel: M
   const [t] = await db.select().from(templates).where(and(eq(templates.purpose, key.purpose), eq(templates.channel, key.channel), eq(templates.language, key.language)));
   if (!t) throw campaignErrors.template_not_found();
   const values = { ...Object.fromEntries(Object.entries(catalogue(t.purpose)).map(([name, type]) => [name, SAMPLES[type]])), ...given };
-  const message = renderTemplate(t, values, where, key.channel);
+  let message;
+  try {
+    message = renderTemplate(t, values, where, key.channel);
+  } catch (err) {
+    // The caller's sample values, locale or time zone: theirs to correct.
+    throw campaignErrors.preview_invalid((err as Error).message);
+  }
   return { ...message, sms: key.channel === 'sms' ? smsPlan(message.body) : null };
 }

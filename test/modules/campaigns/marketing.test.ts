@@ -71,4 +71,16 @@ describe('marketing messages', () => {
     expect((await messagesOf(sleeper.customerId))[0]).toMatchObject({ state: 'sent', reason: null, attempts: 1 });
     expect(smtp.to(sleeper.email)).toHaveLength(1);
   });
+
+  it('a customer who withdraws consent while a message is held does not get it in the morning', async () => {
+    const changed = await activated({ consent: true, timeZone: night });
+    const [held] = await messagesOf(changed.customerId);
+    expect(held.state).toBe('held');
+    await t.http.put(`/v1/customers/${changed.customerId}/consents/email`).send({ granted: false, source: 'call-centre' }).expect(200);
+    await t.database.sql`update campaigns.messages set time_zone = ${day} where id = ${held.id}`;
+    await t.database.sql`update graphile_worker._private_jobs set run_at = now() where key = ${`message:${held.id}`}`;
+    await t.runJobs();
+    expect((await messagesOf(changed.customerId))[0]).toMatchObject({ state: 'skipped', reason: 'no_consent' });
+    expect(smtp.to(changed.email)).toEqual([]);
+  });
 });

@@ -70,7 +70,12 @@ describe('scheduled campaigns', () => {
     expect(new Date(started.scheduledAt).getTime()).toBe(new Date(later).getTime());
     expect((await marketing.post(`/v1/campaigns/${c.id}/pause`).expect(200)).body.status).toBe('paused');
     expect((await marketing.post(`/v1/campaigns/${c.id}/start`).send({}).expect(409)).body.code).toBe('campaign_state');
-    expect((await marketing.post(`/v1/campaigns/${c.id}/resume`).expect(200)).body.status).toBe('running');
+    // Paused before its time, it waits for it again.
+    expect((await marketing.post(`/v1/campaigns/${c.id}/resume`).expect(200)).body.status).toBe('scheduled');
+    await run();
+    expect((await marketing.get(`/v1/campaigns/${c.id}`).expect(200)).body).toMatchObject({ status: 'scheduled', run: 1 });
+    // Its time comes (the job brought forward).
+    await t.database.sql`update graphile_worker._private_jobs set run_at = now() where key = ${`fan-out:${c.id}`}`;
     await run();
     const after = (await marketing.get(`/v1/campaigns/${c.id}`).expect(200)).body;
     expect(after).toMatchObject({ status: 'scheduled', run: 2, targeted: 0 });

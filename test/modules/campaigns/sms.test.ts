@@ -13,6 +13,7 @@ beforeAll(async () => {
   await marketing.put('/v1/message-templates/balance.low/sms/en').send({ body: 'Balance low: {{balance}}. Top up at *100#' }).expect(200);
   await marketing.put('/v1/message-templates/balance.low/sms/es').send({ body: 'Saldo bajo: {{balance}}. Recarga en *100#' }).expect(200);
   await marketing.post('/v1/message-triggers').send({ name: 'Low balance', eventType: 'balance.low', channels: ['sms'] }).expect(201);
+  await marketing.put('/v1/message-templates/balance.low/sms/it').send({ body: `Credito basso: {{balance}}. ${'Ricarica subito per continuare a navigare e chiamare senza interruzioni. '.repeat(3)}` }).expect(200);
   await marketing.put('/v1/message-templates/sms.stop_received/sms/en').send({ body: 'You will get no more offers by SMS ({{keyword}}).' }).expect(200);
   await marketing.post('/v1/message-triggers').send({ name: 'Opt-out confirmation', eventType: 'sms.stop_received', channels: ['sms'] }).expect(201);
 });
@@ -34,7 +35,39 @@ const run = async () => { for (let i = 0; i < 3; i++) await t.runJobs(); };
 const sentTo = (phone: string) => smsc.submitted.filter((s) => `+${s.destination}` === phone);
 const messagesOf = async (customerId: string) => (await t.http.get(`/v1/messages?customerId=${customerId}`).expect(200)).body.items;
 
+async function lowBalance(language: string) {
+  const who = await customer(language);
+  const account = (await t.http.post(`/v1/customers/${who.customerId}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
+  await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: null }).expect(200);
+  await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: 1000 }).expect(200);
+  await run();
+  return who;
+}
+
 describe('SMS over SMPP', () => {
+  it('a long SMS goes in concatenated parts; receipts for both arriving together deliver it', async () => {
+    const { customerId, phone } = await lowBalance('it');
+    const parts = sentTo(phone);
+    expect(parts).toHaveLength(2);
+    expect(parts.map((p) => p.esmClass)).toEqual([0x40, 0x40]);
+    expect(await Promise.all(parts.map((p) => smsc.receipt(p.messageId, 'DELIVRD')))).toEqual([0, 0]);
+    expect((await messagesOf(customerId))[0]).toMatchObject({ state: 'delivered' });
+  });
+
+  it('an SMS the SMSC refuses for good is dead-lettered; a re-drive sends it again and its new receipt delivers it', async () => {
+    smsc.refuse(0x0b);
+    const { customerId, phone } = await lowBalance('en');
+    let [message] = await messagesOf(customerId);
+    expect(message).toMatchObject({ state: 'failed', reason: expect.stringMatching(/ESME_RINVDSTADR/) });
+    const supervisor = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'supervisor' }));
+    await supervisor.post(`/v1/messages/${message.id}/redrive`).expect(200);
+    await run();
+    const [sms] = sentTo(phone);
+    await smsc.receipt(sms!.messageId, 'DELIVRD');
+    [message] = await messagesOf(customerId);
+    expect(message).toMatchObject({ state: 'delivered', attempts: 1 });
+  });
+
   it('a low-balance event becomes one SMS in the customer\'s language that the SMSC receives, then reports delivered; the event delivered twice sends once', async () => {
     const { customerId, phone } = await customer('es');
     const account = (await t.http.post(`/v1/customers/${customerId}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;

@@ -98,6 +98,14 @@ describe('triggered messages', () => {
     expect((await supervisor.post(`/v1/messages/${message.id}/redrive`).expect(409)).body.code).toBe('message_not_failed');
   });
 
+  it('an erased customer\'s messages keep their counts but lose recipient and text', async () => {
+    const { customerId } = await lowBalance({ language: 'en' });
+    await run();
+    await t.http.post(`/v1/customers/${customerId}/erase`).expect(200);
+    await run();
+    expect((await messagesOf(customerId))[0]).toMatchObject({ state: 'sent', recipient: null, body: null, subject: null });
+  });
+
   it('a permanent refusal fails at once', async () => {
     smtp.refuse(550, 1);
     const { customerId } = await lowBalance({ language: 'en' });
@@ -118,6 +126,9 @@ describe('templates and triggers', () => {
     await marketing.put('/v1/message-templates/balance.low/sms/en').send({ body: `Low balance: {{balance}}. ${'x'.repeat(160)}` }).expect(200);
     expect((await marketing.post('/v1/message-templates/balance.low/sms/en/preview').send({}).expect(200)).body.sms).toMatchObject({ encoding: 'GSM-7', parts: 2 });
     await marketing.post('/v1/message-templates/balance.low/sms/xx/preview').send({}).expect(404);
+    expect((await marketing.put('/v1/message-templates/balance.low/email/it').send({ body: 'Nessun oggetto' }).expect(422)).body.code).toBe('template_invalid');
+    expect((await marketing.post('/v1/message-templates/balance.low/sms/ru/preview').send({ timeZone: 'Mars/Olympus' }).expect(422)).body.code).toBe('preview_invalid');
+    expect((await marketing.post('/v1/message-templates/balance.low/sms/ru/preview').send({ values: { balance: 'lots' } }).expect(422)).body.code).toBe('preview_invalid');
   });
 
   it('there is no voice channel: a template or trigger naming one is refused with a stable code; others may not configure', async () => {
