@@ -28,7 +28,7 @@ import { billingJobs, billingModule, billingSubscribers, billingViewPart } from 
 import { customerExists, customersModule, customerViewRoot } from './modules/customers/index.js';
 import { accountHasLines, ordersJobs, ordersModule, ordersSubscribers, ordersViewPart } from './modules/orders/index.js';
 import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers, vouchersViewPart } from './modules/vouchers/index.js';
-import { serviceJobs, serviceModule, serviceSubscribers } from './modules/service/index.js';
+import { serviceInbound, serviceJobs, serviceModule, serviceSubscribers } from './modules/service/index.js';
 import { campaignsJobs, campaignsModule, campaignsSubscribers, parseQuietHours, smsCentre, smtpProvider, unsubscribeLinks } from './modules/campaigns/index.js';
 
 export interface Platform {
@@ -142,7 +142,7 @@ export async function buildApp(p: Platform) {
   await app.register(serviceModule, service);
 
   const sms = config.SMPP_URL
-    ? smsCentre(db, config.SMPP_URL, { sourceAddr: config.SMPP_SOURCE_ADDR, window: config.SMPP_WINDOW, stopWords: config.SMS_STOP_WORDS.split(',') })
+    ? smsCentre(db, config.SMPP_URL, { sourceAddr: config.SMPP_SOURCE_ADDR, window: config.SMPP_WINDOW, stopWords: config.SMS_STOP_WORDS.split(','), contact: serviceInbound(service) })
     : undefined;
   if (sms) app.addHook('onClose', () => sms.close());
   // One-click unsubscribe links in marketing email: signed with a key derived from the auth secret, pointing at PUBLIC_URL.

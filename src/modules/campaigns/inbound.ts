@@ -1,11 +1,15 @@
 import { systemCtx } from '../../platform/context.js';
-import type { Db } from '../../platform/db/client.js';
+import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { customersByPhone, recordConsent } from '../customers/index.js';
 import { inboundMessages } from './tables.js';
 
-export interface InboundSettings { stopWords: string[] }
+export interface InboundSettings {
+  stopWords: string[];
+  /** Where other messages go when customer service is there: onto the customer's ticket. */
+  contact?: (tx: Tx, c: { customerId: string; channel: 'sms' | 'email'; body: string }) => Promise<unknown>;
+}
 
 /** The keyword a message is, if it is one: the whole text, trimmed, without regard to case or a trailing full stop. */
 export const keywordOf = (text: string, words: string[]) => {
@@ -16,7 +20,8 @@ export const keywordOf = (text: string, words: string[]) => {
 /**
  * An SMS a customer sent us. An opt-out keyword (STOP, or the operator's word in each language)
  * withdraws SMS marketing consent of every customer with that number and emits `sms.stop_received`
- * (a trigger on it sends the confirmation). Every inbound message is kept with whom it matched.
+ * (a trigger on it sends the confirmation); anything else goes to customer service as the
+ * customer's contact. Every inbound message is kept with whom it matched.
  */
 export async function receiveSms(db: Db, s: InboundSettings, m: { from: string; to: string; text: string }) {
   const sender = m.from.startsWith('+') ? m.from : `+${m.from}`;
@@ -25,7 +30,10 @@ export async function receiveSms(db: Db, s: InboundSettings, m: { from: string; 
     const keyword = keywordOf(m.text, s.stopWords) ?? null;
     const id = uuidv7();
     await tx.insert(inboundMessages).values({ id, channel: 'sms', sender, recipient: m.to, body: m.text, customerIds, keyword });
-    if (!keyword) return;
+    if (!keyword) {
+      for (const customerId of customerIds) await s.contact?.(tx, { customerId, channel: 'sms', body: m.text });
+      return;
+    }
     const ctx = systemCtx('campaigns.inbound_sms');
     for (const customerId of customerIds) {
       await recordConsent(tx, ctx, customerId, 'sms', { granted: false, source: `sms_keyword:${keyword}` });

@@ -5,7 +5,7 @@ import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { type DeliverySettings, failStranded, type Providers, requeueWaiting, sendMessage } from './delivery.js';
 import { dispatch, type DispatchSettings } from './dispatch.js';
 import { fanOut, sendCampaign } from './fan-out.js';
-import { receiveSms } from './inbound.js';
+import { type InboundSettings, receiveSms } from './inbound.js';
 import { purposes } from './purposes.js';
 import { applyReceipt } from './receipts.js';
 import { eraseCustomerMessages } from './messages.js';
@@ -60,12 +60,12 @@ export { unsubscribeLinks } from './unsubscribe.js';
  * customer's SMS (an opt-out keyword) reaches receiveSms. Bound at once, so both arrive before the
  * first send.
  */
-export function smsCentre(db: Db, url: string, s: { sourceAddr: string; window: number; stopWords: string[] }) {
+export function smsCentre(db: Db, url: string, s: { sourceAddr: string; window: number } & InboundSettings) {
   const u = new URL(url);
   const provider = smppProvider({
     url: `smpp://${u.host}`, systemId: decodeURIComponent(u.username), password: decodeURIComponent(u.password), sourceAddr: s.sourceAddr, window: s.window,
     enquireLinkMs: 30_000, reconnectMs: 5_000, responseTimeoutMs: 10_000,
-  }, { receipt: (r) => applyReceipt(db, r), inbound: (m) => receiveSms(db, { stopWords: s.stopWords }, m) });
+  }, { receipt: (r) => applyReceipt(db, r), inbound: (m) => receiveSms(db, s, m) });
   provider.connect();
   return provider;
 }

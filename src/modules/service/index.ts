@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Db } from '../../platform/db/client.js';
+import type { Db, Tx } from '../../platform/db/client.js';
+import { type InboundContact, inboundContact } from './inbound-contact.js';
 import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { onSlaEvent } from './escalations.js';
@@ -52,6 +53,9 @@ export const serviceSubscribers = (deps: ServiceDeps): Subscriber[] => [{
   types: ['outage.resolved'],
   handle: async (tx, event) => { await resolveWithIncident(tx, deps.settings, event.payload as { incidentId: string; title: string }); },
 }];
+
+/** What a customer wrote to us by SMS or mail, for messaging to hand over: it lands on their ticket (see inboundContact). */
+export const serviceInbound = (deps: ServiceDeps) => (tx: Tx, c: InboundContact) => inboundContact(tx, deps.settings, c);
 
 /** Every minute: SLA warnings and breaches detected, planned maintenance opened when it starts; hourly: resolved tickets past the reopen window closed. */
 export const serviceJobs = (deps: ServiceDeps): Partial<JobsSetup> => ({

@@ -9,7 +9,7 @@ const at = () => timestamp({ withTimezone: true });
 
 export const serviceTypes = ['internet', 'mobile', 'billing', 'outage', 'installation'] as const;
 export const priorities = ['low', 'normal', 'high', 'urgent'] as const;
-export const channels = ['phone', 'email', 'chat', 'app', 'social', 'web', 'walk_in'] as const;
+export const channels = ['phone', 'sms', 'email', 'chat', 'app', 'social', 'web', 'walk_in'] as const;
 export const ticketStatuses = ['new', 'open', 'pending', 'resolved', 'closed'] as const;
 /** Who works a ticket, from the first line up. */
 export const tiers = ['agent', 'supervisor', 'specialist', 'management'] as const;
@@ -120,7 +120,7 @@ export const tickets = serviceSchema.table('tickets', {
   index('tickets_assignee_idx').on(t.assigneeId, t.status).where(sql`assignee_id is not null`),
   index('tickets_resolved_idx').on(t.resolvedAt).where(sql`status = 'resolved'`),
   index('tickets_incident_idx').on(t.incidentId).where(sql`incident_id is not null`),
-  check('tickets_channel_check', sql`${t.channel} in ('phone', 'email', 'chat', 'app', 'social', 'web', 'walk_in')`),
+  check('tickets_channel_check', sql`${t.channel} in ('phone', 'sms', 'email', 'chat', 'app', 'social', 'web', 'walk_in')`),
   check('tickets_tier_check', sql`${t.tier} in ('agent', 'supervisor', 'specialist', 'management')`),
   check('tickets_status_check', sql`${t.status} in ('new', 'open', 'pending', 'resolved', 'closed')`),
   check('tickets_service_type_check', sql`${t.serviceType} in ('internet', 'mobile', 'billing', 'outage', 'installation')`),
@@ -175,7 +175,7 @@ export const interactions = serviceSchema.table('interactions', {
   // KPIs read a period of contacts.
   index('interactions_started_idx').on(t.startedAt),
   check('interactions_duration_check', sql`${t.durationSeconds} >= 0`),
-  check('interactions_kind_check', sql`${t.direction} in ('inbound', 'outbound') and ${t.channel} in ('phone', 'email', 'chat', 'app', 'social', 'web', 'walk_in')
+  check('interactions_kind_check', sql`${t.direction} in ('inbound', 'outbound') and ${t.channel} in ('phone', 'sms', 'email', 'chat', 'app', 'social', 'web', 'walk_in')
     and ${t.outcome} in ('resolved', 'ticket_opened', 'ticket_updated', 'callback_scheduled', 'transferred', 'no_answer', 'abandoned')`),
 ]);
 

@@ -72,34 +72,36 @@ async function categoryOf(tx: Tx, input: OpenTicket) {
  * triaged, in the queue of its service type, its description the first public message.
  */
 export async function openTicket(db: Db, ctx: Ctx, s: ServiceSettings, input: OpenTicket) {
-  return db.transaction(async (tx) => {
-    const customer = await customerVisible(tx, ctx, input.customerId);
-    if (!customer) throw serviceErrors.customer_not_found();
-    // A customer does not choose its own priority (it would choose the strictest SLA): staff raise it.
-    if (ctx.principal.kind === 'customer') input = { ...input, priority: 'normal' };
-    await checkConcerns(tx, ctx, input);
-    const category = await categoryOf(tx, input);
-    const language = input.language ?? twoLetter(customer.preferredLanguage);
-    const slaPolicyId = await policyFor(tx, { serviceType: category.serviceType, priority: input.priority, segment: customer.segment });
-    const id = uuidv7();
-    const [{ n }] = await tx.execute<{ n: string }>(sql`select nextval('service.ticket_numbers')::text as n`) as unknown as [{ n: string }];
-    const incident = await openIncidentFor(tx, input.customerId, category.serviceType);
-    let [ticket] = await tx.insert(tickets).values({
-      id, number: `T-${n.padStart(6, '0')}`, customerId: input.customerId, lineId: input.lineId ?? null, orderId: input.orderId ?? null, invoiceId: input.invoiceId ?? null,
-      ...category, priority: input.priority, channel: input.channel, subject: input.subject, language, queue: await queueFor(tx, { serviceType: category.serviceType, language, segment: customer.segment }), openedBy: actorOf(ctx),
-      slaPolicyId, incidentId: incident?.id ?? null,
-    }).returning() as [TicketRow];
-    await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: id, status: 'new', actor: actorOf(ctx), at: sql`clock_timestamp()` });
-    await tx.insert(ticketMessages).values({ id: uuidv7(), ticketId: id, visibility: 'public', authorKind: ctx.principal.kind, authorId: ctx.principal.id, channel: input.channel, body: input.description });
-    await emit(tx, 'ticket.created', {
-      ticketId: id, number: ticket.number, customerId: input.customerId, serviceType: category.serviceType, priority: input.priority, channel: input.channel, queue: ticket.queue,
-      incidentId: ticket.incidentId,
-    }, { aggregateId: id, requestId: ctx.requestId });
-    if (incident) ticket = await waitOnIncident(tx, s, ticket, incident);
-    const escalated = await onOpened(tx, ticket, customer.segment, s.recurring);
-    await audit(tx, ctx, { action: 'ticket.opened', entityType: 'ticket', entityId: id, details: { number: ticket.number, categorisedBy: category.categorisedBy, incidentId: ticket.incidentId } });
-    return escalated;
-  });
+  return db.transaction(async (tx) => openTicketIn(tx, ctx, s, input));
+}
+
+export async function openTicketIn(tx: Tx, ctx: Ctx, s: ServiceSettings, input: OpenTicket) {
+  const customer = await customerVisible(tx, ctx, input.customerId);
+  if (!customer) throw serviceErrors.customer_not_found();
+  // A customer does not choose its own priority (it would choose the strictest SLA): staff raise it.
+  if (ctx.principal.kind === 'customer') input = { ...input, priority: 'normal' };
+  await checkConcerns(tx, ctx, input);
+  const category = await categoryOf(tx, input);
+  const language = input.language ?? twoLetter(customer.preferredLanguage);
+  const slaPolicyId = await policyFor(tx, { serviceType: category.serviceType, priority: input.priority, segment: customer.segment });
+  const id = uuidv7();
+  const [{ n }] = await tx.execute<{ n: string }>(sql`select nextval('service.ticket_numbers')::text as n`) as unknown as [{ n: string }];
+  const incident = await openIncidentFor(tx, input.customerId, category.serviceType);
+  let [ticket] = await tx.insert(tickets).values({
+    id, number: `T-${n.padStart(6, '0')}`, customerId: input.customerId, lineId: input.lineId ?? null, orderId: input.orderId ?? null, invoiceId: input.invoiceId ?? null,
+    ...category, priority: input.priority, channel: input.channel, subject: input.subject, language, queue: await queueFor(tx, { serviceType: category.serviceType, language, segment: customer.segment }), openedBy: actorOf(ctx),
+    slaPolicyId, incidentId: incident?.id ?? null,
+  }).returning() as [TicketRow];
+  await tx.insert(ticketHistory).values({ id: uuidv7(), ticketId: id, status: 'new', actor: actorOf(ctx), at: sql`clock_timestamp()` });
+  await tx.insert(ticketMessages).values({ id: uuidv7(), ticketId: id, visibility: 'public', authorKind: ctx.principal.kind, authorId: ctx.principal.id, channel: input.channel, body: input.description });
+  await emit(tx, 'ticket.created', {
+    ticketId: id, number: ticket.number, customerId: input.customerId, serviceType: category.serviceType, priority: input.priority, channel: input.channel, queue: ticket.queue,
+    incidentId: ticket.incidentId,
+  }, { aggregateId: id, requestId: ctx.requestId });
+  if (incident) ticket = await waitOnIncident(tx, s, ticket, incident);
+  const escalated = await onOpened(tx, ticket, customer.segment, s.recurring);
+  await audit(tx, ctx, { action: 'ticket.opened', entityType: 'ticket', entityId: id, details: { number: ticket.number, categorisedBy: category.categorisedBy, incidentId: ticket.incidentId } });
+  return escalated;
 }
 
 /** The ticket with its SLA measured now (first response, next response, resolution). */
@@ -178,29 +180,32 @@ export async function updateTicket(db: Db, ctx: Ctx, s: ServiceSettings, id: str
  */
 export async function addMessage(db: Db, ctx: Ctx, s: ServiceSettings, id: string, input: { body: string; visibility: 'public' | 'internal'; channel: Channel }) {
   if (input.visibility === 'internal' && !isStaff(ctx)) throw serviceErrors.internal_note_not_allowed();
-  return db.transaction(async (tx) => {
-    const t = await visibleTicket(tx, ctx, id, true);
-    if (t.status === 'closed') throw serviceErrors.ticket_closed();
-    const [message] = await tx.insert(ticketMessages).values({
-      id: uuidv7(), ticketId: id, visibility: input.visibility, authorKind: ctx.principal.kind, authorId: ctx.principal.id, channel: input.channel, body: input.body,
-    }).returning();
-    // The response clocks: staff's public reply answers what the customer said; the customer's starts the next one.
-    const fromCustomer = ctx.principal.kind === 'customer';
-    // Only a person on the operator's side answers: an integration's or partner's message does not stop the response clocks.
-    const answered = isStaff(ctx) && input.visibility === 'public';
-    await tx.update(tickets).set({
-      updatedAt: sql`now()`,
-      ...(answered ? { firstResponseAt: sql`coalesce(${tickets.firstResponseAt}, now())`, awaitingReplySince: null } : {}),
-      // Before the first response the first-response clock covers it; after, each message waits for its own answer.
-      ...(fromCustomer ? { awaitingReplySince: sql`case when ${tickets.firstResponseAt} is null then null else coalesce(${tickets.awaitingReplySince}, now()) end` } : {}),
-    }).where(eq(tickets.id, id));
-    const next = fromCustomer ? afterCustomerReply(t.status, t.pendingOn) : null;
-    if (next) await move(tx, ctx, s, t, next, { reason: 'The customer replied' });
-    if (input.visibility === 'public') {
-      await emit(tx, 'ticket.replied', { ticketId: id, number: t.number, customerId: t.customerId, messageId: message!.id, by: ctx.principal.kind }, { aggregateId: id, requestId: ctx.requestId });
-    }
-    return message!;
-  });
+  return db.transaction(async (tx) => postMessage(tx, ctx, s, await visibleTicket(tx, ctx, id, true), input));
+}
+
+/** A message on a ticket the caller may write on (locked by the caller). */
+export async function postMessage(tx: Tx, ctx: Ctx, s: ServiceSettings, t: TicketRow, input: { body: string; visibility: 'public' | 'internal'; channel: Channel }) {
+  const id = t.id;
+  if (t.status === 'closed') throw serviceErrors.ticket_closed();
+  const [message] = await tx.insert(ticketMessages).values({
+    id: uuidv7(), ticketId: id, visibility: input.visibility, authorKind: ctx.principal.kind, authorId: ctx.principal.id, channel: input.channel, body: input.body,
+  }).returning();
+  // The response clocks: staff's public reply answers what the customer said; the customer's starts the next one.
+  const fromCustomer = ctx.principal.kind === 'customer';
+  // Only a person on the operator's side answers: an integration's or partner's message does not stop the response clocks.
+  const answered = isStaff(ctx) && input.visibility === 'public';
+  await tx.update(tickets).set({
+    updatedAt: sql`now()`,
+    ...(answered ? { firstResponseAt: sql`coalesce(${tickets.firstResponseAt}, now())`, awaitingReplySince: null } : {}),
+    // Before the first response the first-response clock covers it; after, each message waits for its own answer.
+    ...(fromCustomer ? { awaitingReplySince: sql`case when ${tickets.firstResponseAt} is null then null else coalesce(${tickets.awaitingReplySince}, now()) end` } : {}),
+  }).where(eq(tickets.id, id));
+  const next = fromCustomer ? afterCustomerReply(t.status, t.pendingOn) : null;
+  if (next) await move(tx, ctx, s, t, next, { reason: 'The customer replied' });
+  if (input.visibility === 'public') {
+    await emit(tx, 'ticket.replied', { ticketId: id, number: t.number, customerId: t.customerId, messageId: message!.id, by: ctx.principal.kind }, { aggregateId: id, requestId: ctx.requestId });
+  }
+  return message!;
 }
 
 /** The thread as the caller may read it: a customer sees public replies only. */

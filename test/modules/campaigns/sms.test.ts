@@ -107,9 +107,27 @@ describe('SMS over SMPP', () => {
     expect(consents).toMatchObject([{ channel: 'sms', granted: false, source: 'sms_keyword:STOP' }]);
     await run();
     expect(sentTo(phone).map((s) => decodeShortMessage(s.octets, s.dataCoding))).toEqual(['You will get no more offers by SMS (STOP).']);
-    // Any other text changes nothing.
+    // Any other text changes no consent.
     const other = await customer('en', true);
     await smsc.mo(other.phone, 'Stop the bill please');
     expect((await t.http.get(`/v1/customers/${other.customerId}`).expect(200)).body.consents).toMatchObject([{ channel: 'sms', granted: true }]);
+  });
+
+  it('any other SMS from a customer is their contact: a new ticket (then a reply on it), and an interaction each time', async () => {
+    const { customerId, phone } = await customer('en');
+    expect(await smsc.mo(phone, 'My data stopped working this morning')).toBe(0);
+    const [ticket] = (await t.http.get(`/v1/tickets?customerId=${customerId}`).expect(200)).body.items;
+    expect(ticket).toMatchObject({ channel: 'sms', serviceType: 'mobile', status: 'new', subject: 'My data stopped working this morning' });
+    await t.http.post(`/v1/tickets/${ticket.id}/transitions`).send({ to: 'pending', pendingOn: 'customer' }).expect(200);
+    await smsc.mo(phone, 'Restarted, still nothing');
+    expect((await t.http.get(`/v1/tickets/${ticket.id}`).expect(200)).body.status).toBe('open');
+    const thread = (await t.http.get(`/v1/tickets/${ticket.id}/messages`).expect(200)).body.items;
+    expect(thread.map((m: { body: string; channel: string }) => `${m.channel}: ${m.body}`)).toEqual(['sms: My data stopped working this morning', 'sms: Restarted, still nothing']);
+    const contacts = (await t.http.get(`/v1/customers/${customerId}/interactions`).expect(200)).body.items;
+    expect(contacts.map((i: { outcome: string }) => i.outcome).sort()).toEqual(['ticket_opened', 'ticket_updated']);
+    // A number nobody has: kept, matched to no one.
+    expect(await smsc.mo('+999000111', 'hello?')).toBe(0);
+    const [unknown] = await t.database.sql`select customer_ids from campaigns.inbound_messages where sender = '+999000111'`;
+    expect(unknown!.customer_ids).toEqual([]);
   });
 });

@@ -1,0 +1,5 @@
+ALTER TABLE "service"."interactions" DROP CONSTRAINT "interactions_kind_check";--> statement-breakpoint
+ALTER TABLE "service"."tickets" DROP CONSTRAINT "tickets_channel_check";--> statement-breakpoint
+ALTER TABLE "service"."interactions" ADD CONSTRAINT "interactions_kind_check" CHECK ("service"."interactions"."direction" in ('inbound', 'outbound') and "service"."interactions"."channel" in ('phone', 'sms', 'email', 'chat', 'app', 'social', 'web', 'walk_in')
+    and "service"."interactions"."outcome" in ('resolved', 'ticket_opened', 'ticket_updated', 'callback_scheduled', 'transferred', 'no_answer', 'abandoned'));--> statement-breakpoint
+ALTER TABLE "service"."tickets" ADD CONSTRAINT "tickets_channel_check" CHECK ("service"."tickets"."channel" in ('phone', 'sms', 'email', 'chat', 'app', 'social', 'web', 'walk_in'));
