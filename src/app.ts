@@ -141,15 +141,16 @@ export async function buildApp(p: Platform) {
   };
   await app.register(serviceModule, service);
 
-  const sms = config.SMPP_URL
-    ? smsCentre(db, config.SMPP_URL, { sourceAddr: config.SMPP_SOURCE_ADDR, window: config.SMPP_WINDOW, stopWords: config.SMS_STOP_WORDS.split(','), contact: serviceInbound(service) })
-    : undefined;
+  // What customers write to us reaches customer service: the service module hands campaigns the hook.
+  const inbound = { stopWords: config.SMS_STOP_WORDS.split(','), contact: serviceInbound(service) };
+  const sms = config.SMPP_URL ? smsCentre(db, config.SMPP_URL, { sourceAddr: config.SMPP_SOURCE_ADDR, window: config.SMPP_WINDOW, ...inbound }) : undefined;
   if (sms) app.addHook('onClose', () => sms.close());
   // One-click unsubscribe links in marketing email: signed with a key derived from the auth secret, pointing at PUBLIC_URL.
   const unsubscribe = unsubscribeLinks(secrets.authSecret, config.PUBLIC_URL);
   const campaigns = {
     db,
     unsubscribe,
+    inbound,
     providers: {
       ...(config.SMTP_URL ? { email: smtpProvider(config.SMTP_URL, config.MAIL_FROM, unsubscribe) } : {}),
       ...(sms ? { sms } : {}),

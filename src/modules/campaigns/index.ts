@@ -9,6 +9,7 @@ import { type InboundSettings, receiveSms } from './inbound.js';
 import { purposes } from './purposes.js';
 import { applyReceipt } from './receipts.js';
 import { eraseCustomerMessages } from './messages.js';
+import { inboundRoutes } from './inbound-routes.js';
 import { campaignRoutes } from './routes.js';
 import { scheduledRoutes } from './scheduled-routes.js';
 import { smppProvider } from './smpp.js';
@@ -24,11 +25,12 @@ import { unsubscribeRoutes } from './unsubscribe-routes.js';
  * SMS marketing consent; scheduled (optionally recurring) campaigns to a segment, fanned out in
  * pages and sent at a paced rate, with frequency caps, pause, resume, cancel and statistics.
  */
-export interface CampaignDeps { db: Db; providers: Providers; settings: DispatchSettings & DeliverySettings & { sendRate: number; concurrency: number }; unsubscribe: UnsubscribeLinks }
+export interface CampaignDeps { db: Db; providers: Providers; settings: DispatchSettings & DeliverySettings & { sendRate: number; concurrency: number }; unsubscribe: UnsubscribeLinks; inbound: InboundSettings }
 
 export const campaignsModule: FastifyPluginAsync<CampaignDeps> = async (app, deps) => {
   await app.register(campaignRoutes, deps);
   await app.register(scheduledRoutes, deps);
+  await app.register(inboundRoutes, deps);
   await app.register(unsubscribeRoutes, deps);
 };
 

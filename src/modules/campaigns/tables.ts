@@ -185,5 +185,7 @@ export const inboundMessages = campaignsSchema.table('inbound_messages', {
   customerIds: jsonb().$type<string[]>().notNull(),
   /** The opt-out keyword it was, if any. */
   keyword: text(),
+  /** The mail provider's id of it: a webhook delivered twice is one message. */
+  externalId: text(),
   receivedAt: ts(),
-}, (t) => [index('inbound_messages_received_idx').on(t.receivedAt)]);
+}, (t) => [index('inbound_messages_received_idx').on(t.receivedAt), uniqueIndex('inbound_messages_external_key').on(t.channel, t.externalId)]);

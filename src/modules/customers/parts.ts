@@ -87,10 +87,10 @@ export async function recordConsent(tx: Tx, ctx: Ctx, customerId: string, channe
   return row!;
 }
 
-/** The customers (not erased) with this phone number (E.164) among their contact points. */
-export async function customersByPhone(tx: Tx, e164: string) {
+/** The customers (not erased) with this phone number (E.164) or email address among their contact points. */
+export async function customersByContact(tx: Tx, kind: 'phone' | 'email', value: string) {
   const rows = await tx.selectDistinct({ id: contactPoints.customerId }).from(contactPoints).innerJoin(customers, eq(customers.id, contactPoints.customerId))
-    .where(and(eq(contactPoints.kind, 'phone'), eq(contactPoints.value, e164), sql`${customers.status} <> 'erased'`));
+    .where(and(eq(contactPoints.kind, kind), eq(contactPoints.value, kind === 'email' ? value.toLowerCase() : value), sql`${customers.status} <> 'erased'`));
   return rows.map((r) => r.id);
 }
 

@@ -46,6 +46,8 @@ export const permissions = [
   'campaigns:manage',
   'messages:read',
   'messages:redrive',
+  /** Mail providers' inbound webhooks: an integration's capability. */
+  'messages:inbound',
 ] as const;
 export type Permission = (typeof permissions)[number];
 

@@ -114,6 +114,20 @@ describe('triggered messages', () => {
   });
 });
 
+describe('inbound email', () => {
+  it('a mail from a customer, handed over by the provider\'s webhook, opens a ticket once however often it is posted; strangers are refused', async () => {
+    const { customerId, email } = await lowBalance({ language: 'en' });
+    const provider = asCaller(t, await keyFor(t, { principalKind: 'integration', capabilities: ['messages:inbound'] }));
+    const mail = { messageId: `<in-${customerId}@mail.example>`, from: email.toUpperCase(), to: 'care@telco.example', subject: 'Invoice question', text: 'Why was I charged twice?' };
+    expect((await provider.post('/v1/inbound/email').send(mail).expect(202)).body).toEqual({ duplicate: false, customers: 1 });
+    expect((await provider.post('/v1/inbound/email').send(mail).expect(202)).body).toEqual({ duplicate: true, customers: 1 });
+    const tickets = (await t.http.get(`/v1/tickets?customerId=${customerId}`).expect(200)).body.items;
+    expect(tickets).toMatchObject([{ channel: 'email', subject: 'Invoice question', status: 'new' }]);
+    await provider.post('/v1/inbound/email').send({ ...mail, from: 'not-an-address' }).expect(400);
+    await marketing.post('/v1/inbound/email').send(mail).expect(403);
+  });
+});
+
 describe('templates and triggers', () => {
   it('templates are checked against their purpose\'s variables and previewed with the SMS encoding and parts', async () => {
     const bad = await marketing.put('/v1/message-templates/balance.low/sms/en').send({ body: 'Balance {{balanse}}' }).expect(422);
