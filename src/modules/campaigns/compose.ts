@@ -19,6 +19,8 @@ export type Composed = { channel: MessageChannel } & (
   | { state: 'queued'; language: string; timeZone: string; recipient: string; subject: string | null; body: string; html: string | null }
   | { state: 'skipped'; reason: string });
 
+const RANK: Record<string, number> = { no_contact: 0, no_template: 1, no_consent: 2, opted_out: 2 };
+
 /** Why a customer gets nothing on a channel, or null when they may be sent to on it. */
 function refusal(p: MessagingProfile, channel: MessageChannel, r: Recipe) {
   if (!(channel === 'sms' ? p.phone : p.email)) return 'no_contact';
@@ -30,7 +32,8 @@ function refusal(p: MessagingProfile, channel: MessageChannel, r: Recipe) {
 /**
  * The message a customer gets: on the first of the channels that may reach them (consent for
  * marketing, no opt-out for transactional, a contact point, a template), in their language and
- * locale. None does: a skipped message on the first channel, with the first reason.
+ * locale. None does: a skipped message, with the weightiest reason (a refusal of the customer's
+ * over a missing template over a missing address).
  */
 export function compose(p: MessagingProfile, r: Recipe): Composed {
   let skipped: Composed | undefined;
@@ -38,7 +41,9 @@ export function compose(p: MessagingProfile, r: Recipe): Composed {
     const why = refusal(p, channel, r);
     const written = r.templates.get(channel) ?? [];
     if (why || !written.length) {
-      skipped ??= { channel, state: 'skipped', reason: why ?? 'no_template' };
+      const reason = why ?? 'no_template';
+      // The customer's own choice says more than a missing address or text: it is the reason given.
+      if (!skipped || (RANK[reason] ?? 0) > (RANK[(skipped as { reason: string }).reason] ?? 0)) skipped = { channel, state: 'skipped', reason };
       continue;
     }
     const language = chooseLanguage(written.map((x) => x.language), p.preferredLanguage, r.operatorLanguage);

@@ -7,6 +7,7 @@ export const campaignErrors = defineErrors({
   preview_invalid: { status: 422, title: 'The preview cannot be rendered with these values, locale or time zone' },
   template_not_found: { status: 404, title: 'No such template' },
   trigger_not_found: { status: 404, title: 'No such trigger' },
+  customer_not_found: { status: 404, title: 'No such customer' },
   campaign_not_found: { status: 404, title: 'No such campaign' },
   campaign_exists: { status: 409, title: 'A campaign with this code exists already' },
   transactional_needs_admin: { status: 403, title: 'Only an administrator sends a transactional campaign: it passes consent, quiet hours and frequency caps' },

@@ -10,6 +10,7 @@ import { purposes } from './purposes.js';
 import { applyReceipt } from './receipts.js';
 import { eraseCustomerMessages } from './messages.js';
 import { inboundRoutes } from './inbound-routes.js';
+import { optOutRoutes } from './opt-outs.js';
 import { campaignRoutes } from './routes.js';
 import { scheduledRoutes } from './scheduled-routes.js';
 import { smppProvider } from './smpp.js';
@@ -31,6 +32,7 @@ export const campaignsModule: FastifyPluginAsync<CampaignDeps> = async (app, dep
   await app.register(campaignRoutes, deps);
   await app.register(scheduledRoutes, deps);
   await app.register(inboundRoutes, deps);
+  await app.register(optOutRoutes, deps);
   await app.register(unsubscribeRoutes, deps);
 };
 

@@ -114,6 +114,28 @@ describe('triggered messages', () => {
   });
 });
 
+describe('transactional opt-out', () => {
+  it('a customer who said no to transactional email gets no balance warning by email (skipped, opted_out); saying yes again brings it back', async () => {
+    const email = `optout${process.pid}@example.org`;
+    const customer = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Opt', familyName: 'Out', contactPoints: [{ kind: 'email', value: email, isPrimary: true }] }).expect(201)).body;
+    const me = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: customer.id }));
+    expect((await me.put(`/v1/customers/${customer.id}/transactional-opt-outs/email`).expect(200)).body).toEqual({ customerId: customer.id, channel: 'email', optedOut: true });
+    expect((await me.put(`/v1/customers/${customer.id}/transactional-opt-outs/voice`).expect(422)).body.code).toBe('channel_not_allowed');
+    const stranger = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Some', familyName: 'One' }).expect(201)).body;
+    await me.put(`/v1/customers/${stranger.id}/transactional-opt-outs/email`).expect(404);
+    const account = (await t.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
+    await lowerThanThreshold(account.id);
+    await run();
+    expect(await messagesOf(customer.id)).toMatchObject([{ state: 'skipped', reason: 'opted_out', channel: 'email' }]);
+    expect(smtp.to(email)).toEqual([]);
+    await me.delete(`/v1/customers/${customer.id}/transactional-opt-outs/email`).expect(200);
+    await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: null }).expect(200);
+    await lowerThanThreshold(account.id);
+    await run();
+    expect(smtp.to(email)).toHaveLength(1);
+  });
+});
+
 describe('inbound email', () => {
   it('a mail from a customer, handed over by the provider\'s webhook, opens a ticket once however often it is posted; strangers are refused', async () => {
     const { customerId, email } = await lowBalance({ language: 'en' });

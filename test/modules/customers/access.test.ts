@@ -105,13 +105,15 @@ describe('no credentials', () => {
     ['patch', `/v1/customers/${id}/billing-accounts/${part}`],
     ['get', `/v1/customers/${id}/interactions`],
     ['get', `/v1/customers/${id}/360`],
+    ['put', `/v1/customers/${id}/transactional-opt-outs/sms`],
+    ['delete', `/v1/customers/${id}/transactional-opt-outs/sms`],
   ];
 
   it('covers every customer route the app registers', () => {
     const spec = t.app.app.swagger() as { paths: Record<string, Record<string, unknown>> };
     const registered = Object.entries(spec.paths).filter(([p]) => p.startsWith('/v1/customers'))
       .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p.replace(/\{(contactPointId|addressId|documentId|accountId)\}/, '{part}')}`));
-    const listed = routes.map(([m, u]) => `${m.toUpperCase()} ${u.split('?')[0]!.replace(id, '{id}').replace(part, '{part}').replace(/consents\/sms$/, 'consents/{channel}')}`);
+    const listed = routes.map(([m, u]) => `${m.toUpperCase()} ${u.split('?')[0]!.replace(id, '{id}').replace(part, '{part}').replace(/consents\/sms$/, 'consents/{channel}').replace(/opt-outs\/sms$/, 'opt-outs/{channel}')}`);
     expect(registered.sort()).toEqual(listed.sort());
   });
 
