@@ -56,9 +56,9 @@ export const scheduledRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { 
     config: { auth: 'campaigns:manage' },
     schema: {
       operationId: 'startCampaign', tags, summary: 'Run a draft campaign now, or at a time', params,
-      body: z.object({ at: z.iso.datetime({ offset: true }).optional() }).strict().default({}), response: { 200: campaignView, ...problems(400, 404, 409) },
+      body: z.object({ at: z.iso.datetime({ offset: true }).optional() }).strict().nullish().describe('None, or no `at`: now'), response: { 200: campaignView, ...problems(400, 404, 409) },
     },
-  }, async (req) => control(db, ctxOf(req), req.params.id, 'start', req.body.at ? new Date(req.body.at) : undefined));
+  }, async (req) => control(db, ctxOf(req), req.params.id, 'start', req.body?.at ? new Date(req.body.at) : undefined));
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     app.post(`/v1/campaigns/:id/${action}`, {
