@@ -78,6 +78,8 @@ const schema = z.object({
   /** Campaigns: messages a worker sends per second at most, and how many at once. */
   CAMPAIGN_SEND_RATE: z.coerce.number().int().min(1).max(10000).default(200),
   CAMPAIGN_SEND_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
+  /** Campaigns: a recharge this many days after a campaign reached the customer counts as its conversion. */
+  CONVERSION_DAYS: z.coerce.number().int().min(1).max(90).default(7),
   /** Campaigns: how often a message is tried before it is dead-lettered (failed). */
   MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
 });

@@ -7,7 +7,7 @@ import { enqueue } from '../../platform/jobs/jobs.js';
 import { type SegmentFilter, segmentSize } from '../customers/index.js';
 import { requireChannel } from './channels.js';
 import { campaignErrors } from './errors.js';
-import { campaigns, messages } from './tables.js';
+import { campaigns, conversions, messages } from './tables.js';
 
 type Campaign = typeof campaigns.$inferSelect;
 export interface CampaignInput { code: string; name: string; channels: string[]; segment: SegmentFilter; kind?: Campaign['kind']; repeatEveryDays?: number | null }
@@ -85,11 +85,14 @@ export async function campaignStats(db: Db, id: string) {
     select state, channel, language, case when state in ('skipped', 'held') then split_part(reason, ' ', 1) end as reason, count(*)::int as n
     from ${messages} where campaign_id = ${id} group by 1, 2, 3, 4 order by 1, 2, 3, 4`);
   const total = (pred: (r: (typeof rows)[number]) => boolean) => rows.filter(pred).reduce((n, r) => n + r.n, 0);
+  const [converted] = await db.execute<{ n: number }>(sql`select count(*)::int as n from ${conversions} where campaign_id = ${id}`);
+  const sent = total((r) => ['sent', 'delivered'].includes(r.state));
   return {
     campaignId: id, status: c.status, run: c.run, targeted: c.targeted,
-    queued: total((r) => r.state === 'queued' || r.state === 'sending'), held: total((r) => r.state === 'held'), sent: total((r) => ['sent', 'delivered'].includes(r.state)),
+    queued: total((r) => r.state === 'queued' || r.state === 'sending'), held: total((r) => r.state === 'held'), sent,
     delivered: total((r) => r.state === 'delivered'), failed: total((r) => r.state === 'failed' || r.state === 'expired'), skipped: total((r) => r.state === 'skipped'),
     optedOut: total((r) => r.state === 'skipped' && r.reason === 'no_consent'),
+    conversions: converted!.n, conversionRate: sent ? converted!.n / sent : null,
     breakdown: rows,
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../platform/db/client.js';
 import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
+import { recordConversion } from './conversions.js';
 import { type DeliverySettings, failStranded, type Providers, requeueWaiting, sendMessage } from './delivery.js';
 import { dispatch, type DispatchSettings } from './dispatch.js';
 import { fanOut, sendCampaign } from './fan-out.js';
@@ -26,7 +27,7 @@ import { unsubscribeRoutes } from './unsubscribe-routes.js';
  * SMS marketing consent; scheduled (optionally recurring) campaigns to a segment, fanned out in
  * pages and sent at a paced rate, with frequency caps, pause, resume, cancel and statistics.
  */
-export interface CampaignDeps { db: Db; providers: Providers; settings: DispatchSettings & DeliverySettings & { sendRate: number; concurrency: number }; unsubscribe: UnsubscribeLinks; inbound: InboundSettings }
+export interface CampaignDeps { db: Db; providers: Providers; settings: DispatchSettings & DeliverySettings & { sendRate: number; concurrency: number; conversionDays: number }; unsubscribe: UnsubscribeLinks; inbound: InboundSettings }
 
 export const campaignsModule: FastifyPluginAsync<CampaignDeps> = async (app, deps) => {
   await app.register(campaignRoutes, deps);
@@ -40,6 +41,10 @@ export const campaignsSubscribers = (deps: CampaignDeps): Subscriber[] => [{
   name: 'campaigns.dispatch',
   types: Object.keys(purposes),
   handle: (tx, event) => dispatch(tx, deps.settings, event),
+}, {
+  name: 'campaigns.conversions',
+  types: ['balance.credited'],
+  handle: (tx, event) => recordConversion(tx, deps.settings.conversionDays, event),
 }, {
   name: 'campaigns.erase_customer',
   types: ['customer.erased'],

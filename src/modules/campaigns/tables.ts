@@ -189,3 +189,16 @@ export const inboundMessages = campaignsSchema.table('inbound_messages', {
   externalId: text(),
   receivedAt: ts(),
 }, (t) => [index('inbound_messages_received_idx').on(t.receivedAt), uniqueIndex('inbound_messages_external_key').on(t.channel, t.externalId)]);
+
+/**
+ * A customer who recharged (or redeemed a voucher) within the conversion window after a campaign
+ * reached them: counted once per campaign and customer, with the first such recharge.
+ */
+export const conversions = campaignsSchema.table('conversions', {
+  campaignId: uuid().notNull().references(() => campaigns.id),
+  customerId: uuid().notNull(),
+  eventId: uuid().notNull(),
+  amount: integer().notNull(),
+  currency: text().notNull(),
+  at: ts(),
+}, (t) => [primaryKey({ columns: [t.campaignId, t.customerId] })]);

@@ -52,6 +52,19 @@ describe('scheduled campaigns', () => {
     expect(smtp.to(vips[0]!.email)).toHaveLength(1);
   });
 
+  it('a customer who recharges after the campaign reached them counts as its conversion, once', async () => {
+    const [c] = (await marketing.get('/v1/campaigns').expect(200)).body.items.filter((x: { code: string }) => x.code === 'winter');
+    const account = (await t.http.post(`/v1/customers/${vips[0]!.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
+    for (const key of ['conv-1', 'conv-2']) {
+      await t.http.post(`/v1/billing-accounts/${account.id}/recharges`).set('idempotency-key', key).send({ amount: { amount: 1500, currency: 'EUR' } }).expect(201);
+    }
+    // One who was skipped (no consent) and recharges is no conversion.
+    const other = (await t.http.post(`/v1/customers/${vips[3]!.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
+    await t.http.post(`/v1/billing-accounts/${other.id}/recharges`).set('idempotency-key', 'conv-3').send({ amount: { amount: 1500, currency: 'EUR' } }).expect(201);
+    await run();
+    expect((await marketing.get(`/v1/campaigns/${c.id}/stats`).expect(200)).body).toMatchObject({ sent: 3, conversions: 1, conversionRate: 1 / 3 });
+  });
+
   it('the frequency cap skips a second marketing mail the same day', async () => {
     const c = await create('spring');
     await marketing.post(`/v1/campaigns/${c.id}/start`).expect(200); // no body: now
