@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ctxOf } from '../../platform/auth/guard.js';
+import type { Ctx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
@@ -27,11 +28,20 @@ const triggerView = z.object({
 });
 const messageView = z.object({
   id, customerId: id, dedupeKey: z.string(), triggerId: id.nullable(), eventId: id.nullable(), eventType: z.string().nullable(), channel: z.enum(messageChannels), kind: z.enum(messageKinds),
-  language: z.string().nullable(), recipient: z.string().nullable(), subject: z.string().nullable(), body: z.string().nullable(), html: z.string().nullable(),
+  language: z.string().nullable(), recipient: z.string().nullable().describe('Null for marketing staff, as subject and text are'), subject: z.string().nullable(), body: z.string().nullable(), html: z.string().nullable(),
   state: z.enum(messageStates), reason: z.string().nullable().describe('Why it is held, skipped or failed'), attempts: z.number().int(), nextAttemptAt: z.date().nullable(),
   providerMessageId: z.string().nullable(), createdAt: z.date(), updatedAt: z.date(), sentAt: z.date().nullable(), deliveredAt: z.date().nullable(), failedAt: z.date().nullable(),
 });
 const attemptView = z.object({ id, messageId: id, outcome: z.enum(['accepted', 'transient_error', 'permanent_error']), response: z.string().nullable(), at: z.date() });
+
+/**
+ * Marketing counts and follows its messages but does not read whom they went to or what a bill or
+ * survey said to a customer: recipient and text are for supervisors and admins (who re-drive).
+ */
+function forReader<M extends { recipient: string | null; subject: string | null; body: string | null; html: string | null }>(ctx: Ctx, m: M): M {
+  const p = ctx.principal;
+  return p.kind === 'staff' && p.role === 'marketing' ? { ...m, recipient: null, subject: null, body: null, html: null } : m;
+}
 
 /** Templates, triggers on domain events, and the messages they made (with the dead-letter view). */
 export const campaignRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
@@ -98,13 +108,14 @@ export const campaignRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
     },
   }, async (req) => {
     const [before] = decodeCursor(req.query.cursor, z.tuple([z.uuid()])) ?? [];
-    return toPage(await listMessages(db, { ...req.query, before }), req.query.limit, (m) => [m.id]);
+    const ctx = ctxOf(req);
+    return toPage((await listMessages(db, { ...req.query, before })).map((m) => forReader(ctx, m)), req.query.limit, (m) => [m.id]);
   });
 
   app.get('/v1/messages/:id', {
     config: { auth: 'messages:read' },
     schema: { operationId: 'getMessage', tags, summary: 'A message with every attempt and the provider\'s answers', params: z.object({ id }), response: { 200: messageView.extend({ deliveryAttempts: z.array(attemptView) }), ...problems(400, 404) } },
-  }, async (req) => getMessage(db, req.params.id));
+  }, async (req) => forReader(ctxOf(req), await getMessage(db, req.params.id)));
 
   app.post('/v1/messages/:id/redrive', {
     config: { auth: 'messages:redrive' },

@@ -48,6 +48,8 @@ describe('triggered messages', () => {
     expect(mine[0]!.raw.replace(/=\r\n/g, '')).toMatch(/Ihr Guthaben betr(=C3=A4|ä)gt 0,00(=C2=A0| )=E2=82=AC|0,00/);
     const [message] = await messagesOf(customerId);
     expect(message).toMatchObject({ channel: 'email', state: 'sent', language: 'de', kind: 'transactional', recipient: email, attempts: 1, providerMessageId: expect.any(String) });
+    // Marketing follows the message, not whom it went to or what it said.
+    expect((await marketing.get(`/v1/messages/${message.id}`).expect(200)).body).toMatchObject({ state: 'sent', recipient: null, body: null, subject: null });
 
     // The outbox delivers the same event to the subscriber once more: no second message.
     await t.database.sql`select graphile_worker.add_job('platform.deliver_event', json_build_object('eventId', ${message.eventId}::text, 'subscriber', 'campaigns.dispatch'))`;
