@@ -3,7 +3,7 @@ import { audit } from '../../platform/audit/audit.js';
 import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { enqueue } from '../../platform/jobs/jobs.js';
+import { enqueueFanOut, enqueueSender } from './fan-out.js';
 import { type SegmentFilter, segmentSize } from '../customers/index.js';
 import { requireChannel } from './channels.js';
 import { campaignErrors } from './errors.js';
@@ -63,11 +63,11 @@ export async function control(db: Db, ctx: Ctx, id: string, action: keyof typeof
       const known = await getCampaign(tx as Db, id);
       throw campaignErrors.campaign_state(`A ${known.status} campaign cannot ${action}`);
     }
-    if (action === 'start') await enqueue(tx, 'campaigns.fan_out', { campaignId: id }, { jobKey: `fan-out:${id}`, runAt: at, maxAttempts: 25 });
+    if (action === 'start') await enqueueFanOut(tx, id, at);
     if (action === 'resume') {
       const runAt = row.scheduledAt && row.scheduledAt > new Date() ? row.scheduledAt : undefined;
-      await enqueue(tx, 'campaigns.fan_out', { campaignId: id }, { jobKey: `fan-out:${id}`, runAt, maxAttempts: 25 });
-      await enqueue(tx, 'campaigns.send_campaign', { campaignId: id }, { jobKey: `campaign-send:${id}`, queueName: `campaign:${id}`, maxAttempts: 25 });
+      await enqueueFanOut(tx, id, runAt);
+      await enqueueSender(tx, id);
     }
     if (action === 'cancel') {
       await tx.update(messages).set({ state: 'skipped', reason: 'campaign_cancelled', updatedAt: sql`now()` })

@@ -1,5 +1,5 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
-import type { Db } from '../../platform/db/client.js';
+import type { Db, Tx } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
 import { messagingProfiles } from '../customers/index.js';
@@ -22,6 +22,10 @@ export interface Provider { send(m: Outgoing): Promise<{ providerMessageId: stri
 export type Providers = Partial<Record<MessageChannel, Provider>>;
 export interface FrequencyCaps { perDay: number; perWeek: number }
 export interface DeliverySettings { maxAttempts: number; quietHours: QuietHours | null; caps: FrequencyCaps }
+
+/** The job that sends one message (again), now or at a time; its key keeps one per message. */
+export const enqueueSend = (tx: Tx, messageId: string, runAt?: Date) =>
+  enqueue(tx, 'campaigns.send', { messageId }, { jobKey: `message:${messageId}`, runAt, maxAttempts: 5 });
 
 /** Seconds before try n + 1: 30 s, 2 min, 8 min, ... capped at 2 hours. */
 export const backoffSeconds = (attempt: number) => Math.min(30 * 4 ** (attempt - 1), 7200);
@@ -63,7 +67,7 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
       await db.transaction(async (tx) => {
         await tx.update(messages).set({ state: 'held', reason: `quiet_hours until ${until.toISOString()}`, attempts: sql`${messages.attempts} - 1`, nextAttemptAt: until, updatedAt: sql`now()` })
           .where(eq(messages.id, id));
-        await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, runAt: until, maxAttempts: 5 });
+        await enqueueSend(tx, id, until);
       });
       return true;
     }
@@ -93,7 +97,7 @@ async function refused(db: Db, s: DeliverySettings, m: typeof messages.$inferSel
     if (retry) {
       const runAt = new Date(Date.now() + backoffSeconds(m.attempts) * 1000);
       await tx.update(messages).set({ state: 'queued', nextAttemptAt: runAt, updatedAt: sql`now()` }).where(sending);
-      await enqueue(tx, 'campaigns.send', { messageId: m.id }, { jobKey: `message:${m.id}`, runAt, maxAttempts: 5 });
+      await enqueueSend(tx, m.id, runAt);
     } else {
       const reason = r.transient ? `Gave up after ${m.attempts} attempts: ${r.response}` : `Refused: ${r.response}`;
       await tx.update(messages).set({ state: 'failed', reason: reason.slice(0, 1000), failedAt: sql`now()`, updatedAt: sql`now()` }).where(sending);

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Tx } from '../../platform/db/client.js';
 import type { DomainEvent } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { enqueue } from '../../platform/jobs/jobs.js';
+import { enqueueSend } from './delivery.js';
 import { messagingProfiles } from '../customers/index.js';
 import { compose } from './compose.js';
 import { purposes } from './purposes.js';
@@ -53,7 +53,7 @@ export async function dispatch(tx: Tx, s: DispatchSettings, event: DomainEvent) 
       const [row] = await tx.insert(messages).values(values)
         .onConflictDoUpdate({ target: messages.dedupeKey, set: { ...emptyMessage, ...replacement, updatedAt: sql`now()` }, setWhere: sql`${messages.state} = 'skipped' and ${m.state} = 'queued'` })
         .returning({ id: messages.id });
-      if (row && m.state === 'queued') await enqueue(tx, 'campaigns.send', { messageId: row.id }, { jobKey: `message:${row.id}`, maxAttempts: 5 });
+      if (row && m.state === 'queued') await enqueueSend(tx, row.id);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import type { Db } from '../../platform/db/client.js';
+import type { Db, Tx } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
 import { type SegmentFilter, segmentPage } from '../customers/index.js';
@@ -8,6 +8,14 @@ import { type DeliverySettings, type Providers, sendMessage } from './delivery.j
 import { type DispatchSettings, optOutsOf, templatesByChannel } from './dispatch.js';
 import { campaignPurpose } from './purposes.js';
 import { campaigns, type MessageChannel, messages } from './tables.js';
+
+/** The campaign's fan-out job, now or at its time: one per campaign waiting (its key). */
+export const enqueueFanOut = (tx: Tx, campaignId: string, runAt?: Date) =>
+  enqueue(tx, 'campaigns.fan_out', { campaignId }, { jobKey: `fan-out:${campaignId}`, runAt, maxAttempts: 25 });
+
+/** One sender per campaign at a time (its own job queue): asked again while it runs, it runs once more after, not beside. */
+export const enqueueSender = (tx: Tx, campaignId: string) =>
+  enqueue(tx, 'campaigns.send_campaign', { campaignId }, { jobKey: `campaign-send:${campaignId}`, queueName: `campaign:${campaignId}`, maxAttempts: 25 });
 
 /** Customers a fan-out page takes: one statement to read them, one to write their messages. */
 const PAGE = 10_000;
@@ -50,8 +58,7 @@ export async function fanOut(db: Db, s: DispatchSettings, campaignId: string) {
         on conflict (dedupe_key) do nothing`);
       cursor = page.at(-1)!.id;
       await tx.update(campaigns).set({ cursor, targeted: sql`${campaigns.targeted} + ${page.length}`, updatedAt: sql`now()` }).where(eq(campaigns.id, c.id));
-      // One sender per campaign at a time (its own job queue): a page done while it runs adds a run after it, not beside it.
-      await enqueue(tx, 'campaigns.send_campaign', { campaignId: c.id }, { jobKey: `campaign-send:${c.id}`, queueName: `campaign:${c.id}`, maxAttempts: 25 });
+      await enqueueSender(tx, c.id);
       return true;
     });
     if (!goOn) {
@@ -69,7 +76,7 @@ async function finishRun(tx: Db, c: typeof campaigns.$inferSelect) {
   }
   const next = new Date((c.scheduledAt ?? new Date()).getTime() + c.repeatEveryDays * 86_400_000);
   await tx.update(campaigns).set({ status: 'scheduled', run: c.run + 1, cursor: null, targeted: 0, scheduledAt: next, updatedAt: sql`now()` }).where(eq(campaigns.id, c.id));
-  await enqueue(tx, 'campaigns.fan_out', { campaignId: c.id }, { jobKey: `fan-out:${c.id}`, runAt: next, maxAttempts: 25 });
+  await enqueueFanOut(tx, c.id, next);
 }
 
 /**

@@ -54,11 +54,12 @@ export const campaignsSubscribers = (deps: CampaignDeps): Subscriber[] => [{
 export const campaignsJobs = (deps: CampaignDeps): Partial<JobsSetup> => ({
   tasks: {
     'campaigns.send': async (payload) => { await sendMessage(deps.db, deps.providers, deps.settings, (payload as { messageId: string }).messageId); },
-    'campaigns.fail_stranded': async () => { await failStranded(deps.db); await requeueWaiting(deps.db); },
+    'campaigns.sweep': async () => { await failStranded(deps.db); await requeueWaiting(deps.db); },
     'campaigns.fan_out': async (payload) => { await fanOut(deps.db, deps.settings, (payload as { campaignId: string }).campaignId); },
     'campaigns.send_campaign': async (payload) => { await sendCampaign(deps.db, deps.providers, deps.settings, (payload as { campaignId: string }).campaignId); },
   },
-  cron: [{ pattern: '*/5 * * * *', task: 'campaigns.fail_stranded' }],
+  // Every five minutes: messages stranded in `sending` fail as unknown, waiting ones without a job get one.
+  cron: [{ pattern: '*/5 * * * *', task: 'campaigns.sweep' }],
 });
 
 export { smtpProvider } from './email.js';

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
 import type { Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
-import { enqueue } from '../../platform/jobs/jobs.js';
+import { enqueueSend } from './delivery.js';
 import { campaignErrors } from './errors.js';
 import { inboundMessages, type MessageState, messageAttempts, messageParts, messages } from './tables.js';
 
@@ -30,7 +30,7 @@ export async function redrive(db: Db, ctx: Ctx, id: string) {
     }
     // The SMSC's ids of the last try go: the new parts get theirs, and a late receipt for an old part finds nothing.
     await tx.delete(messageParts).where(eq(messageParts.messageId, id));
-    await enqueue(tx, 'campaigns.send', { messageId: id }, { jobKey: `message:${id}`, maxAttempts: 5 });
+    await enqueueSend(tx, id);
     await audit(tx, ctx, { action: 'message.redriven', entityType: 'message', entityId: id });
     return m;
   });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quietUntil, parseQuietHours } from '../../../src/modules/campaigns/send-rules.js';
 import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
 import { smtpSink } from '../../support/smtp.js';
 import { activePlan, fulfilled, stock } from '../orders/fixtures.js';
+import { crossLowBalance, dayZone, nightZone } from './fixtures.js';
 
 let smtp: Awaited<ReturnType<typeof smtpSink>>;
 let t: TestApp;
@@ -20,10 +20,7 @@ afterAll(async () => {
   await smtp.close();
 });
 
-// Fixed-offset zones, one per hour: one where it is night now and one where it is day.
-const zones = Array.from({ length: 24 }, (_, i) => `Etc/GMT${i - 12 >= 0 ? '+' : '-'}${Math.abs(i - 12)}`).filter((z) => z !== 'Etc/GMT-0');
-const night = zones.find((z) => quietUntil(new Date(Date.now() + 120_000), z, parseQuietHours('21:00-08:00')) && quietUntil(new Date(), z, parseQuietHours('21:00-08:00')))!;
-const day = zones.find((z) => !quietUntil(new Date(), z, parseQuietHours('21:00-08:00')) && !quietUntil(new Date(Date.now() + 120_000), z, parseQuietHours('21:00-08:00')))!;
+const [night, day] = [nightZone, dayZone];
 
 let seq = 0;
 async function activated(who: { consent: boolean; timeZone: string }) {
@@ -48,8 +45,7 @@ describe('marketing messages', () => {
     const silent = await activated({ consent: false, timeZone: day });
     expect(await messagesOf(silent.customerId)).toMatchObject([{ kind: 'marketing', state: 'skipped', reason: 'no_consent' }]);
     expect(smtp.to(silent.email)).toEqual([]);
-    await t.http.patch(`/v1/billing-accounts/${silent.accountId}/balance`).send({ lowBalanceThreshold: null }).expect(200);
-    await t.http.patch(`/v1/billing-accounts/${silent.accountId}/balance`).send({ lowBalanceThreshold: 1000 }).expect(200);
+    await crossLowBalance(t, silent.accountId);
     for (let i = 0; i < 3; i++) await t.runJobs();
     expect(smtp.to(silent.email).map((m) => m.raw)).toEqual([expect.stringMatching(/Subject: Balance low/)]);
   });

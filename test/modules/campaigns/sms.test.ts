@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeShortMessage } from '../../../src/modules/campaigns/sms-encoding.js';
 import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
 import { smscSink } from '../../support/smsc.js';
+import { crossLowBalance } from './fixtures.js';
 
 let smsc: Awaited<ReturnType<typeof smscSink>>;
 let t: TestApp;
@@ -38,8 +39,7 @@ const messagesOf = async (customerId: string) => (await t.http.get(`/v1/messages
 async function lowBalance(language: string) {
   const who = await customer(language);
   const account = (await t.http.post(`/v1/customers/${who.customerId}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
-  await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: null }).expect(200);
-  await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: 1000 }).expect(200);
+  await crossLowBalance(t, account.id);
   await run();
   return who;
 }
@@ -69,11 +69,7 @@ describe('SMS over SMPP', () => {
   });
 
   it('a low-balance event becomes one SMS in the customer\'s language that the SMSC receives, then reports delivered; the event delivered twice sends once', async () => {
-    const { customerId, phone } = await customer('es');
-    const account = (await t.http.post(`/v1/customers/${customerId}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
-    await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: null }).expect(200);
-    await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: 1000 }).expect(200);
-    await run();
+    const { customerId, phone } = await lowBalance('es');
     const [sms] = sentTo(phone);
     expect(sentTo(phone)).toHaveLength(1);
     expect(sms!.dataCoding).toBe(0);
@@ -91,11 +87,7 @@ describe('SMS over SMPP', () => {
   });
 
   it('an undeliverable receipt fails the message with the SMSC\'s words, for the dead-letter view', async () => {
-    const { customerId, phone } = await customer('en');
-    const account = (await t.http.post(`/v1/customers/${customerId}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
-    await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: null }).expect(200);
-    await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: 1000 }).expect(200);
-    await run();
+    const { customerId, phone } = await lowBalance('en');
     await smsc.receipt(sentTo(phone)[0]!.messageId, 'UNDELIV');
     expect((await messagesOf(customerId))[0]).toMatchObject({ state: 'failed', reason: expect.stringMatching(/stat:UNDELIV/) });
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
 import { smtpSink } from '../../support/smtp.js';
+import { crossLowBalance } from './fixtures.js';
 
 let smtp: Awaited<ReturnType<typeof smtpSink>>;
 let t: TestApp;
@@ -21,18 +22,13 @@ afterAll(async () => {
 });
 
 let seq = 0;
-/** A new balance (0.00) is below the default threshold already: no threshold, then one above it, crosses it. */
-async function lowerThanThreshold(accountId: string) {
-  await t.http.patch(`/v1/billing-accounts/${accountId}/balance`).send({ lowBalanceThreshold: null }).expect(200);
-  await t.http.patch(`/v1/billing-accounts/${accountId}/balance`).send({ lowBalanceThreshold: 1000 }).expect(200);
-}
 async function lowBalance(who: { language: string; email?: string }) {
   const email = who.email ?? `ada${process.pid}-${++seq}@example.org`;
   const customer = (await t.http.post('/v1/customers').send({
     type: 'individual', givenName: 'Ada', familyName: `Lovelace${seq}`, preferredLanguage: who.language, contactPoints: [{ kind: 'email', value: email, isPrimary: true }],
   }).expect(201)).body;
   const account = (await t.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
-  await lowerThanThreshold(account.id);
+  await crossLowBalance(t, account.id);
   return { customerId: customer.id as string, email };
 }
 const messagesOf = async (customerId: string) => (await t.http.get(`/v1/messages?customerId=${customerId}`).expect(200)).body.items;
@@ -67,7 +63,7 @@ describe('triggered messages', () => {
 
     const unreachable = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'No', familyName: 'Contact' }).expect(201)).body;
     const account = (await t.http.post(`/v1/customers/${unreachable.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
-    await lowerThanThreshold(account.id);
+    await crossLowBalance(t, account.id);
     await run();
     expect(await messagesOf(unreachable.id)).toMatchObject([{ state: 'skipped', reason: 'no_contact', channel: 'sms' }]);
   });
@@ -126,13 +122,12 @@ describe('transactional opt-out', () => {
     const stranger = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Some', familyName: 'One' }).expect(201)).body;
     await me.put(`/v1/customers/${stranger.id}/transactional-opt-outs/email`).expect(404);
     const account = (await t.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
-    await lowerThanThreshold(account.id);
+    await crossLowBalance(t, account.id);
     await run();
     expect(await messagesOf(customer.id)).toMatchObject([{ state: 'skipped', reason: 'opted_out', channel: 'email' }]);
     expect(smtp.to(email)).toEqual([]);
     await me.delete(`/v1/customers/${customer.id}/transactional-opt-outs/email`).expect(200);
-    await t.http.patch(`/v1/billing-accounts/${account.id}/balance`).send({ lowBalanceThreshold: null }).expect(200);
-    await lowerThanThreshold(account.id);
+    await crossLowBalance(t, account.id);
     await run();
     expect(smtp.to(email)).toHaveLength(1);
   });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseQuietHours, quietUntil } from '../../../src/modules/campaigns/send-rules.js';
 import { unsubscribeLinks } from '../../../src/modules/campaigns/unsubscribe.js';
 import { anon, asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
 import { smtpSink } from '../../support/smtp.js';
 import { activePlan, fulfilled, stock } from '../orders/fixtures.js';
+import { crossLowBalance, dayZone } from './fixtures.js';
 
 const PUBLIC_URL = 'https://crm.example.test';
 let smtp: Awaited<ReturnType<typeof smtpSink>>;
@@ -22,10 +22,8 @@ afterAll(async () => {
   await smtp.close();
 });
 
-// A fixed-offset zone where it is day now and in two minutes: marketing is not held for quiet hours.
-const quiet = parseQuietHours('21:00-08:00');
-const day = Array.from({ length: 24 }, (_, i) => `Etc/GMT${i - 12 >= 0 ? '+' : '-'}${Math.abs(i - 12)}`).filter((z) => z !== 'Etc/GMT-0')
-  .find((z) => !quietUntil(new Date(), z, quiet) && !quietUntil(new Date(Date.now() + 120_000), z, quiet))!;
+// A zone where it is day now and in two minutes: marketing is not held for quiet hours.
+const day = dayZone;
 
 let seq = 0;
 /** A customer who consented to email marketing gets the upsell mail once a line is activated. */
@@ -160,8 +158,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
 
   it('transactional mail (a low balance) carries no List-Unsubscribe', async () => {
     const { accountId, email } = await activated();
-    await t.http.patch(`/v1/billing-accounts/${accountId}/balance`).send({ lowBalanceThreshold: null }).expect(200);
-    await t.http.patch(`/v1/billing-accounts/${accountId}/balance`).send({ lowBalanceThreshold: 1000 }).expect(200);
+    await crossLowBalance(t, accountId);
     for (let i = 0; i < 3; i++) await t.runJobs();
     const notice = smtp.to(email).find((m) => /Subject: Balance low/.test(m.raw));
     expect(notice).toBeDefined();
