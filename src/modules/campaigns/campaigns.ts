@@ -4,19 +4,21 @@ import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { enqueueFanOut, enqueueSender } from './fan-out.js';
-import { type SegmentFilter, segmentSize } from '../customers/index.js';
+import { segmentSize } from '../customers/index.js';
+import { type CampaignSegment, conditionsOf, requireKnownPlans } from './audience.js';
 import { requireChannel } from './channels.js';
 import { campaignErrors } from './errors.js';
 import { campaigns, conversions, messages } from './tables.js';
 
 type Campaign = typeof campaigns.$inferSelect;
-export interface CampaignInput { code: string; name: string; channels: string[]; segment: SegmentFilter; kind?: Campaign['kind']; repeatEveryDays?: number | null }
+export interface CampaignInput { code: string; name: string; channels: string[]; segment: CampaignSegment; kind?: Campaign['kind']; repeatEveryDays?: number | null }
 
 export async function createCampaign(db: Db, ctx: Ctx, input: CampaignInput) {
   const channels = [...new Set(input.channels.map(requireChannel))];
   // A transactional campaign passes consent, quiet hours and caps: not the marketers' to send.
   if (input.kind === 'transactional' && !(ctx.principal.kind === 'staff' && ctx.principal.role === 'admin')) throw campaignErrors.transactional_needs_admin();
   return db.transaction(async (tx) => {
+    await requireKnownPlans(tx, input.segment.plans);
     const [row] = await tx.insert(campaigns).values({
       id: uuidv7(), code: input.code, name: input.name, kind: input.kind ?? 'marketing', channels, segment: { ...input.segment }, repeatEveryDays: input.repeatEveryDays ?? null, createdBy: actorOf(ctx),
     }).onConflictDoNothing().returning();
@@ -37,7 +39,7 @@ export const listCampaigns = (db: Db) => db.select().from(campaigns).orderBy(des
 /** How many customers the campaign's segment holds now (the message count also depends on consent and contacts at send time). */
 export async function audience(db: Db, id: string) {
   const c = await getCampaign(db, id);
-  return { campaignId: id, customers: await segmentSize(db, c.segment as SegmentFilter) };
+  return { campaignId: id, customers: await segmentSize(db, c.segment, conditionsOf(c.segment)) };
 }
 
 // A completed campaign may still be sending (completed: every message is made): it can be paused or cancelled until the last is out.

@@ -4,6 +4,7 @@ import type { DomainEvent } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { enqueueSend } from './delivery.js';
 import { messagingProfiles } from '../customers/index.js';
+import { customersOnPricePlans } from '../orders/index.js';
 import { compose } from './compose.js';
 import { purposes } from './purposes.js';
 import { type MessageChannel, messages, transactionalOptOuts } from './tables.js';
@@ -41,8 +42,10 @@ export async function dispatch(tx: Tx, s: DispatchSettings, event: DomainEvent) 
   const optedOut = await optOutsOf(tx, profiles.map((p) => p.id));
   for (const trigger of bound) {
     const templates = await templatesByChannel(tx, event.type, trigger.channels);
-    const fits = profiles.filter((p) => (!trigger.conditions.segments?.length || trigger.conditions.segments.includes(p.segment))
-      && (!trigger.conditions.languages?.length || trigger.conditions.languages.includes(p.preferredLanguage)));
+    const { segments, languages, plans } = trigger.conditions;
+    const onPlans = plans?.length ? await customersOnPricePlans(tx, profiles.map((p) => p.id), plans) : undefined;
+    const fits = profiles.filter((p) => (!segments?.length || segments.includes(p.segment))
+      && (!languages?.length || languages.includes(p.preferredLanguage)) && (!onPlans || onPlans.has(p.id)));
     for (const p of fits) {
       const m = compose(p, { channels: trigger.channels, kind: trigger.kind, essential: purpose.essential, templates, values: event.payload, optedOut, operatorLanguage: s.operatorLanguage });
       const id = uuidv7();

@@ -2,6 +2,7 @@ import { defineErrors } from '../../platform/http/errors.js';
 
 export const campaignErrors = defineErrors({
   channel_not_allowed: { status: 422, title: 'Messages go by SMS or email only: there is no voice channel, and telemarketing is out of scope by design' },
+  unknown_price_plan: { status: 422, title: 'No price plan has this code' },
   unknown_purpose: { status: 422, title: 'No such message purpose: name an event type the catalogue knows' },
   template_invalid: { status: 422, title: 'The template is not valid: see the problems' },
   preview_invalid: { status: 422, title: 'The preview cannot be rendered with these values, locale or time zone' },

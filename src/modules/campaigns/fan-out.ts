@@ -2,7 +2,8 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
-import { type SegmentFilter, segmentPage } from '../customers/index.js';
+import { segmentPage } from '../customers/index.js';
+import { conditionsOf } from './audience.js';
 import { compose } from './compose.js';
 import { type DeliverySettings, type Providers, sendMessage } from './delivery.js';
 import { type DispatchSettings, optOutsOf, templatesByChannel } from './dispatch.js';
@@ -32,12 +33,13 @@ export async function fanOut(db: Db, s: DispatchSettings, campaignId: string) {
   const [c] = await db.update(campaigns).set({ status: 'running', startedAt: sql`coalesce(${campaigns.startedAt}, now())`, updatedAt: sql`now()` })
     .where(and(eq(campaigns.id, campaignId), inArray(campaigns.status, ['scheduled', 'running']))).returning();
   if (!c) return;
-  const filter = c.segment as SegmentFilter;
+  const filter = c.segment;
+  const also = conditionsOf(filter);
   const templates = await templatesByChannel(db, campaignPurpose(c.code), c.channels);
   let cursor = c.cursor;
-  let page = await segmentPage(db, filter, cursor, PAGE);
+  let page = await segmentPage(db, filter, cursor, PAGE, also);
   for (;;) {
-    const ahead = page.length ? segmentPage(db, filter, page.at(-1)!.id, PAGE) : undefined;
+    const ahead = page.length ? segmentPage(db, filter, page.at(-1)!.id, PAGE, also) : undefined;
     const goOn = await db.transaction(async (tx) => {
       const [now] = await tx.select().from(campaigns).where(eq(campaigns.id, campaignId)).for('update');
       if (!now || now.status !== 'running' || now.run !== c.run || now.cursor !== cursor) return false;

@@ -24,7 +24,7 @@ const templateView = z.object({
 });
 const triggerView = z.object({
   id, name: z.string(), eventType: z.string(), kind: z.enum(messageKinds), channels: z.array(z.enum(messageChannels)),
-  conditions: z.object({ segments: z.array(z.string()).optional(), languages: z.array(z.string()).optional() }), active: z.boolean(), createdBy: z.string(), createdAt: z.date(), updatedAt: z.date(),
+  conditions: z.object({ segments: z.array(z.string()).optional(), languages: z.array(z.string()).optional(), plans: z.array(z.string()).optional() }), active: z.boolean(), createdBy: z.string(), createdAt: z.date(), updatedAt: z.date(),
 });
 const messageView = z.object({
   id, customerId: id, dedupeKey: z.string(), triggerId: id.nullable(), eventId: id.nullable(), eventType: z.string().nullable(), channel: z.enum(messageChannels), kind: z.enum(messageKinds),
@@ -83,7 +83,10 @@ export const campaignRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
       operationId: 'createMessageTrigger', tags, summary: 'Send messages on a domain event: channels in order of preference, kind (transactional or marketing), conditions',
       body: z.object({
         name: z.string().trim().min(1).max(100), eventType: z.string().min(3).max(60), channels: z.array(channelText).min(1).max(2), kind: z.enum(messageKinds).optional(),
-        conditions: z.object({ segments: z.array(z.enum(['consumer', 'vip', 'enterprise'])).max(3).optional(), languages: z.array(z.string().max(35)).max(50).optional() }).strict().optional(),
+        conditions: z.object({
+          segments: z.array(z.enum(['consumer', 'vip', 'enterprise'])).max(3).optional(), languages: z.array(z.string().max(35)).max(50).optional(),
+          plans: z.array(z.string().trim().min(1).max(60)).max(50).optional().describe('Price plan codes: the customer has a line (not terminated) on one of them'),
+        }).strict().optional(),
         active: z.boolean().optional(),
       }).strict(),
       response: { 201: triggerView, ...problems(400, 422) },

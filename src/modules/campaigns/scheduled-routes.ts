@@ -14,9 +14,10 @@ const segment = z.object({
   regions: z.array(z.string().trim().min(1).max(100)).max(100).optional().describe('Regions of a home, installation or billing address'),
   consent: z.enum(['sms', 'email']).optional().describe('Has given marketing consent on this channel'),
   accountType: z.enum(['prepaid', 'postpaid']).optional(),
+  plans: z.array(z.string().trim().min(1).max(60)).max(50).optional().describe('Price plan codes: has a line (not terminated) on one of them'),
 }).strict();
 const campaignView = z.object({
-  id, code: z.string(), name: z.string(), kind: z.enum(messageKinds), channels: z.array(z.enum(messageChannels)), segment: z.record(z.string(), z.unknown()),
+  id, code: z.string(), name: z.string(), kind: z.enum(messageKinds), channels: z.array(z.enum(messageChannels)), segment,
   status: z.enum(campaignStatuses), scheduledAt: z.date().nullable(), repeatEveryDays: z.number().int().nullable(), run: z.number().int(),
   targeted: z.number().int().describe('Customers of the segment the current run has reached'), createdBy: z.string(), createdAt: z.date(), updatedAt: z.date(),
   startedAt: z.date().nullable(), finishedAt: z.date().nullable(),

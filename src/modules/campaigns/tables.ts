@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { CampaignSegment } from './audience.js';
 
 export const campaignsSchema = pgSchema('campaigns');
 
@@ -46,7 +47,7 @@ export const triggers = campaignsSchema.table('triggers', {
   kind: text({ enum: messageKinds }).notNull(),
   channels: jsonb().$type<MessageChannel[]>().notNull(),
   /** Each left out: any. */
-  conditions: jsonb().$type<{ segments?: string[]; languages?: string[] }>().notNull().default({}),
+  conditions: jsonb().$type<{ segments?: string[]; languages?: string[]; plans?: string[] }>().notNull().default({}),
   active: boolean().notNull().default(true),
   createdBy: text().notNull(),
   createdAt: ts(),
@@ -69,7 +70,7 @@ export const campaigns = campaignsSchema.table('campaigns', {
   name: text().notNull(),
   kind: text({ enum: messageKinds }).notNull().default('marketing'),
   channels: jsonb().$type<MessageChannel[]>().notNull(),
-  segment: jsonb().$type<Record<string, unknown>>().notNull(),
+  segment: jsonb().$type<CampaignSegment>().notNull(),
   status: text({ enum: campaignStatuses }).notNull().default('draft'),
   scheduledAt: at(),
   repeatEveryDays: integer(),

@@ -3,6 +3,7 @@ import { audit } from '../../platform/audit/audit.js';
 import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
+import { requireKnownPlans } from './audience.js';
 import { requireChannel } from './channels.js';
 import { campaignErrors } from './errors.js';
 import { purposes } from './purposes.js';
@@ -17,6 +18,7 @@ export async function createTrigger(db: Db, ctx: Ctx, input: TriggerInput) {
   const purpose = purposes[input.eventType];
   if (!purpose) throw campaignErrors.unknown_purpose(`No messages can be sent on "${input.eventType}"`);
   return db.transaction(async (tx) => {
+    await requireKnownPlans(tx, input.conditions?.plans);
     const [row] = await tx.insert(triggers).values({
       id: uuidv7(), name: input.name, eventType: input.eventType, kind: input.kind ?? purpose.kind, channels, conditions: input.conditions ?? {}, active: input.active ?? true, createdBy: actorOf(ctx),
     }).returning();

@@ -37,7 +37,10 @@ export async function messagingProfiles(db: Tx, ids: string[]): Promise<Messagin
   return db.execute<MessagingProfile>(sql`select ${profile} from ${customers} c where c.id = any(${sql.param(ids)}::uuid[]) and c.status <> 'erased'`);
 }
 
-function segmentWhere(f: SegmentFilter): SQL {
+/** A condition on a customer's id that another module supplies over its own tables (price plans, for one). */
+export type CustomerCondition = (customerId: SQL) => SQL;
+
+function segmentWhere(f: SegmentFilter, also: CustomerCondition[]): SQL {
   const lower = (list: string[]) => sql.param(list.map((v) => v.toLowerCase()));
   return sql.join([
     sql`c.status = 'active'`,
@@ -47,17 +50,18 @@ function segmentWhere(f: SegmentFilter): SQL {
       and lower(ad.region) = any(${lower(f.regions)}::text[]))` : undefined,
     f.consent ? sql`exists (select 1 from ${consents} k where k.customer_id = c.id and k.channel = ${f.consent} and k.granted)` : undefined,
     f.accountType ? sql`exists (select 1 from ${billingAccounts} a where a.customer_id = c.id and a.type = ${f.accountType} and a.status = 'active')` : undefined,
+    ...also.map((condition) => condition(sql`c.id`)),
   ].filter((w): w is SQL => w !== undefined), sql` and `);
 }
 
 /** How many customers a segment holds now. */
-export async function segmentSize(db: Tx, f: SegmentFilter) {
-  const [row] = await db.execute<{ n: number }>(sql`select count(*)::int as n from ${customers} c where ${segmentWhere(f)}`);
+export async function segmentSize(db: Tx, f: SegmentFilter, also: CustomerCondition[] = []) {
+  const [row] = await db.execute<{ n: number }>(sql`select count(*)::int as n from ${customers} c where ${segmentWhere(f, also)}`);
   return row!.n;
 }
 
 /** The segment's members after a customer id, in id order: a fan-out walks it a page at a time. */
-export async function segmentPage(db: Tx, f: SegmentFilter, after: string | null, limit: number): Promise<MessagingProfile[]> {
+export async function segmentPage(db: Tx, f: SegmentFilter, after: string | null, limit: number, also: CustomerCondition[] = []): Promise<MessagingProfile[]> {
   return db.execute<MessagingProfile>(sql`select ${profile} from ${customers} c
-    where ${segmentWhere(f)}${after ? sql` and c.id > ${after}` : sql``} order by c.id limit ${limit}`);
+    where ${segmentWhere(f, also)}${after ? sql` and c.id > ${after}` : sql``} order by c.id limit ${limit}`);
 }

@@ -65,6 +65,7 @@ export const ordersSubscribers: Subscriber[] = [{
 
 export { reserve, release, type ResourceKind } from './inventory.js';
 export { getOrder } from './orders.js';
+export { customersOnPricePlans, onPricePlans, unknownPricePlans } from './audience.js';
 export { ordersViewPart } from './customer-view.js';
 export { grantAddOn } from './grants.js';
 export { sellableAddOn } from './addons.js';
