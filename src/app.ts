@@ -157,7 +157,7 @@ export async function buildApp(p: Platform) {
     },
     settings: {
       operatorLanguage: config.OPERATOR_LANGUAGE, maxAttempts: config.MESSAGE_MAX_ATTEMPTS, quietHours: parseQuietHours(config.QUIET_HOURS),
-      caps: { perDay: config.MARKETING_CAP_PER_DAY, perWeek: config.MARKETING_CAP_PER_WEEK }, sendRate: config.CAMPAIGN_SEND_RATE, concurrency: config.CAMPAIGN_SEND_CONCURRENCY, conversionDays: config.CONVERSION_DAYS,
+      caps: { perDay: config.MARKETING_CAP_PER_DAY, perWeek: config.MARKETING_CAP_PER_WEEK }, rates: { sms: config.SMS_SEND_RATE || null, email: config.EMAIL_SEND_RATE || null, campaigns: config.CAMPAIGN_SEND_RATE || null }, concurrency: config.CAMPAIGN_SEND_CONCURRENCY, conversionDays: config.CONVERSION_DAYS,
     },
   };
   await app.register(campaignsModule, campaigns);

@@ -204,7 +204,7 @@ try {
   smsc = await benchSmsc();
   server = await startServer({
     worker: !args['no-worker'] && only !== 'customer-view',
-    env: { SMPP_URL: smsc.url, QUIET_HOURS: '00:00-00:00', CAMPAIGN_SEND_RATE: '10000', CAMPAIGN_SEND_CONCURRENCY: '20', SMPP_WINDOW: '50' },
+    env: { SMPP_URL: smsc.url, QUIET_HOURS: '00:00-00:00', CAMPAIGN_SEND_RATE: '0', SMS_SEND_RATE: '0', CAMPAIGN_SEND_CONCURRENCY: '20', SMPP_WINDOW: '50' },
   });
   const headers = { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' };
   const rows: Row[] = [];

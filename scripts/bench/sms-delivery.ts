@@ -3,7 +3,7 @@
  * submit_sm and at once sends its delivery receipt, SMS_CUSTOMERS customers with a phone and SMS
  * consent (written in SQL, as customer-view.ts does), and one SMS campaign to them started through
  * the API. It measures from the start until every message is delivered (receipt applied): the
- * fan-out, the paced sender (CAMPAIGN_SEND_RATE is raised for the bench), submit_sm round trips
+ * fan-out, the sender (the send-rate limits are lifted for the bench), submit_sm round trips
  * within the SMPP window, and the receipts.
  */
 import type { AddressInfo } from 'node:net';

@@ -75,8 +75,15 @@ const schema = z.object({
   /** Campaigns: at most this many marketing messages reach a customer in a day, and in a week. */
   MARKETING_CAP_PER_DAY: z.coerce.number().int().min(1).max(100).default(2),
   MARKETING_CAP_PER_WEEK: z.coerce.number().int().min(1).max(500).default(5),
-  /** Campaigns: messages a worker sends per second at most, and how many at once. */
-  CAMPAIGN_SEND_RATE: z.coerce.number().int().min(1).max(10000).default(200),
+  /**
+   * Campaigns: messages per second at most over all workers, through the SMSC, through the SMTP
+   * relay, and for all campaigns together (below the providers', leaving room for balance and
+   * outage notices); 0: no limit.
+   */
+  SMS_SEND_RATE: z.coerce.number().int().min(0).max(10000).default(100),
+  EMAIL_SEND_RATE: z.coerce.number().int().min(0).max(10000).default(100),
+  CAMPAIGN_SEND_RATE: z.coerce.number().int().min(0).max(10000).default(80),
+  /** Campaigns: messages a campaign's sender hands to providers at once. */
   CAMPAIGN_SEND_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
   /** Campaigns: a recharge this many days after a campaign reached the customer counts as its conversion. */
   CONVERSION_DAYS: z.coerce.number().int().min(1).max(90).default(7),

@@ -38,9 +38,13 @@ export interface TestApp {
   app: Awaited<ReturnType<typeof buildApp>>;
   /** Relays the outbox and runs every job that is due, as a worker would, then returns. */
   runJobs(): Promise<void>;
+  /** The two halves of runJobs: the outbox to the subscribers, then one worker's run over the due jobs (two apps on one database: two workers). */
+  relayEvents(): Promise<void>;
+  runWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
+/** A test's app; on `url`, a second app (another worker) on the same database. */
 export async function testApp(opts: { url?: string; env?: Record<string, string> } = {}): Promise<TestApp> {
   const url = opts.url ?? (await freshDatabase());
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: url, RATE_LIMIT_MAX: '0', ...opts.env });
@@ -50,14 +54,18 @@ export async function testApp(opts: { url?: string; env?: Record<string, string>
   await ensureBootstrapAdminKey(database.db, app.credentials, ADMIN_KEY);
   await app.app.ready();
   const logger = workerLogger(pino({ level: 'silent' }));
+  const relayEvents = async () => { while ((await relayOutbox(database.db, app.subscribers)) > 0); };
+  const runWorker = () => runOnce({ connectionString: url, taskList: app.jobs.tasks, logger });
   return {
     app,
     database,
     http: supertest.agent(app.app.server).set('authorization', `Bearer ${ADMIN_KEY}`),
     async runJobs() {
-      while ((await relayOutbox(database.db, app.subscribers)) > 0);
-      await runOnce({ connectionString: url, taskList: app.jobs.tasks, logger });
+      await relayEvents();
+      await runWorker();
     },
+    relayEvents,
+    runWorker,
     async close() {
       await app.app.close();
       await database.close();

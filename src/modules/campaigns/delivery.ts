@@ -4,6 +4,7 @@ import { uuidv7 } from '../../platform/ids.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
 import { messagingProfiles } from '../customers/index.js';
 import { recordParts } from './receipts.js';
+import { awaitTurn, limitsOf, type SendRates } from './send-rate.js';
 import { type QuietHours, quietUntil } from './send-rules.js';
 import { campaigns, type MessageChannel, messageAttempts, messages } from './tables.js';
 
@@ -21,7 +22,7 @@ export class ProviderRefused extends Error {
 export interface Provider { send(m: Outgoing): Promise<{ providerMessageId: string; partIds?: string[]; response?: string }> }
 export type Providers = Partial<Record<MessageChannel, Provider>>;
 export interface FrequencyCaps { perDay: number; perWeek: number }
-export interface DeliverySettings { maxAttempts: number; quietHours: QuietHours | null; caps: FrequencyCaps }
+export interface DeliverySettings { maxAttempts: number; quietHours: QuietHours | null; caps: FrequencyCaps; rates: SendRates }
 
 /** The job that sends one message (again), now or at a time; its key keeps one per message. */
 export const enqueueSend = (tx: Tx, messageId: string, runAt?: Date) =>
@@ -42,17 +43,19 @@ const putBack = (db: Db, id: string, set: Partial<typeof messages.$inferInsert>)
  * backoff; a permanent one, or the last try, fails it (the dead-letter view). Marketing is checked
  * again at the last moment: the customer's consent now (a STOP since it was queued), quiet hours,
  * frequency caps, and its campaign not paused or cancelled. No provider configured for the channel:
- * it waits queued (returns false) for the sweeper.
+ * it waits queued (returns false) for the sweeper. It waits for its turn under the send-rate
+ * limits before it is claimed, so that a worker stopping while it waits leaves it queued.
  */
 export async function sendMessage(db: Db, providers: Providers, s: DeliverySettings, id: string) {
+  const [due] = await db.select({ channel: messages.channel, campaignId: messages.campaignId }).from(messages)
+    .where(and(eq(messages.id, id), inArray(messages.state, ['queued', 'held'])));
+  if (!due) return true;
+  const provider = providers[due.channel];
+  if (!provider) return false;
+  await awaitTurn(db, limitsOf(due, s.rates));
   const [m] = await db.update(messages).set({ state: 'sending', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` })
     .where(and(eq(messages.id, id), inArray(messages.state, ['queued', 'held']))).returning();
   if (!m) return true;
-  const provider = providers[m.channel];
-  if (!provider) {
-    await putBack(db, id, { state: 'queued' });
-    return false;
-  }
   if (m.campaignId) {
     const [c] = await db.select({ status: campaigns.status }).from(campaigns).where(eq(campaigns.id, m.campaignId));
     if (c?.status === 'cancelled') return (await putBack(db, id, { state: 'skipped', reason: 'campaign_cancelled' }), true);
@@ -71,7 +74,7 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
       });
       return true;
     }
-    if (await overCap(db, m.customerId, s.caps)) return (await putBack(db, id, { state: 'skipped', reason: 'frequency_cap' }), true);
+    if (await skippedOverCap(db, m, s.caps)) return true;
   }
   let accepted;
   try {
@@ -105,12 +108,23 @@ async function refused(db: Db, s: DeliverySettings, m: typeof messages.$inferSel
   });
 }
 
-/** Whether the customer had as much marketing as the caps allow, in the last day or week. */
-async function overCap(db: Db, customerId: string, caps: FrequencyCaps) {
-  const [n] = await db.execute<{ day: number; week: number }>(sql`
-    select count(*) filter (where sent_at > now() - interval '1 day')::int as day, count(*)::int as week
-    from ${messages} where customer_id = ${customerId} and kind = 'marketing' and sent_at > now() - interval '7 days'`);
-  return n!.day >= caps.perDay || n!.week >= caps.perWeek;
+/**
+ * Skips the marketing message when the customer had as much as the caps allow in the last day or
+ * week, counting what other workers are sending them right now. Under a lock on the customer: of
+ * two messages claimed at once, the second to look sees the first `sending` (or skipped), so the
+ * caps hold however many workers send.
+ */
+async function skippedOverCap(db: Db, m: typeof messages.$inferSelect, caps: FrequencyCaps) {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`marketing-cap:${m.customerId}`}))`);
+    const [n] = await tx.execute<{ day: number; week: number }>(sql`
+      select count(*) filter (where state = 'sending' or sent_at > now() - interval '1 day')::int as day, count(*)::int as week
+      from ${messages} where customer_id = ${m.customerId} and kind = 'marketing' and id <> ${m.id}
+        and (state = 'sending' or sent_at > now() - interval '7 days')`);
+    if (n!.day < caps.perDay && n!.week < caps.perWeek) return false;
+    await putBack(tx as unknown as Db, m.id, { state: 'skipped', reason: 'frequency_cap' });
+    return true;
+  });
 }
 
 /**

@@ -82,10 +82,11 @@ async function finishRun(tx: Db, c: typeof campaigns.$inferSelect) {
 }
 
 /**
- * Sends a campaign's queued messages, a slice at a time, a few at once, no faster than the rate
- * (per worker); stops while the campaign is paused or cancelled (resume fans out, which sends on).
+ * Sends a campaign's queued messages, a slice at a time, a few at once (each waits for its turn
+ * under the send-rate limits); stops while the campaign is paused or cancelled (resume fans out,
+ * which sends on).
  */
-export async function sendCampaign(db: Db, providers: Providers, s: DeliverySettings & { sendRate: number; concurrency: number }, campaignId: string) {
+export async function sendCampaign(db: Db, providers: Providers, s: DeliverySettings & { concurrency: number }, campaignId: string) {
   for (;;) {
     const [c] = await db.select({ status: campaigns.status }).from(campaigns).where(eq(campaigns.id, campaignId));
     if (!c || c.status === 'paused' || c.status === 'cancelled') return;
@@ -95,12 +96,9 @@ export async function sendCampaign(db: Db, providers: Providers, s: DeliverySett
       .where(and(eq(messages.campaignId, campaignId), eq(messages.state, 'queued'), inArray(messages.channel, channels),
         sql`(${messages.nextAttemptAt} is null or ${messages.nextAttemptAt} <= now())`)).orderBy(asc(messages.id)).limit(200);
     if (!slice.length) return;
-    const started = Date.now();
     let next = 0;
     await Promise.all(Array.from({ length: s.concurrency }, async () => {
       while (next < slice.length) await sendMessage(db, providers, s, slice[next++]!.id);
     }));
-    const minimum = (slice.length / s.sendRate) * 1000;
-    if (Date.now() - started < minimum) await new Promise((r) => setTimeout(r, minimum - (Date.now() - started)));
   }
 }

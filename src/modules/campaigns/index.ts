@@ -27,7 +27,7 @@ import { unsubscribeRoutes } from './unsubscribe-routes.js';
  * SMS marketing consent; scheduled (optionally recurring) campaigns to a segment, fanned out in
  * pages and sent at a paced rate, with frequency caps, pause, resume, cancel and statistics.
  */
-export interface CampaignDeps { db: Db; providers: Providers; settings: DispatchSettings & DeliverySettings & { sendRate: number; concurrency: number; conversionDays: number }; unsubscribe: UnsubscribeLinks; inbound: InboundSettings }
+export interface CampaignDeps { db: Db; providers: Providers; settings: DispatchSettings & DeliverySettings & { concurrency: number; conversionDays: number }; unsubscribe: UnsubscribeLinks; inbound: InboundSettings }
 
 export const campaignsModule: FastifyPluginAsync<CampaignDeps> = async (app, deps) => {
   await app.register(campaignRoutes, deps);

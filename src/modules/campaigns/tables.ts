@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, index, integer, interval, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { CampaignSegment } from './audience.js';
 
 export const campaignsSchema = pgSchema('campaigns');
@@ -203,3 +203,13 @@ export const conversions = campaignsSchema.table('conversions', {
   currency: text().notNull(),
   at: ts(),
 }, (t) => [primaryKey({ columns: [t.campaignId, t.customerId] })]);
+
+/**
+ * The send-rate limits shared by every worker (GCRA): `tat` is when the limit's next message
+ * would be due if messages went evenly, one `spacing` apart.
+ */
+export const sendRates = campaignsSchema.table('send_rates', {
+  name: text().primaryKey(),
+  spacing: interval().notNull(),
+  tat: timestamp({ withTimezone: true }).notNull(),
+});
