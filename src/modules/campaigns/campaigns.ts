@@ -80,17 +80,23 @@ export async function control(db: Db, ctx: Ctx, id: string, action: keyof typeof
   });
 }
 
-/** Where a campaign's messages are: per state, channel and language. */
-export async function campaignStats(db: Db, id: string) {
+/**
+ * Where a campaign's messages are: per state, channel and language; of one run, or of every run
+ * so far (then `targeted` is the current run's).
+ */
+export async function campaignStats(db: Db, id: string, run?: number) {
   const c = await getCampaign(db, id);
+  const ofRun = run === undefined ? sql`` : sql` and campaign_run = ${run}`;
   const rows = await db.execute<{ state: string; channel: string; language: string | null; reason: string | null; n: number }>(sql`
     select state, channel, language, case when state in ('skipped', 'held') then split_part(reason, ' ', 1) end as reason, count(*)::int as n
-    from ${messages} where campaign_id = ${id} group by 1, 2, 3, 4 order by 1, 2, 3, 4`);
+    from ${messages} where campaign_id = ${id}${ofRun} group by 1, 2, 3, 4 order by 1, 2, 3, 4`);
   const total = (pred: (r: (typeof rows)[number]) => boolean) => rows.filter(pred).reduce((n, r) => n + r.n, 0);
-  const [converted] = await db.execute<{ n: number }>(sql`select count(*)::int as n from ${conversions} where campaign_id = ${id}`);
+  const [converted] = await db.execute<{ n: number }>(run === undefined
+    ? sql`select count(distinct customer_id)::int as n from ${conversions} where campaign_id = ${id}`
+    : sql`select count(*)::int as n from ${conversions} where campaign_id = ${id} and run = ${run}`);
   const sent = total((r) => ['sent', 'delivered'].includes(r.state));
   return {
-    campaignId: id, status: c.status, run: c.run, targeted: c.targeted,
+    campaignId: id, status: c.status, run: run ?? c.run, targeted: run === undefined || run === c.run ? c.targeted : total(() => true),
     queued: total((r) => r.state === 'queued' || r.state === 'sending'), held: total((r) => r.state === 'held'), sent,
     delivered: total((r) => r.state === 'delivered'), failed: total((r) => r.state === 'failed' || r.state === 'expired'), skipped: total((r) => r.state === 'skipped'),
     optedOut: total((r) => r.state === 'skipped' && r.reason === 'no_consent'),

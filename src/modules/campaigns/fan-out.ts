@@ -49,13 +49,13 @@ export async function fanOut(db: Db, s: DispatchSettings, campaignId: string) {
       }
       const optedOut = c.kind === 'transactional' ? await optOutsOf(tx, page.map((p) => p.id)) : new Set<string>();
       const rows = page.map((p) => ({
-        id: uuidv7(), customerId: p.id, dedupeKey: `campaign:${c.id}:${c.run}:${p.id}`, campaignId: c.id, kind: c.kind,
+        id: uuidv7(), customerId: p.id, dedupeKey: `campaign:${c.id}:${c.run}:${p.id}`, campaignId: c.id, campaignRun: c.run, kind: c.kind,
         ...compose(p, { channels: c.channels, kind: c.kind, essential: false, templates, values: {}, optedOut, operatorLanguage: s.operatorLanguage }),
       }));
       // One statement for the page: the rows travel as one JSON parameter.
-      await tx.execute(sql`insert into ${messages} (id, customer_id, dedupe_key, campaign_id, kind, channel, state, reason, language, time_zone, recipient, subject, body, html)
-        select r.id, r."customerId", r."dedupeKey", r."campaignId", r.kind, r.channel, r.state, r.reason, r.language, r."timeZone", r.recipient, r.subject, r.body, r.html
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id uuid, "customerId" uuid, "dedupeKey" text, "campaignId" uuid, kind text, channel text, state text, reason text,
+      await tx.execute(sql`insert into ${messages} (id, customer_id, dedupe_key, campaign_id, campaign_run, kind, channel, state, reason, language, time_zone, recipient, subject, body, html)
+        select r.id, r."customerId", r."dedupeKey", r."campaignId", r."campaignRun", r.kind, r.channel, r.state, r.reason, r.language, r."timeZone", r.recipient, r.subject, r.body, r.html
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id uuid, "customerId" uuid, "dedupeKey" text, "campaignId" uuid, "campaignRun" int, kind text, channel text, state text, reason text,
           language text, "timeZone" text, recipient text, subject text, body text, html text)
         on conflict (dedupe_key) do nothing`);
       cursor = page.at(-1)!.id;

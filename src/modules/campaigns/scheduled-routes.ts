@@ -75,6 +75,7 @@ export const scheduledRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { 
     config: { auth: 'messages:read' },
     schema: {
       operationId: 'getCampaignStats', tags, summary: 'Targeted, queued, held, sent, delivered, failed, skipped and opted out; per state, channel and language', params,
+      querystring: z.object({ run: z.coerce.number().int().min(1).optional().describe('One run of a recurring campaign; left out: every run so far') }).strict(),
       response: {
         200: z.object({
           campaignId: id, status: z.enum(campaignStatuses), run: z.number().int(), targeted: z.number().int(), queued: z.number().int(), held: z.number().int(), sent: z.number().int(),
@@ -86,5 +87,5 @@ export const scheduledRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { 
         ...problems(400, 404),
       },
     },
-  }, async (req) => campaignStats(db, req.params.id));
+  }, async (req) => campaignStats(db, req.params.id, req.query.run));
 };

@@ -99,6 +99,8 @@ export const messages = campaignsSchema.table('messages', {
   dedupeKey: text().notNull(),
   triggerId: uuid().references(() => triggers.id),
   campaignId: uuid().references(() => campaigns.id),
+  /** Which run of its (recurring) campaign made it. */
+  campaignRun: integer(),
   eventId: uuid(),
   eventType: text(),
   channel: text({ enum: messageChannels }).notNull(),
@@ -197,12 +199,13 @@ export const inboundMessages = campaignsSchema.table('inbound_messages', {
  */
 export const conversions = campaignsSchema.table('conversions', {
   campaignId: uuid().notNull().references(() => campaigns.id),
+  run: integer().notNull(),
   customerId: uuid().notNull(),
   eventId: uuid().notNull(),
   amount: integer().notNull(),
   currency: text().notNull(),
   at: ts(),
-}, (t) => [primaryKey({ columns: [t.campaignId, t.customerId] })]);
+}, (t) => [primaryKey({ columns: [t.campaignId, t.run, t.customerId] })]);
 
 /**
  * The send-rate limits shared by every worker (GCRA): `tat` is when the limit's next message

@@ -93,6 +93,14 @@ describe('scheduled campaigns', () => {
     const after = (await marketing.get(`/v1/campaigns/${c.id}`).expect(200)).body;
     expect(after).toMatchObject({ status: 'scheduled', run: 2, targeted: 0 });
     expect(new Date(after.scheduledAt).getTime()).toBe(new Date(later).getTime() + 7 * 86_400_000);
+    // The second run comes (brought forward too): the day's cap skips it. Each run is counted apart.
+    await t.database.sql`update graphile_worker._private_jobs set run_at = now() where key = ${`fan-out:${c.id}`}`;
+    await run();
+    const stats = (run?: number) => marketing.get(`/v1/campaigns/${c.id}/stats${run ? `?run=${run}` : ''}`).expect(200).then((r) => r.body);
+    expect(await stats(1)).toMatchObject({ run: 1, targeted: 1, sent: 1, skipped: 0 });
+    expect(await stats(2)).toMatchObject({ run: 2, targeted: 1, sent: 0, skipped: 1, breakdown: [expect.objectContaining({ reason: 'frequency_cap' })] });
+    expect(await stats()).toMatchObject({ run: 3, targeted: 0, sent: 1, skipped: 1 });
+    expect((await marketing.get(`/v1/campaigns/${c.id}/stats?run=0`).expect(400)).body.code).toBe('validation_failed');
 
     const draft = await create('cancelled_one');
     expect((await marketing.post(`/v1/campaigns/${draft.id}/cancel`).expect(200)).body.status).toBe('cancelled');
