@@ -147,12 +147,14 @@ export async function buildApp(p: Platform) {
   if (sms) app.addHook('onClose', () => sms.close());
   // One-click unsubscribe links in marketing email: signed with a key derived from the auth secret, pointing at PUBLIC_URL.
   const unsubscribe = unsubscribeLinks(secrets.authSecret, config.PUBLIC_URL);
+  const email = config.SMTP_URL ? smtpProvider(config.SMTP_URL, config.MAIL_FROM, unsubscribe) : undefined;
+  if (email) app.addHook('onClose', async () => email.close());
   const campaigns = {
     db,
     unsubscribe,
     inbound,
     providers: {
-      ...(config.SMTP_URL ? { email: smtpProvider(config.SMTP_URL, config.MAIL_FROM, unsubscribe) } : {}),
+      ...(email ? { email } : {}),
       ...(sms ? { sms } : {}),
     },
     settings: {

@@ -105,7 +105,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const config = parsed.data;
   if (config.NODE_ENV === 'production') {
-    const missing = (['AUTH_SECRET', 'DATA_ENCRYPTION_KEYS', 'DATA_HASH_KEY', 'VOUCHER_PIN_KEY'] as const).filter((k) => !config[k]);
+    const missing: string[] = (['AUTH_SECRET', 'DATA_ENCRYPTION_KEYS', 'DATA_HASH_KEY', 'VOUCHER_PIN_KEY'] as const).filter((k) => !config[k]);
+    // Unsubscribe and survey links to localhost would reach no customer.
+    if (!present.PUBLIC_URL) missing.push('PUBLIC_URL');
     if (missing.length) throw new ConfigError(`Invalid configuration:\n${missing.map((k) => `  ${k}: required when NODE_ENV=production`).join('\n')}`);
   }
   return config;

@@ -15,6 +15,7 @@ describe('configuration', () => {
     [{ DATA_ENCRYPTION_KEYS: 'nokeyid' }, 'DATA_ENCRYPTION_KEYS'],
     [{ RUN_WORKER: 'maybe' }, 'RUN_WORKER'],
     [{ NODE_ENV: 'production' }, 'AUTH_SECRET'],
+    [{ NODE_ENV: 'production' }, 'PUBLIC_URL'],
   ])('names the variable at fault: %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration:[\\s\\S]*${name}`));
   });

@@ -13,9 +13,11 @@ import type { UnsubscribeLinks } from './unsubscribe.js';
  * transactional mail (bills, balance, outages) has none. RFC 8058 wants both headers covered by a
  * DKIM signature: the relay that signs our mail must include them.
  */
-export function smtpProvider(url: string, from: string, links: UnsubscribeLinks): Provider {
-  const transport = nodemailer.createTransport(url, { from });
+export function smtpProvider(url: string, from: string, links: UnsubscribeLinks): Provider & { close(): void } {
+  // A few connections kept open and reused: no handshake per mail, and no more sessions than relays allow.
+  const transport = nodemailer.createTransport({ url, pool: true, maxConnections: 5 }, { from });
   return {
+    close: () => transport.close(),
     async send(m: Outgoing) {
       const oneClick = m.kind === 'marketing' && m.channel === 'email'
         ? { list: { unsubscribe: { url: links.url(m.id) } }, headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } }

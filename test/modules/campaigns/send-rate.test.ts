@@ -55,8 +55,9 @@ describe('send-rate limits over all workers', () => {
     const p = await pace({ customerIds: many.map((c) => c.id) });
     expect(p.sent).toBe(20);
     expect(smtp.received.filter((m) => m.raw.includes('Subject: Low balance'))).toHaveLength(20);
-    // A second's burst, then one every 1/5 s: 20 take at least 14 spacings after the first six.
-    expect(p.spanSeconds).toBeGreaterThanOrEqual((20 - EMAIL_PER_SECOND - 1) / EMAIL_PER_SECOND - 0.05);
+    // A second's burst, then one every 1/5 s: 20 take 14 spacings after the first six (sent_at, taken once the
+    // server answered, jitters with the connections: a fifth of slack; unlimited, they all go within half a second).
+    expect(p.spanSeconds).toBeGreaterThanOrEqual(0.8 * (20 - EMAIL_PER_SECOND - 1) / EMAIL_PER_SECOND);
     expect(p.busiest).toBeLessThanOrEqual(2 * EMAIL_PER_SECOND + 1);
   });
 
@@ -69,6 +70,6 @@ describe('send-rate limits over all workers', () => {
     for (let i = 0; i < 3; i++) await one.runJobs();
     const p = await pace({ campaignId: c.id });
     expect(p.sent).toBe(6);
-    expect(p.spanSeconds).toBeGreaterThanOrEqual((6 - CAMPAIGN_PER_SECOND - 1) / CAMPAIGN_PER_SECOND - 0.05);
+    expect(p.spanSeconds).toBeGreaterThanOrEqual(0.8 * (6 - CAMPAIGN_PER_SECOND - 1) / CAMPAIGN_PER_SECOND);
   });
 });
