@@ -6,13 +6,17 @@ import { messagingProfiles } from '../customers/index.js';
 import { recordParts } from './receipts.js';
 import { awaitTurn, limitsOf, type SendRates } from './send-rate.js';
 import { type QuietHours, quietUntil } from './send-rules.js';
-import { campaigns, type MessageChannel, messageAttempts, messages } from './tables.js';
+import { campaigns, type MessageChannel, messageAttempts, messageParts, messages } from './tables.js';
 
-export type Outgoing = typeof messages.$inferSelect & { recipient: string; body: string };
+/** A message for a provider; an SMS taken in part on an earlier try names the parts' ids, in order. */
+export type Outgoing = typeof messages.$inferSelect & { recipient: string; body: string; partsAccepted: string[] };
 
-/** A provider refused or failed to take a message; transient: worth another try. */
+/**
+ * A provider refused or failed to take a message; transient: worth another try. An SMSC that took
+ * the first parts of an SMS before refusing one names them and the reference they went under.
+ */
 export class ProviderRefused extends Error {
-  constructor(readonly response: string, readonly transient: boolean) { super(response); }
+  constructor(readonly response: string, readonly transient: boolean, readonly accepted?: { partIds: string[]; reference: number }) { super(response); }
 }
 
 /**
@@ -78,7 +82,9 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
   }
   let accepted;
   try {
-    accepted = await provider.send(m as Outgoing);
+    const partsAccepted = m.smsReference === null ? [] : (await db.select({ id: messageParts.providerMessageId }).from(messageParts)
+      .where(eq(messageParts.messageId, id)).orderBy(messageParts.part)).map((p) => p.id);
+    accepted = await provider.send({ ...m, partsAccepted } as Outgoing);
   } catch (err) {
     await refused(db, s, m, err instanceof ProviderRefused ? err : new ProviderRefused((err as Error).message, true));
     return true;
@@ -97,6 +103,10 @@ async function refused(db: Db, s: DeliverySettings, m: typeof messages.$inferSel
   await db.transaction(async (tx) => {
     await tx.insert(messageAttempts).values({ id: uuidv7(), messageId: m.id, outcome: r.transient ? 'transient_error' : 'permanent_error', response: r.response.slice(0, 1000) });
     const sending = and(eq(messages.id, m.id), eq(messages.state, 'sending'));
+    if (r.accepted?.partIds.length) {
+      await recordParts(tx, m.id, r.accepted.partIds);
+      await tx.update(messages).set({ smsReference: r.accepted.reference }).where(sending);
+    }
     if (retry) {
       const runAt = new Date(Date.now() + backoffSeconds(m.attempts) * 1000);
       await tx.update(messages).set({ state: 'queued', nextAttemptAt: runAt, updatedAt: sql`now()` }).where(sending);

@@ -22,13 +22,13 @@ export async function getMessage(db: Db, id: string) {
 /** Staff send a dead-lettered message again, from a fresh count of attempts. */
 export async function redrive(db: Db, ctx: Ctx, id: string) {
   return db.transaction(async (tx) => {
-    const [m] = await tx.update(messages).set({ state: 'queued', reason: null, attempts: 0, nextAttemptAt: null, failedAt: null, updatedAt: sql`now()` })
+    const [m] = await tx.update(messages).set({ state: 'queued', reason: null, attempts: 0, smsReference: null, nextAttemptAt: null, failedAt: null, updatedAt: sql`now()` })
       .where(and(eq(messages.id, id), eq(messages.state, 'failed'))).returning();
     if (!m) {
       const [known] = await tx.select({ id: messages.id }).from(messages).where(eq(messages.id, id));
       throw known ? campaignErrors.message_not_failed() : campaignErrors.message_not_found();
     }
-    // The SMSC's ids of the last try go: the new parts get theirs, and a late receipt for an old part finds nothing.
+    // The SMSC's ids of the last try go: the whole text goes again under a new reference, the new parts get their ids, and a late receipt for an old part finds nothing.
     await tx.delete(messageParts).where(eq(messageParts.messageId, id));
     await enqueueSend(tx, id);
     await audit(tx, ctx, { action: 'message.redriven', entityType: 'message', entityId: id });

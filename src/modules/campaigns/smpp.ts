@@ -267,20 +267,28 @@ export function smppProvider(config: SmppConfig, handlers: SmppHandlers): Provid
     connect() { link().catch(() => {}); },
     async send(m: Outgoing) {
       if (!/^\+?\d{1,15}$/.test(m.recipient)) throw new ProviderRefused(`'${m.recipient}' is not an E.164 number`, false);
+      // A retry after some parts were taken sends the others, under the same reference, so that the phone joins them.
+      const ref = m.smsReference ?? reference;
       let encoded;
       try {
-        encoded = encodeParts(m.body, reference);
+        encoded = encodeParts(m.body, ref);
       } catch (err) {
         throw new ProviderRefused((err as Error).message, false); // more than 255 parts
       }
-      reference = (reference + 1) & 0xff;
-      const ids: string[] = [];
+      if (m.smsReference === null) reference = (reference + 1) & 0xff;
+      const ids = [...m.partsAccepted];
       for (const [i, shortMessage] of encoded.parts.entries()) {
-        ids.push(await submit({
-          ...sender, dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: m.recipient.replace('+', ''), registered_delivery: 1,
-          // A Buffer goes out as is: the package re-encodes only strings, and sets esm_class itself only for its own { udh } form.
-          data_coding: encoded.dataCoding, esm_class: encoded.esmClass, short_message: shortMessage,
-        }, encoded.parts.length > 1 ? `part ${i + 1} of ${encoded.parts.length}` : 'the message'));
+        if (i < ids.length) continue;
+        try {
+          ids.push(await submit({
+            ...sender, dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: m.recipient.replace('+', ''), registered_delivery: 1,
+            // A Buffer goes out as is: the package re-encodes only strings, and sets esm_class itself only for its own { udh } form.
+            data_coding: encoded.dataCoding, esm_class: encoded.esmClass, short_message: shortMessage,
+          }, encoded.parts.length > 1 ? `part ${i + 1} of ${encoded.parts.length}` : 'the message'));
+        } catch (err) {
+          if (!ids.length || !(err instanceof ProviderRefused)) throw err;
+          throw new ProviderRefused(err.response, err.transient, { partIds: ids, reference: ref });
+        }
       }
       return { providerMessageId: ids[0], partIds: ids, response: 'submit_sm_resp OK' };
     },

@@ -117,6 +117,8 @@ export const messages = campaignsSchema.table('messages', {
   attempts: integer().notNull().default(0),
   nextAttemptAt: at(),
   providerMessageId: text(),
+  /** SMS: the concatenation reference its parts went with, kept once some were accepted, so that a retry sends only the rest, under it. */
+  smsReference: integer(),
   createdAt: ts(),
   updatedAt: ts(),
   sentAt: at(),

@@ -105,7 +105,7 @@ function provider(overrides: Partial<SmppConfig> = {}) {
   return p;
 }
 let seq = 0;
-const sms = (body: string, recipient = '+4915112345678') => ({ id: `00000000-0000-7000-8000-${String(++seq).padStart(12, '0')}`, recipient, body }) as Outgoing;
+const sms = (body: string, recipient = '+4915112345678') => ({ id: `00000000-0000-7000-8000-${String(++seq).padStart(12, '0')}`, recipient, body, smsReference: null, partsAccepted: [] }) as unknown as Outgoing;
 const utf16be = (s: string) => Buffer.from(s, 'utf16le').swap16();
 const refusal = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a refusal'); }, (err: unknown) => {
   expect(err).toBeInstanceOf(ProviderRefused);

@@ -54,6 +54,23 @@ describe('SMS over SMPP', () => {
     expect((await messagesOf(customerId))[0]).toMatchObject({ state: 'delivered' });
   });
 
+  it('a long SMS whose second part is throttled is tried again with that part alone, under the first part\'s reference', async () => {
+    smsc.refuse(0, 0x58); // the first part taken, the second ESME_RTHROTTLED
+    const { customerId, phone } = await lowBalance('it');
+    let [message] = await messagesOf(customerId);
+    expect(message).toMatchObject({ state: 'queued', attempts: 1 });
+    expect(sentTo(phone)).toHaveLength(1);
+    await t.database.sql`update campaigns.messages set next_attempt_at = now() where id = ${message.id}`;
+    await t.database.sql`update graphile_worker._private_jobs set run_at = now() where key = ${`message:${message.id}`}`;
+    await run();
+    const parts = sentTo(phone);
+    expect(parts).toHaveLength(2);
+    expect(parts.map((p) => [...p.octets.subarray(3, 6)])).toEqual([[parts[0]!.octets[3], 2, 1], [parts[0]!.octets[3], 2, 2]]);
+    expect(await Promise.all(parts.map((p) => smsc.receipt(p.messageId, 'DELIVRD')))).toEqual([0, 0]);
+    [message] = await messagesOf(customerId);
+    expect(message).toMatchObject({ state: 'delivered', attempts: 2 });
+  });
+
   it('an SMS the SMSC refuses for good is dead-lettered; a re-drive sends it again and its new receipt delivers it', async () => {
     smsc.refuse(0x0b);
     const { customerId, phone } = await lowBalance('en');

@@ -1,0 +1,1 @@
+ALTER TABLE "campaigns"."messages" ADD COLUMN "sms_reference" integer;
