@@ -7,11 +7,12 @@ shortMessage.filter = { encode: shortMessage.filter!.encode, decode: (value) => 
 
 /**
  * A real SMSC on loopback for one system id: accepts every submit_sm (or refuses the next ones with
- * a status), keeps what it was sent, and sends delivery receipts and customers' messages on demand.
+ * a status, or drops the connection under them), keeps what it was sent, and sends delivery receipts and customers' messages on demand.
  */
 export async function smscSink(systemId = 'crm', password = 'secret') {
   const submitted: { messageId: string; destination: string; octets: Buffer; dataCoding: number; esmClass: number }[] = [];
   const refusals: number[] = [];
+  let drops = 0;
   let bound: smpp.Session | undefined;
   let next = 0;
   const server = smpp.createServer((session) => {
@@ -26,6 +27,10 @@ export async function smscSink(systemId = 'crm', password = 'secret') {
       session.send(pdu.response({ system_id: 'test-smsc' }));
     });
     session.on('submit_sm', (pdu: smpp.PDU) => {
+      if (drops > 0) {
+        drops -= 1;
+        return session.destroy(); // gone before its submit_sm_resp
+      }
       const status = refusals.shift() ?? 0;
       if (status) return session.send(pdu.response({ command_status: status }));
       const messageId = `s${(++next).toString(16).padStart(8, '0')}`;
@@ -43,6 +48,8 @@ export async function smscSink(systemId = 'crm', password = 'secret') {
     url: `smpp://${systemId}:${password}@127.0.0.1:${(server.address() as AddressInfo).port}`,
     submitted,
     refuse(...statuses: number[]) { refusals.push(...statuses); },
+    /** Drops the connection on the next `n` submit_sm, unanswered. */
+    drop(n: number) { drops += n; },
     /** A final delivery receipt for a part, as SMSCs write them. */
     receipt: (messageId: string, stat: 'DELIVRD' | 'UNDELIV' | 'EXPIRED') => deliver({
       source_addr_ton: 1, source_addr_npi: 1, source_addr: '0', destination_addr: 'TelcoCRM', esm_class: 0x04,

@@ -71,6 +71,31 @@ describe('SMS over SMPP', () => {
     expect(message).toMatchObject({ state: 'delivered', attempts: 2 });
   });
 
+  it('an SMSC that disconnects, then throttles, gets the SMS tried again with backoff until it is dead-lettered; a re-drive delivers it', async () => {
+    smsc.drop(1);
+    smsc.refuse(...Array<number>(5).fill(0x58)); // ESME_RTHROTTLED
+    const { customerId, phone } = await lowBalance('en');
+    let [message] = await messagesOf(customerId);
+    for (let attempt = 2; message.state === 'queued' && attempt <= 6; attempt++) {
+      await t.database.sql`update campaigns.messages set next_attempt_at = now() where id = ${message.id}`;
+      await t.database.sql`update graphile_worker._private_jobs set run_at = now() where key = ${`message:${message.id}`}`;
+      await smsc.waitBound();
+      await run();
+      [message] = await messagesOf(customerId);
+    }
+    expect(message).toMatchObject({ state: 'failed', attempts: 6, reason: expect.stringMatching(/^Gave up after 6 attempts: .*ESME_RTHROTTLED/) });
+    const { body } = await t.http.get(`/v1/messages/${message.id}`).expect(200);
+    expect(body.deliveryAttempts.map((a: { outcome: string; response: string }) => a.response)).toEqual([
+      expect.stringMatching(/closed before the submit_sm_resp/), ...Array(5).fill(expect.stringMatching(/ESME_RTHROTTLED/))]);
+    expect(sentTo(phone)).toHaveLength(0);
+    await t.http.post(`/v1/messages/${message.id}/redrive`).expect(200);
+    await run();
+    const [sms] = sentTo(phone);
+    await smsc.receipt(sms!.messageId, 'DELIVRD');
+    [message] = await messagesOf(customerId);
+    expect(message).toMatchObject({ state: 'delivered', attempts: 1 });
+  });
+
   it('an SMS the SMSC refuses for good is dead-lettered; a re-drive sends it again and its new receipt delivers it', async () => {
     smsc.refuse(0x0b);
     const { customerId, phone } = await lowBalance('en');
