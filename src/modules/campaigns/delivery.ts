@@ -32,6 +32,10 @@ export interface DeliverySettings { maxAttempts: number; quietHours: QuietHours 
 export const enqueueSend = (tx: Tx, messageId: string, runAt?: Date) =>
   enqueue(tx, 'campaigns.send', { messageId }, { jobKey: `message:${messageId}`, runAt, maxAttempts: 5 });
 
+/** One sender per campaign at a time (its own job queue): asked again while it runs, it runs once more after, not beside. */
+export const enqueueSender = (tx: Tx, campaignId: string) =>
+  enqueue(tx, 'campaigns.send_campaign', { campaignId }, { jobKey: `campaign-send:${campaignId}`, queueName: `campaign:${campaignId}`, maxAttempts: 25 });
+
 /** Seconds before try n + 1: 30 s, 2 min, 8 min, ... capped at 2 hours. */
 export const backoffSeconds = (attempt: number) => Math.min(30 * 4 ** (attempt - 1), 7200);
 
@@ -150,10 +154,15 @@ export async function failStranded(db: Db) {
 
 /**
  * Queued or held messages whose time has come but that no job is bringing (a job that failed, a
- * provider configured since): each gets its job again. Campaign messages are their sender's.
+ * provider configured since): each gets its job again; a campaign with such messages gets its
+ * sender (one at a time per campaign: a sender still at work is followed by this one, which finds
+ * little left).
  */
 export async function requeueWaiting(db: Db) {
   await db.execute(sql`select graphile_worker.add_job('campaigns.send', json_build_object('messageId', id), job_key => 'message:' || id, max_attempts => 5)
     from (select id from ${messages} where state in ('queued', 'held') and campaign_id is null
       and coalesce(next_attempt_at, updated_at) < now() - interval '5 minutes' order by id limit 1000) as due`);
+  const stalled = await db.execute<{ id: string }>(sql`select c.id from ${campaigns} c where c.status in ('running', 'completed')
+    and exists (select 1 from ${messages} m where m.campaign_id = c.id and m.state = 'queued' and coalesce(m.next_attempt_at, m.updated_at) < now() - interval '5 minutes')`);
+  for (const c of stalled) await enqueueSender(db, c.id);
 }

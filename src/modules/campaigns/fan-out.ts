@@ -5,7 +5,7 @@ import { enqueue } from '../../platform/jobs/jobs.js';
 import { segmentPage } from '../customers/index.js';
 import { conditionsOf } from './audience.js';
 import { compose } from './compose.js';
-import { type DeliverySettings, type Providers, sendMessage } from './delivery.js';
+import { type DeliverySettings, enqueueSender, type Providers, sendMessage } from './delivery.js';
 import { type DispatchSettings, optOutsOf, templatesByChannel } from './dispatch.js';
 import { campaignPurpose } from './purposes.js';
 import { campaigns, type MessageChannel, messages } from './tables.js';
@@ -13,10 +13,6 @@ import { campaigns, type MessageChannel, messages } from './tables.js';
 /** The campaign's fan-out job, now or at its time: one per campaign waiting (its key). */
 export const enqueueFanOut = (tx: Tx, campaignId: string, runAt?: Date) =>
   enqueue(tx, 'campaigns.fan_out', { campaignId }, { jobKey: `fan-out:${campaignId}`, runAt, maxAttempts: 25 });
-
-/** One sender per campaign at a time (its own job queue): asked again while it runs, it runs once more after, not beside. */
-export const enqueueSender = (tx: Tx, campaignId: string) =>
-  enqueue(tx, 'campaigns.send_campaign', { campaignId }, { jobKey: `campaign-send:${campaignId}`, queueName: `campaign:${campaignId}`, maxAttempts: 25 });
 
 /** Customers a fan-out page takes: one statement to read them, one to write their messages. */
 const PAGE = 10_000;

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asCaller, freshDatabase, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { smtpSink } from '../../support/smtp.js';
+import { crossLowBalance } from './fixtures.js';
+
+// A worker with no mail server configured, then one with: the five-minute sweep makes nothing wait for ever.
+let smtp: Awaited<ReturnType<typeof smtpSink>>;
+let bare: TestApp;
+let mail: TestApp;
+beforeAll(async () => {
+  smtp = await smtpSink();
+  const url = await freshDatabase();
+  bare = await testApp({ url, env: { QUIET_HOURS: '00:00-00:00' } });
+  mail = await testApp({ url, env: { QUIET_HOURS: '00:00-00:00', SMTP_URL: smtp.url } });
+});
+afterAll(async () => {
+  await bare.close();
+  await mail.close();
+  await smtp.close();
+});
+
+const sweep = async () => {
+  await mail.database.sql`select graphile_worker.add_job('campaigns.sweep', '{}'::json)`;
+  await mail.runWorker();
+};
+const customer = async (email: string, segment = 'consumer') => (await bare.http.post('/v1/customers').send({
+  type: 'individual', givenName: 'Sam', familyName: 'Sweep', segment, contactPoints: [{ kind: 'email', value: email, isPrimary: true }],
+  consents: [{ channel: 'email', granted: true, source: 'web' }],
+}).expect(201)).body.id as string;
+
+describe('the sweep', () => {
+  it('sends what waited queued for a provider once one is there: triggered messages and campaigns alike', async () => {
+    const marketing = asCaller(bare, await keyFor(bare, { principalKind: 'staff', role: 'marketing' }));
+    await marketing.put('/v1/message-templates/balance.low/email/en').send({ subject: 'Low balance', body: 'Your balance is {{balance}}.' }).expect(200);
+    await marketing.post('/v1/message-triggers').send({ name: 'Low balance', eventType: 'balance.low', channels: ['email'] }).expect(201);
+    await marketing.put('/v1/message-templates/campaign.later/email/en').send({ subject: 'An offer', body: 'Dear {{customer.name}}, an offer.' }).expect(200);
+    const low = await customer(`sweep-low-${process.pid}@example.org`);
+    await customer(`sweep-vip-${process.pid}@example.org`, 'vip');
+    const account = (await bare.http.post(`/v1/customers/${low}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
+    await crossLowBalance(bare, account.id);
+    const c = (await marketing.post('/v1/campaigns').send({ code: 'later', name: 'Later', channels: ['email'], segment: { segments: ['vip'] } }).expect(201)).body;
+    await marketing.post(`/v1/campaigns/${c.id}/start`).expect(200);
+    for (let i = 0; i < 3; i++) await bare.runJobs();
+    const states = () => bare.database.sql<{ state: string; campaign: boolean }[]>`select state, campaign_id is not null as campaign from campaigns.messages order by campaign_id nulls first`;
+    expect(await states()).toEqual([{ state: 'queued', campaign: false }, { state: 'queued', campaign: true }]);
+
+    await sweep(); // not five minutes yet: nothing to do
+    expect(smtp.received).toHaveLength(0);
+    await bare.database.sql`update campaigns.messages set updated_at = now() - interval '6 minutes'`;
+    await sweep();
+    expect(await states()).toEqual([{ state: 'sent', campaign: false }, { state: 'sent', campaign: true }]);
+    expect(smtp.received.map((m) => m.raw.match(/^Subject: (.*)$/m)?.[1]).sort()).toEqual(['An offer', 'Low balance']);
+  });
+
+  it('fails a message left sending for ten minutes as of unknown outcome, never sending it again by itself', async () => {
+    const id = await customer(`sweep-stranded-${process.pid}@example.org`);
+    const [m] = await bare.database.sql<{ id: string }[]>`insert into campaigns.messages (id, customer_id, dedupe_key, channel, kind, state, recipient, body, attempts, updated_at)
+      values (gen_random_uuid(), ${id}, ${`stranded:${id}`}, 'email', 'transactional', 'sending', 'x@example.org', 'Hello', 1, now() - interval '11 minutes') returning id`;
+    const before = smtp.received.length;
+    await sweep();
+    const { body } = await bare.http.get(`/v1/messages/${m!.id}`).expect(200);
+    expect(body).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^Outcome unknown/) });
+    expect(smtp.received).toHaveLength(before);
+  });
+});
