@@ -1,10 +1,11 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
 import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
+import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { serviceErrors } from './errors.js';
-import { agents, queueRules, type ServiceType, type Tier } from './tables.js';
+import { agents, queueRules, type ServiceType, type Tier, tickets } from './tables.js';
 import { chooseQueue } from './ticket-rules.js';
 
 type QueueRule = typeof queueRules.$inferSelect;
@@ -33,12 +34,21 @@ export async function queueFor(tx: Tx, t: { serviceType: ServiceType; language: 
   return chooseQueue(await listQueueRules(tx), t);
 }
 
-/** Registers someone tickets can be assigned to, or changes what they work on (a person leaving is made inactive, never deleted). */
+/**
+ * Registers someone tickets can be assigned to, or changes what they work on (a person leaving is
+ * made inactive, never deleted). An agent made inactive gives their unresolved tickets back to
+ * their queues, so that none waits on someone who is gone.
+ */
 export async function saveAgent(db: Db, ctx: Ctx, id: string, input: { name: string; tier: Tier; queues: string[]; languages: string[]; active: boolean }) {
   return db.transaction(async (tx) => {
     const [row] = await tx.insert(agents).values({ id, ...input, createdBy: actorOf(ctx) })
       .onConflictDoUpdate({ target: agents.id, set: { ...input, updatedAt: sql`now()` } }).returning();
-    await audit(tx, ctx, { action: 'agent.saved', entityType: 'agent', entityId: id, details: input });
+    const released = input.active ? [] : await tx.update(tickets).set({ assigneeId: null, updatedAt: sql`now()` })
+      .where(and(eq(tickets.assigneeId, id), inArray(tickets.status, ['new', 'open', 'pending']))).returning({ id: tickets.id, number: tickets.number });
+    for (const t of released) {
+      await emit(tx, 'ticket.updated', { ticketId: t.id, number: t.number, changes: ['assigneeId'], reason: 'agent_inactive' }, { aggregateId: t.id, requestId: ctx.requestId });
+    }
+    await audit(tx, ctx, { action: 'agent.saved', entityType: 'agent', entityId: id, details: { ...input, releasedTickets: released.length } });
     return row!;
   });
 }

@@ -48,7 +48,13 @@ describe('queues and agents', () => {
     expect((await supervisor.put('/v1/service/agents/ines').send({ name: 'Ines', queues: ['internet'], languages: ['en', 'es'] }).expect(200)).body)
       .toMatchObject({ id: 'ines', tier: 'agent', active: true, queues: ['internet'] });
     expect((await csr.patch(`/v1/tickets/${ticket.id}`).send({ assigneeId: 'ines' }).expect(200)).body).toMatchObject({ assigneeId: 'ines', status: 'open' });
+    // Ines leaves: her open ticket goes back to its queue, her resolved one stays hers.
+    const done = await open(consumer, 'internet');
+    await csr.patch(`/v1/tickets/${done.id}`).send({ assigneeId: 'ines' }).expect(200);
+    await csr.post(`/v1/tickets/${done.id}/transitions`).send({ to: 'resolved', reason: 'Router restarted' }).expect(200);
     await supervisor.put('/v1/service/agents/ines').send({ name: 'Ines', queues: ['internet'], active: false }).expect(200);
+    expect((await csr.get(`/v1/tickets/${ticket.id}`).expect(200)).body).toMatchObject({ assigneeId: null, queue: 'internet', status: 'open' });
+    expect((await csr.get(`/v1/tickets/${done.id}`).expect(200)).body).toMatchObject({ assigneeId: 'ines', status: 'resolved' });
     expect((await csr.patch(`/v1/tickets/${ticket.id}`).send({ assigneeId: 'ines' }).expect(422)).body.code).toBe('unknown_agent');
     // Unassigning needs no agent.
     expect((await csr.patch(`/v1/tickets/${ticket.id}`).send({ assigneeId: null }).expect(200)).body.assigneeId).toBeNull();
