@@ -92,9 +92,7 @@ export async function campaignStats(db: Db, id: string, run?: number) {
     select state, channel, language, case when state in ('skipped', 'held') then split_part(reason, ' ', 1) end as reason, count(*)::int as n
     from ${messages} where campaign_id = ${id}${ofRun} group by 1, 2, 3, 4 order by 1, 2, 3, 4`);
   const total = (pred: (r: (typeof rows)[number]) => boolean) => rows.filter(pred).reduce((n, r) => n + r.n, 0);
-  const [converted] = await db.execute<{ n: number }>(run === undefined
-    ? sql`select count(distinct customer_id)::int as n from ${conversions} where campaign_id = ${id}`
-    : sql`select count(*)::int as n from ${conversions} where campaign_id = ${id} and run = ${run}`);
+  const [converted] = await db.execute<{ n: number }>(sql`select count(*)::int as n from ${conversions} where campaign_id = ${id}${run === undefined ? sql`` : sql` and run = ${run}`}`);
   const sent = total((r) => ['sent', 'delivered'].includes(r.state));
   return {
     campaignId: id, status: c.status, run: run ?? c.run, targeted: run === undefined || run === c.run ? c.targeted : total(() => true),

@@ -4,7 +4,7 @@ import { uuidv7 } from '../../platform/ids.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
 import { messagingProfiles } from '../customers/index.js';
 import { recordParts } from './receipts.js';
-import { awaitTurn, limitsOf, type SendRates } from './send-rate.js';
+import { awaitTurn, type SendRates, turnsOf } from './send-rate.js';
 import { type QuietHours, quietUntil } from './send-rules.js';
 import { campaigns, type MessageChannel, messageAttempts, messageParts, messages } from './tables.js';
 
@@ -52,15 +52,27 @@ const putBack = (db: Db, id: string, set: Partial<typeof messages.$inferInsert>)
  * again at the last moment: the customer's consent now (a STOP since it was queued), quiet hours,
  * frequency caps, and its campaign not paused or cancelled. No provider configured for the channel:
  * it waits queued (returns false) for the sweeper. It waits for its turn under the send-rate
- * limits before it is claimed, so that a worker stopping while it waits leaves it queued.
+ * limits before it is claimed, so that a worker stopping while it waits leaves it queued; quiet
+ * hours are looked at before, so that what is held takes no turn.
  */
 export async function sendMessage(db: Db, providers: Providers, s: DeliverySettings, id: string) {
-  const [due] = await db.select({ channel: messages.channel, campaignId: messages.campaignId }).from(messages)
-    .where(and(eq(messages.id, id), inArray(messages.state, ['queued', 'held'])));
+  const waiting = and(eq(messages.id, id), inArray(messages.state, ['queued', 'held']));
+  const [due] = await db.select({ channel: messages.channel, campaignId: messages.campaignId, kind: messages.kind, timeZone: messages.timeZone, body: messages.body })
+    .from(messages).where(waiting);
   if (!due) return true;
   const provider = providers[due.channel];
   if (!provider) return false;
-  await awaitTurn(db, limitsOf(due, s.rates));
+  // Marketing waits for the customer's morning; a balance warning or an outage notice does not.
+  const until = due.kind === 'marketing' ? quietUntil(new Date(), due.timeZone ?? 'UTC', s.quietHours) : null;
+  if (until) {
+    await db.transaction(async (tx) => {
+      const [held] = await tx.update(messages).set({ state: 'held', reason: `quiet_hours until ${until.toISOString()}`, nextAttemptAt: until, updatedAt: sql`now()` })
+        .where(waiting).returning({ id: messages.id });
+      if (held) await enqueueSend(tx, id, until);
+    });
+    return true;
+  }
+  await awaitTurn(db, turnsOf(due, s.rates));
   const [m] = await db.update(messages).set({ state: 'sending', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` })
     .where(and(eq(messages.id, id), inArray(messages.state, ['queued', 'held']))).returning();
   if (!m) return true;
@@ -72,16 +84,6 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
   if (m.kind === 'marketing') {
     const [profile] = await messagingProfiles(db, [m.customerId]);
     if (profile?.consents[m.channel] !== true) return (await putBack(db, id, { state: 'skipped', reason: profile ? 'no_consent' : 'customer_gone' }), true);
-    // Marketing waits for the customer's morning; a balance warning or an outage notice does not.
-    const until = quietUntil(new Date(), m.timeZone ?? 'UTC', s.quietHours);
-    if (until) {
-      await db.transaction(async (tx) => {
-        await tx.update(messages).set({ state: 'held', reason: `quiet_hours until ${until.toISOString()}`, attempts: sql`${messages.attempts} - 1`, nextAttemptAt: until, updatedAt: sql`now()` })
-          .where(eq(messages.id, id));
-        await enqueueSend(tx, id, until);
-      });
-      return true;
-    }
     if (await skippedOverCap(db, m, s.caps)) return true;
   }
   let accepted;
@@ -122,20 +124,30 @@ async function refused(db: Db, s: DeliverySettings, m: typeof messages.$inferSel
   });
 }
 
+/** The customer's marketing in the last day and week: sent, or being sent by other workers now. */
+async function marketingCount(tx: Tx, m: typeof messages.$inferSelect) {
+  const [n] = await tx.execute<{ day: number; week: number }>(sql`
+    select (s.day + b.n)::int as day, (s.week + b.n)::int as week
+    from (select count(*) filter (where sent_at > now() - interval '1 day') as day, count(*) as week from ${messages}
+          where customer_id = ${m.customerId} and kind = 'marketing' and sent_at > now() - interval '7 days') s,
+         (select count(*) as n from ${messages} where customer_id = ${m.customerId} and kind = 'marketing' and state = 'sending' and id <> ${m.id}) b`);
+  return n!;
+}
+
 /**
  * Skips the marketing message when the customer had as much as the caps allow in the last day or
- * week, counting what other workers are sending them right now. Under a lock on the customer: of
- * two messages claimed at once, the second to look sees the first `sending` (or skipped), so the
- * caps hold however many workers send.
+ * week, counting what other workers are sending them right now. Every message is claimed
+ * (`sending`, committed) before it counts, so of two sent at once the later to count sees the
+ * other: the caps hold however many workers send. Only at the limit, where both could see each
+ * other and both be skipped, is it looked at again under a lock on the customer, the skip written
+ * before the lock goes, so that one of them goes.
  */
 async function skippedOverCap(db: Db, m: typeof messages.$inferSelect, caps: FrequencyCaps) {
+  const under = (n: { day: number; week: number }) => n.day < caps.perDay && n.week < caps.perWeek;
+  if (under(await marketingCount(db, m))) return false;
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`marketing-cap:${m.customerId}`}))`);
-    const [n] = await tx.execute<{ day: number; week: number }>(sql`
-      select count(*) filter (where state = 'sending' or sent_at > now() - interval '1 day')::int as day, count(*)::int as week
-      from ${messages} where customer_id = ${m.customerId} and kind = 'marketing' and id <> ${m.id}
-        and (state = 'sending' or sent_at > now() - interval '7 days')`);
-    if (n!.day < caps.perDay && n!.week < caps.perWeek) return false;
+    if (under(await marketingCount(tx, m))) return false;
     await putBack(tx as unknown as Db, m.id, { state: 'skipped', reason: 'frequency_cap' });
     return true;
   });
@@ -154,15 +166,15 @@ export async function failStranded(db: Db) {
 
 /**
  * Queued or held messages whose time has come but that no job is bringing (a job that failed, a
- * provider configured since): each gets its job again; a campaign with such messages gets its
- * sender (one at a time per campaign: a sender still at work is followed by this one, which finds
- * little left).
+ * provider configured since): each gets its job again, but a campaign's queued ones, which its
+ * sender takes: the campaign (between runs too) gets its sender again (one at a time per campaign:
+ * a sender still at work is followed by this one, which finds little left).
  */
 export async function requeueWaiting(db: Db) {
   await db.execute(sql`select graphile_worker.add_job('campaigns.send', json_build_object('messageId', id), job_key => 'message:' || id, max_attempts => 5)
-    from (select id from ${messages} where state in ('queued', 'held') and campaign_id is null
+    from (select id from ${messages} where state in ('queued', 'held') and (campaign_id is null or state = 'held')
       and coalesce(next_attempt_at, updated_at) < now() - interval '5 minutes' order by id limit 1000) as due`);
-  const stalled = await db.execute<{ id: string }>(sql`select c.id from ${campaigns} c where c.status in ('running', 'completed')
+  const stalled = await db.execute<{ id: string }>(sql`select c.id from ${campaigns} c where c.status in ('scheduled', 'running', 'completed')
     and exists (select 1 from ${messages} m where m.campaign_id = c.id and m.state = 'queued' and coalesce(m.next_attempt_at, m.updated_at) < now() - interval '5 minutes')`);
   for (const c of stalled) await enqueueSender(db, c.id);
 }

@@ -80,7 +80,7 @@ export const scheduledRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { 
         200: z.object({
           campaignId: id, status: z.enum(campaignStatuses), run: z.number().int(), targeted: z.number().int(), queued: z.number().int(), held: z.number().int(), sent: z.number().int(),
           delivered: z.number().int(), failed: z.number().int(), skipped: z.number().int(), optedOut: z.number().int().describe('Skipped for want of consent'),
-          conversions: z.number().int().describe('Customers who recharged or redeemed a voucher within CONVERSION_DAYS after it reached them'),
+          conversions: z.number().int().describe('Customers who recharged or redeemed a voucher within CONVERSION_DAYS after it reached them (once a run)'),
           conversionRate: z.number().nullable().describe('Conversions per message sent'),
           breakdown: z.array(z.object({ state: z.string(), channel: z.string(), language: z.string().nullable(), reason: z.string().nullable(), n: z.number().int() })),
         }),

@@ -1,37 +1,46 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.js';
+import { smsPlan } from './sms-encoding.js';
 import { type MessageChannel, sendRates } from './tables.js';
 
 /** Messages per second at most, over all workers: per provider (channel), and for all campaigns together. Null: no limit. */
 export interface SendRates { sms: number | null; email: number | null; campaigns: number | null }
 
-/** After a quiet spell, a second's worth of messages may go at once. */
-const BURST_SECONDS = 1;
+/** A limit a message counts against, and the seconds of it the message takes (an SMS in three parts is three submits). */
+export interface Turn { name: string; seconds: number }
 
-/** The limits a message counts against: its provider's, and the campaigns' when it is one's. */
-export function limitsOf(m: { channel: MessageChannel; campaignId: string | null }, rates: SendRates) {
-  const limits: { name: string; perSecond: number }[] = [];
-  if (rates[m.channel]) limits.push({ name: m.channel, perSecond: rates[m.channel]! });
-  if (m.campaignId && rates.campaigns) limits.push({ name: 'campaigns', perSecond: rates.campaigns });
-  return limits;
+/** The limits a message counts against: its provider's (per SMS part), and the campaigns' (per message) when it is one's. */
+export function turnsOf(m: { channel: MessageChannel; campaignId: string | null; body: string | null }, rates: SendRates): Turn[] {
+  const turns: Turn[] = [];
+  const parts = m.channel === 'sms' && m.body ? smsPlan(m.body).parts : 1;
+  if (rates[m.channel]) turns.push({ name: m.channel, seconds: parts / rates[m.channel]! });
+  if (m.campaignId && rates.campaigns) turns.push({ name: 'campaigns', seconds: 1 / rates.campaigns });
+  return turns;
 }
 
 /**
- * Reserves the message's turn under each limit and waits for it (GCRA, one statement whatever
- * the number of workers): each limit's theoretical arrival time moves on by one spacing, and the
- * message may go once that time, less the spacing and the burst, has come. A turn always comes:
- * the wait is at most the messages being sent at once over the rate, so no message is held by it.
+ * Waits for the message's turn under each of its limits, in one statement whatever the number of
+ * workers: `tat` is when a limit is next free; the message goes at the latest of its limits' (or
+ * now), and each moves on from there by the message's share of it. No burst: in any second at
+ * most the rate goes (plus the one that opened it). A turn always comes; the wait is at most the
+ * messages being sent at once over the rate, so no message is held for it.
  */
-export async function awaitTurn(db: Db, limits: { name: string; perSecond: number }[]) {
-  if (!limits.length) return;
-  const [turn] = await db.execute<{ waitMs: number }>(sql`
-    with turns as (
-      insert into ${sendRates} as r (name, spacing, tat)
-      select name, make_interval(secs => 1.0 / per_second), clock_timestamp() + make_interval(secs => 1.0 / per_second)
-        from unnest(${sql.param(limits.map((l) => l.name))}::text[], ${sql.param(limits.map((l) => l.perSecond))}::float8[]) as l(name, per_second)
-        order by name
-      on conflict (name) do update set spacing = excluded.spacing, tat = greatest(r.tat, clock_timestamp()) + excluded.spacing
-      returning extract(epoch from r.tat - r.spacing - clock_timestamp()) - ${BURST_SECONDS} as wait)
-    select (greatest(0, max(wait)) * 1000)::float8 as "waitMs" from turns`);
-  if (turn!.waitMs > 0) await new Promise((r) => setTimeout(r, turn!.waitMs));
+export async function awaitTurn(db: Db, turns: Turn[]) {
+  if (!turns.length) return;
+  const names = sql.param(turns.map((t) => t.name));
+  const take = () => db.execute<{ waitMs: number }>(sql`
+    with l as (select * from unnest(${names}::text[], ${sql.param(turns.map((t) => t.seconds))}::float8[]) as l(name, seconds)),
+    cur as (select r.name, r.tat from ${sendRates} r join l using (name) order by r.name for update of r),
+    go as (select greatest(clock_timestamp(), max(tat)) as at from cur)
+    update ${sendRates} r set spacing = make_interval(secs => l.seconds), tat = go.at + make_interval(secs => l.seconds)
+    from l, go where r.name = l.name
+    returning (extract(epoch from go.at - clock_timestamp()) * 1000)::float8 as "waitMs"`);
+  let taken = await take();
+  if (taken.length < turns.length) {
+    // A limit's first use: its row, then the turn.
+    await db.execute(sql`insert into ${sendRates} (name, spacing, tat) select name, interval '0', clock_timestamp() from unnest(${names}::text[]) as name on conflict do nothing`);
+    taken = await take();
+  }
+  const waitMs = Math.max(0, ...taken.map((t) => t.waitMs));
+  if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
 }

@@ -210,8 +210,8 @@ export const conversions = campaignsSchema.table('conversions', {
 }, (t) => [primaryKey({ columns: [t.campaignId, t.run, t.customerId] })]);
 
 /**
- * The send-rate limits shared by every worker (GCRA): `tat` is when the limit's next message
- * would be due if messages went evenly, one `spacing` apart.
+ * The send-rate limits shared by every worker: `tat` is when the limit is next free, `spacing` the
+ * share of it the last message took (see send-rate.ts).
  */
 export const sendRates = campaignsSchema.table('send_rates', {
   name: text().primaryKey(),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseQuietHours, quietUntil } from '../../../src/modules/campaigns/send-rules.js';
+import { turnsOf } from '../../../src/modules/campaigns/send-rate.js';
 
 const night = parseQuietHours('21:00-08:00');
 describe('quiet hours', () => {
@@ -17,5 +18,15 @@ describe('quiet hours', () => {
   it('a daytime window, and none at all', () => {
     expect(quietUntil(new Date('2026-01-16T12:30:00Z'), 'UTC', parseQuietHours('12:00-13:00'))?.toISOString()).toBe('2026-01-16T13:00:00.000Z');
     expect(quietUntil(new Date('2026-01-16T23:00:00Z'), 'UTC', parseQuietHours(''))).toBeNull();
+  });
+});
+
+describe('send-rate turns', () => {
+  const rates = { sms: 100, email: 50, campaigns: 20 };
+  it('an SMS takes a turn of the SMSC per part, a campaign message one of the campaigns\' limit besides', () => {
+    expect(turnsOf({ channel: 'sms', campaignId: null, body: 'Balance low' }, rates)).toEqual([{ name: 'sms', seconds: 0.01 }]);
+    expect(turnsOf({ channel: 'sms', campaignId: 'c', body: 'x'.repeat(161) }, rates)).toEqual([{ name: 'sms', seconds: 0.02 }, { name: 'campaigns', seconds: 0.05 }]);
+    expect(turnsOf({ channel: 'email', campaignId: 'c', body: 'Hello' }, rates)).toEqual([{ name: 'email', seconds: 0.02 }, { name: 'campaigns', seconds: 0.05 }]);
+    expect(turnsOf({ channel: 'email', campaignId: null, body: 'Hello' }, { sms: null, email: null, campaigns: null })).toEqual([]);
   });
 });

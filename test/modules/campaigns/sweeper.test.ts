@@ -29,7 +29,7 @@ const customer = async (email: string, segment = 'consumer') => (await bare.http
 }).expect(201)).body.id as string;
 
 describe('the sweep', () => {
-  it('sends what waited queued for a provider once one is there: triggered messages and campaigns alike', async () => {
+  it('sends what waited queued for a provider once one is there: triggered messages and campaigns alike, a recurring one between its runs too', async () => {
     const marketing = asCaller(bare, await keyFor(bare, { principalKind: 'staff', role: 'marketing' }));
     await marketing.put('/v1/message-templates/balance.low/email/en').send({ subject: 'Low balance', body: 'Your balance is {{balance}}.' }).expect(200);
     await marketing.post('/v1/message-triggers').send({ name: 'Low balance', eventType: 'balance.low', channels: ['email'] }).expect(201);
@@ -38,11 +38,12 @@ describe('the sweep', () => {
     await customer(`sweep-vip-${process.pid}@example.org`, 'vip');
     const account = (await bare.http.post(`/v1/customers/${low}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
     await crossLowBalance(bare, account.id);
-    const c = (await marketing.post('/v1/campaigns').send({ code: 'later', name: 'Later', channels: ['email'], segment: { segments: ['vip'] } }).expect(201)).body;
+    const c = (await marketing.post('/v1/campaigns').send({ code: 'later', name: 'Later', channels: ['email'], segment: { segments: ['vip'] }, repeatEveryDays: 7 }).expect(201)).body;
     await marketing.post(`/v1/campaigns/${c.id}/start`).expect(200);
     for (let i = 0; i < 3; i++) await bare.runJobs();
     const states = () => bare.database.sql<{ state: string; campaign: boolean }[]>`select state, campaign_id is not null as campaign from campaigns.messages order by campaign_id nulls first`;
     expect(await states()).toEqual([{ state: 'queued', campaign: false }, { state: 'queued', campaign: true }]);
+    expect((await marketing.get(`/v1/campaigns/${c.id}`).expect(200)).body).toMatchObject({ status: 'scheduled', run: 2 });
 
     await sweep(); // not five minutes yet: nothing to do
     expect(smtp.received).toHaveLength(0);
@@ -50,6 +51,21 @@ describe('the sweep', () => {
     await sweep();
     expect(await states()).toEqual([{ state: 'sent', campaign: false }, { state: 'sent', campaign: true }]);
     expect(smtp.received.map((m) => m.raw.match(/^Subject: (.*)$/m)?.[1]).sort()).toEqual(['An offer', 'Low balance']);
+  });
+
+  it('sends a held campaign message whose job was lost once its time has passed', async () => {
+    const marketing = asCaller(bare, await keyFor(bare, { principalKind: 'staff', role: 'marketing' }));
+    await marketing.put('/v1/message-templates/campaign.night/email/en').send({ subject: 'Good morning', body: 'Dear {{customer.name}}, an offer.' }).expect(200);
+    const id = await customer(`sweep-held-${process.pid}@example.org`, 'enterprise');
+    const c = (await marketing.post('/v1/campaigns').send({ code: 'night', name: 'Night', channels: ['email'], segment: { segments: ['enterprise'] } }).expect(201)).body;
+    await marketing.post(`/v1/campaigns/${c.id}/start`).expect(200);
+    await bare.runJobs(); // the fan-out: queued, nothing to send it with
+    // As if held by quiet hours that ended six minutes ago, its job gone.
+    await bare.database.sql`update campaigns.messages set state = 'held', reason = 'quiet_hours until then', next_attempt_at = now() - interval '6 minutes',
+      updated_at = now() - interval '8 hours' where customer_id = ${id}`;
+    await sweep();
+    const [m] = await bare.database.sql<{ state: string }[]>`select state from campaigns.messages where customer_id = ${id}`;
+    expect(m!.state).toBe('sent');
   });
 
   it('fails a message left sending for ten minutes as of unknown outcome, never sending it again by itself', async () => {
