@@ -86,11 +86,14 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
     if (profile?.consents[m.channel] !== true) return (await putBack(db, id, { state: 'skipped', reason: profile ? 'no_consent' : 'customer_gone' }), true);
     if (await skippedOverCap(db, m, s.caps)) return true;
   }
+  // An SMS the SMSC took in part: the rest goes, unless a part taken has failed already (the text can no longer arrive whole).
+  const taken = m.smsReference === null ? [] : await db.select({ id: messageParts.providerMessageId, state: messageParts.state, receipt: messageParts.receipt })
+    .from(messageParts).where(eq(messageParts.messageId, id)).orderBy(messageParts.part);
+  const lost = taken.find((p) => p.state === 'failed' || p.state === 'expired');
+  if (lost) return (await putBack(db, id, { state: lost.state as 'failed' | 'expired', reason: `Receipt: ${lost.receipt}`.slice(0, 1000), failedAt: new Date() }), true);
   let accepted;
   try {
-    const partsAccepted = m.smsReference === null ? [] : (await db.select({ id: messageParts.providerMessageId }).from(messageParts)
-      .where(eq(messageParts.messageId, id)).orderBy(messageParts.part)).map((p) => p.id);
-    accepted = await provider.send({ ...m, partsAccepted } as Outgoing);
+    accepted = await provider.send({ ...m, partsAccepted: taken.map((p) => p.id) } as Outgoing);
   } catch (err) {
     await refused(db, s, m, err instanceof ProviderRefused ? err : new ProviderRefused((err as Error).message, true));
     return true;

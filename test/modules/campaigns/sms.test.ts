@@ -71,6 +71,20 @@ describe('SMS over SMPP', () => {
     expect(message).toMatchObject({ state: 'delivered', attempts: 2 });
   });
 
+  it('a long SMS whose first part failed while the rest waited for a retry is failed, the rest not sent', async () => {
+    smsc.refuse(0, 0x58);
+    const { customerId, phone } = await lowBalance('it');
+    let [message] = await messagesOf(customerId);
+    const [first] = sentTo(phone);
+    expect(await smsc.receipt(first!.messageId, 'UNDELIV')).toBe(0);
+    await t.database.sql`update campaigns.messages set next_attempt_at = now() where id = ${message.id}`;
+    await t.database.sql`update graphile_worker._private_jobs set run_at = now() where key = ${`message:${message.id}`}`;
+    await run();
+    expect(sentTo(phone)).toHaveLength(1);
+    [message] = await messagesOf(customerId);
+    expect(message).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^Receipt: .*UNDELIV/) });
+  });
+
   it('an SMSC that disconnects, then throttles, gets the SMS tried again with backoff until it is dead-lettered; a re-drive delivers it', async () => {
     smsc.drop(1);
     smsc.refuse(...Array<number>(5).fill(0x58)); // ESME_RTHROTTLED
