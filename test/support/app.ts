@@ -73,6 +73,19 @@ export async function testApp(opts: { url?: string; env?: Record<string, string>
   };
 }
 
+/** Apps on one fresh database, each with its own environment: as many workers of one deployment. */
+export async function testWorkers(...envs: Record<string, string>[]): Promise<TestApp[]> {
+  const url = await freshDatabase();
+  const apps: TestApp[] = [];
+  for (const env of envs) apps.push(await testApp({ url, env }));
+  return apps;
+}
+
+/** Closes apps and local servers, in order. */
+export async function closeAll(...things: { close(): Promise<void> }[]) {
+  for (const thing of things) await thing.close();
+}
+
 /** Makes an API key for a principal and returns its bearer header. */
 export async function keyFor(t: TestApp, body: Record<string, unknown>): Promise<string> {
   const res = await t.http.post('/v1/api-keys').send({ name: 'test', ...body }).expect(201);

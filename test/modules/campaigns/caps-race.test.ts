@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asCaller, freshDatabase, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { asCaller, closeAll, keyFor, type TestApp, testWorkers } from '../../support/app.js';
 import { smtpSink } from '../../support/smtp.js';
 
 // Campaigns sent at once by two workers (two apps on one database) to the same customers.
@@ -8,16 +8,10 @@ let one: TestApp;
 let two: TestApp;
 beforeAll(async () => {
   smtp = await smtpSink();
-  const url = await freshDatabase();
   const env = { SMTP_URL: smtp.url, QUIET_HOURS: '00:00-00:00', MARKETING_CAP_PER_DAY: '1', EMAIL_SEND_RATE: '0', CAMPAIGN_SEND_RATE: '0' };
-  one = await testApp({ url, env });
-  two = await testApp({ url, env });
+  [one, two] = await testWorkers(env, env) as [TestApp, TestApp];
 });
-afterAll(async () => {
-  await one.close();
-  await two.close();
-  await smtp.close();
-});
+afterAll(() => closeAll(one, two, smtp));
 
 describe('frequency caps under concurrency', () => {
   it('three campaigns sent at once by two workers: each customer gets one marketing mail, the others are skipped for the cap', async () => {

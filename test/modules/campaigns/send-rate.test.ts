@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asCaller, freshDatabase, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { asCaller, closeAll, keyFor, type TestApp, testWorkers } from '../../support/app.js';
 import { smtpSink } from '../../support/smtp.js';
 import { crossLowBalance } from './fixtures.js';
 
@@ -11,16 +11,10 @@ const EMAIL_PER_SECOND = 5;
 const CAMPAIGN_PER_SECOND = 2;
 beforeAll(async () => {
   smtp = await smtpSink();
-  const url = await freshDatabase();
   const env = { SMTP_URL: smtp.url, QUIET_HOURS: '00:00-00:00', EMAIL_SEND_RATE: String(EMAIL_PER_SECOND), CAMPAIGN_SEND_RATE: String(CAMPAIGN_PER_SECOND) };
-  one = await testApp({ url, env });
-  two = await testApp({ url, env });
+  [one, two] = await testWorkers(env, env) as [TestApp, TestApp];
 });
-afterAll(async () => {
-  await one.close();
-  await two.close();
-  await smtp.close();
-});
+afterAll(() => closeAll(one, two, smtp));
 
 let n = 0;
 async function customers(count: number, opts: { account?: boolean; segment?: string } = {}) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asCaller, freshDatabase, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { asCaller, closeAll, keyFor, type TestApp, testWorkers } from '../../support/app.js';
 import { smtpSink } from '../../support/smtp.js';
 import { crossLowBalance } from './fixtures.js';
 
@@ -9,15 +9,9 @@ let bare: TestApp;
 let mail: TestApp;
 beforeAll(async () => {
   smtp = await smtpSink();
-  const url = await freshDatabase();
-  bare = await testApp({ url, env: { QUIET_HOURS: '00:00-00:00' } });
-  mail = await testApp({ url, env: { QUIET_HOURS: '00:00-00:00', SMTP_URL: smtp.url } });
+  [bare, mail] = await testWorkers({ QUIET_HOURS: '00:00-00:00' }, { QUIET_HOURS: '00:00-00:00', SMTP_URL: smtp.url }) as [TestApp, TestApp];
 });
-afterAll(async () => {
-  await bare.close();
-  await mail.close();
-  await smtp.close();
-});
+afterAll(() => closeAll(bare, mail, smtp));
 
 const sweep = async () => {
   await mail.database.sql`select graphile_worker.add_job('campaigns.sweep', '{}'::json)`;
