@@ -1,3 +1,4 @@
+import { and, eq, gt, sql } from 'drizzle-orm';
 import { systemCtx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
@@ -22,10 +23,18 @@ export const keywordOf = (text: string, words: string[]) => {
  * withdraws SMS marketing consent of every customer with that number and emits `sms.stop_received`
  * (a trigger on it sends the confirmation); anything else goes to customer service as the
  * customer's contact. Every inbound message is kept with whom it matched.
+ *
+ * An SMS carries no id an SMSC keeps when it sends it again (our answer lost on the way): the same
+ * text from the same number to the same address within two minutes is taken as that, and not
+ * handled twice (no second ticket message, no second STOP confirmation).
  */
 export async function receiveSms(db: Db, s: InboundSettings, m: { from: string; to: string; text: string }) {
   const sender = m.from.startsWith('+') ? m.from : `+${m.from}`;
   await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`inbound-sms:${sender}`}))`);
+    const [again] = await tx.select({ id: inboundMessages.id }).from(inboundMessages).where(and(eq(inboundMessages.channel, 'sms'), eq(inboundMessages.sender, sender),
+      eq(inboundMessages.recipient, m.to), eq(inboundMessages.body, m.text), gt(inboundMessages.receivedAt, sql`now() - interval '2 minutes'`))).limit(1);
+    if (again) return;
     const customerIds = await customersByContact(tx, 'phone', sender);
     const keyword = keywordOf(m.text, s.stopWords) ?? null;
     const id = uuidv7();
