@@ -1,19 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { testApp, type TestApp } from '../../support/app.js';
 import { smtpSink } from '../../support/smtp.js';
-import { activePlan, fulfilled, stock } from '../orders/fixtures.js';
-import { crossLowBalance, dayZone, nightZone } from './fixtures.js';
+import { activatedCustomer, crossLowBalance, dayZone, nightZone, upsellAndLowBalanceMail } from './fixtures.js';
 
 let smtp: Awaited<ReturnType<typeof smtpSink>>;
 let t: TestApp;
 beforeAll(async () => {
   smtp = await smtpSink();
   t = await testApp({ env: { SMTP_URL: smtp.url, QUIET_HOURS: '21:00-08:00' } });
-  const marketing = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'marketing' }));
-  await marketing.put('/v1/message-templates/order.completed/email/en').send({ subject: 'Welcome aboard', body: 'Hi {{customer.name}}: 20% off your first data pack this week.' }).expect(200);
-  await marketing.post('/v1/message-triggers').send({ name: 'Upsell after activation', eventType: 'order.completed', channels: ['email'], kind: 'marketing' }).expect(201);
-  await marketing.put('/v1/message-templates/balance.low/email/en').send({ subject: 'Balance low', body: 'Your balance is {{balance}}.' }).expect(200);
-  await marketing.post('/v1/message-triggers').send({ name: 'Low balance', eventType: 'balance.low', channels: ['email'] }).expect(201);
+  await upsellAndLowBalanceMail(t);
 });
 afterAll(async () => {
   await t.close();
@@ -22,20 +17,7 @@ afterAll(async () => {
 
 const [night, day] = [nightZone, dayZone];
 
-let seq = 0;
-async function activated(who: { consent: boolean; timeZone: string }) {
-  const email = `m${process.pid}-${++seq}@example.org`;
-  const customer = (await t.http.post('/v1/customers').send({
-    type: 'individual', givenName: 'Mo', familyName: `Arketing${seq}`, timeZone: who.timeZone, contactPoints: [{ kind: 'email', value: email, isPrimary: true }],
-    consents: who.consent ? [{ channel: 'email', granted: true, source: 'web_signup' }] : [],
-  }).expect(201)).body;
-  const account = (await t.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
-  const plan = await activePlan(t, { kind: 'prepaid', fee: 0 });
-  await stock(t, 1);
-  await fulfilled(t, { type: 'new_line', billingAccountId: account.id, planId: plan.id });
-  for (let i = 0; i < 3; i++) await t.runJobs();
-  return { customerId: customer.id as string, accountId: account.id as string, email };
-}
+const activated = (who: { consent: boolean; timeZone: string }) => activatedCustomer(t, who);
 const messagesOf = async (customerId: string) => (await t.http.get(`/v1/messages?customerId=${customerId}`).expect(200)).body.items;
 
 describe('marketing messages', () => {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unsubscribeLinks } from '../../../src/modules/campaigns/unsubscribe.js';
-import { anon, asCaller, keyFor, testApp, type TestApp } from '../../support/app.js';
+import { anon, testApp, type TestApp } from '../../support/app.js';
 import { smtpSink } from '../../support/smtp.js';
-import { activePlan, fulfilled, stock } from '../orders/fixtures.js';
-import { crossLowBalance, dayZone } from './fixtures.js';
+import { activatedCustomer, crossLowBalance, dayZone, upsellAndLowBalanceMail } from './fixtures.js';
 
 const PUBLIC_URL = 'https://crm.example.test';
 let smtp: Awaited<ReturnType<typeof smtpSink>>;
@@ -11,11 +10,7 @@ let t: TestApp;
 beforeAll(async () => {
   smtp = await smtpSink();
   t = await testApp({ env: { SMTP_URL: smtp.url, PUBLIC_URL, QUIET_HOURS: '21:00-08:00' } });
-  const marketing = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'marketing' }));
-  await marketing.put('/v1/message-templates/order.completed/email/en').send({ subject: 'Welcome aboard', body: 'Hi {{customer.name}}: 20% off your first data pack this week.' }).expect(200);
-  await marketing.post('/v1/message-triggers').send({ name: 'Upsell after activation', eventType: 'order.completed', channels: ['email'], kind: 'marketing' }).expect(201);
-  await marketing.put('/v1/message-templates/balance.low/email/en').send({ subject: 'Balance low', body: 'Your balance is {{balance}}.' }).expect(200);
-  await marketing.post('/v1/message-triggers').send({ name: 'Low balance', eventType: 'balance.low', channels: ['email'] }).expect(201);
+  await upsellAndLowBalanceMail(t);
 });
 afterAll(async () => {
   await t.close();
@@ -25,22 +20,12 @@ afterAll(async () => {
 // A zone where it is day now and in two minutes: marketing is not held for quiet hours.
 const day = dayZone;
 
-let seq = 0;
 /** A customer who consented to email marketing gets the upsell mail once a line is activated. */
 async function activated() {
-  const email = `u${process.pid}-${++seq}@example.org`;
-  const customer = (await t.http.post('/v1/customers').send({
-    type: 'individual', givenName: 'Una', familyName: `Subscribe${seq}`, timeZone: day, contactPoints: [{ kind: 'email', value: email, isPrimary: true }],
-    consents: [{ channel: 'email', granted: true, source: 'web_signup' }],
-  }).expect(201)).body;
-  const account = (await t.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
-  const plan = await activePlan(t, { kind: 'prepaid', fee: 0 });
-  await stock(t, 1);
-  await fulfilled(t, { type: 'new_line', billingAccountId: account.id, planId: plan.id });
-  for (let i = 0; i < 3; i++) await t.runJobs();
-  const mails = smtp.to(email);
+  const who = await activatedCustomer(t, { consent: true, timeZone: day });
+  const mails = smtp.to(who.email);
   expect(mails).toHaveLength(1);
-  return { customerId: customer.id as string, accountId: account.id as string, email, raw: mails[0]!.raw };
+  return { ...who, raw: mails[0]!.raw };
 }
 
 /** The mail's header section, unfolded (RFC 5322 §2.2.3), by lower-case name. */
