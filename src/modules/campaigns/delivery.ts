@@ -73,8 +73,7 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
     return true;
   }
   await awaitTurn(db, turnsOf(due, s.rates));
-  const [m] = await db.update(messages).set({ state: 'sending', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` })
-    .where(and(eq(messages.id, id), inArray(messages.state, ['queued', 'held']))).returning();
+  const [m] = await db.update(messages).set({ state: 'sending', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` }).where(waiting).returning();
   if (!m) return true;
   if (m.campaignId) {
     const [c] = await db.select({ status: campaigns.status }).from(campaigns).where(eq(campaigns.id, m.campaignId));
@@ -112,17 +111,16 @@ async function refused(db: Db, s: DeliverySettings, m: typeof messages.$inferSel
   await db.transaction(async (tx) => {
     await tx.insert(messageAttempts).values({ id: uuidv7(), messageId: m.id, outcome: r.transient ? 'transient_error' : 'permanent_error', response: r.response.slice(0, 1000) });
     const sending = and(eq(messages.id, m.id), eq(messages.state, 'sending'));
-    if (r.accepted?.partIds.length) {
-      await recordParts(tx, m.id, r.accepted.partIds);
-      await tx.update(messages).set({ smsReference: r.accepted.reference }).where(sending);
-    }
+    // The parts the SMSC took, and the reference they went under, for the retry (or the receipts).
+    if (r.accepted?.partIds.length) await recordParts(tx, m.id, r.accepted.partIds);
+    const taken = r.accepted?.partIds.length ? { smsReference: r.accepted.reference } : {};
     if (retry) {
       const runAt = new Date(Date.now() + backoffSeconds(m.attempts) * 1000);
-      await tx.update(messages).set({ state: 'queued', nextAttemptAt: runAt, updatedAt: sql`now()` }).where(sending);
+      await tx.update(messages).set({ ...taken, state: 'queued', nextAttemptAt: runAt, updatedAt: sql`now()` }).where(sending);
       await enqueueSend(tx, m.id, runAt);
     } else {
       const reason = r.transient ? `Gave up after ${m.attempts} attempts: ${r.response}` : `Refused: ${r.response}`;
-      await tx.update(messages).set({ state: 'failed', reason: reason.slice(0, 1000), failedAt: sql`now()`, updatedAt: sql`now()` }).where(sending);
+      await tx.update(messages).set({ ...taken, state: 'failed', reason: reason.slice(0, 1000), failedAt: sql`now()`, updatedAt: sql`now()` }).where(sending);
     }
   });
 }
