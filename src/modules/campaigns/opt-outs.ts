@@ -9,7 +9,7 @@ import { problems } from '../../platform/http/errors.js';
 import { customerVisible } from '../customers/index.js';
 import { requireChannel } from './channels.js';
 import { campaignErrors } from './errors.js';
-import { transactionalOptOuts } from './tables.js';
+import { messageChannels, transactionalOptOuts } from './tables.js';
 
 /**
  * A customer's explicit "no" to transactional messages on a channel (a top-up confirmation by SMS,
@@ -29,7 +29,7 @@ async function setOptOut(db: Db, ctx: Ctx, customerId: string, channel: string, 
 
 export const optOutRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
   const params = z.object({ id: z.uuid(), channel: z.string().min(1).max(40).describe('sms or email') });
-  const view = z.object({ customerId: z.uuid(), channel: z.enum(['sms', 'email']), optedOut: z.boolean() });
+  const view = z.object({ customerId: z.uuid(), channel: z.enum(messageChannels), optedOut: z.boolean() });
   app.put('/v1/customers/:id/transactional-opt-outs/:channel', {
     config: { auth: 'customers:consent' },
     schema: {

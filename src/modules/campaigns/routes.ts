@@ -5,6 +5,7 @@ import type { Ctx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
+import { customerSegments } from '../customers/index.js';
 import { requireChannel } from './channels.js';
 import { getMessage, listMessages, redrive } from './messages.js';
 import { messageChannels, messageKinds, messageStates } from './tables.js';
@@ -84,7 +85,7 @@ export const campaignRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
       body: z.object({
         name: z.string().trim().min(1).max(100), eventType: z.string().min(3).max(60), channels: z.array(channelText).min(1).max(2), kind: z.enum(messageKinds).optional(),
         conditions: z.object({
-          segments: z.array(z.enum(['consumer', 'vip', 'enterprise'])).max(3).optional(), languages: z.array(z.string().max(35)).max(50).optional(),
+          segments: z.array(z.enum(customerSegments)).max(3).optional(), languages: z.array(z.string().max(35)).max(50).optional(),
           plans: z.array(z.string().trim().min(1).max(60)).max(50).optional().describe('Price plan codes: the customer has a line (not terminated) on one of them'),
         }).strict().optional(),
         active: z.boolean().optional(),

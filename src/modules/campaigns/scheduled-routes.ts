@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { ctxOf } from '../../platform/auth/guard.js';
 import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
+import { customerSegments } from '../customers/index.js';
 import { audience, campaignStats, control, createCampaign, getCampaign, listCampaigns } from './campaigns.js';
 import { campaignStatuses, messageChannels, messageKinds } from './tables.js';
 
 const tags = ['campaigns'];
 const id = z.uuid();
 const segment = z.object({
-  segments: z.array(z.enum(['consumer', 'vip', 'enterprise'])).max(3).optional(),
+  segments: z.array(z.enum(customerSegments)).max(3).optional(),
   languages: z.array(z.string().regex(/^[a-z]{2}(-[A-Za-z0-9]{2,8})*$/)).max(50).optional().describe('Preferred languages; "pt" also takes "pt-BR"'),
   regions: z.array(z.string().trim().min(1).max(100)).max(100).optional().describe('Regions of a home, installation or billing address'),
   consent: z.enum(['sms', 'email']).optional().describe('Has given marketing consent on this channel'),

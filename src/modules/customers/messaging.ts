@@ -1,5 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Tx } from '../../platform/db/client.js';
+import { segments } from './schemas.js';
 import { addresses, billingAccounts, consents, contactPoints, customers } from './tables.js';
 
 /** What messaging needs to reach a customer: where, in which language and time zone, and what they consented to. */
@@ -14,7 +15,7 @@ export type MessagingProfile = {
 
 /** Who a campaign is for, over the customer core; each filter left out: anyone. Only active customers are ever in a segment. */
 export interface SegmentFilter {
-  segments?: ('consumer' | 'vip' | 'enterprise')[];
+  segments?: (typeof segments)[number][];
   /** Preferred languages (a primary tag matches its regional forms: "pt" takes "pt-BR"). */
   languages?: string[];
   /** Regions of a home, installation or billing address (case ignored). */

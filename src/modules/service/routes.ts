@@ -4,6 +4,7 @@ import { ctxOf } from '../../platform/auth/guard.js';
 import type { Ctx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
+import { customerSegments } from '../customers/index.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
 import { addSubcategory, addTriageRule, listSubcategories, listTriageRules } from './catalog.js';
 import { listInteractions, logInteraction } from './interactions.js';
@@ -59,7 +60,7 @@ const calendarBody = z.union([
 ]);
 const calendarView = z.object({ id, name: z.string(), calendar: z.unknown(), createdBy: z.string(), createdAt: z.date() });
 const policyView = z.object({
-  id, name: z.string(), serviceType: z.enum(serviceTypes).nullable(), priority: z.enum(priorities).nullable(), segment: z.enum(['consumer', 'vip', 'enterprise']).nullable(),
+  id, name: z.string(), serviceType: z.enum(serviceTypes).nullable(), priority: z.enum(priorities).nullable(), segment: z.enum(customerSegments).nullable(),
   calendarId: id, firstResponseMinutes: z.number().int(), nextResponseMinutes: z.number().int().nullable(), resolutionMinutes: z.number().int(), warnPercent: z.number().int(),
   position: z.number().int(), createdBy: z.string(), createdAt: z.date(),
 });
@@ -252,7 +253,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
       summary: 'Targets (working minutes) for the tickets a policy fits: a service type × priority × segment, each may be left open; the most specific fitting policy applies',
       body: z.object({
         name: z.string().trim().min(1).max(100), serviceType: z.enum(serviceTypes).nullable().default(null), priority: z.enum(priorities).nullable().default(null),
-        segment: z.enum(['consumer', 'vip', 'enterprise']).nullable().default(null), calendarId: id,
+        segment: z.enum(customerSegments).nullable().default(null), calendarId: id,
         firstResponseMinutes: z.number().int().min(1).max(525_600), nextResponseMinutes: z.number().int().min(1).max(525_600).nullable().default(null),
         resolutionMinutes: z.number().int().min(1).max(525_600), warnPercent: z.number().int().min(0).max(100).default(80), position: z.number().int().min(0).max(100_000).default(0),
       }).strict(),

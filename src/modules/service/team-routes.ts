@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ctxOf } from '../../platform/auth/guard.js';
 import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
+import { customerSegments } from '../customers/index.js';
 import { serviceTypes, tiers } from './tables.js';
 import { addQueueRule, listAgents, listQueueRules, removeQueueRule, saveAgent } from './team.js';
 
@@ -10,7 +11,7 @@ const tags = ['service'];
 const id = z.uuid();
 const queue = z.string().trim().min(1).max(40);
 const language = z.string().regex(/^[a-z]{2}$/, 'ISO 639-1, e.g. "de"');
-const segment = z.enum(['consumer', 'vip', 'enterprise']);
+const segment = z.enum(customerSegments);
 const ruleView = z.object({
   id, serviceType: z.enum(serviceTypes).nullable(), language: z.string().nullable(), segment: segment.nullable(), queue: z.string(), position: z.number().int(), createdBy: z.string(), createdAt: z.date(),
 });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ctxOf } from '../../platform/auth/guard.js';
 import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
+import { customerSegments } from '../customers/index.js';
 import { idempotencyHeaders } from '../../platform/http/idempotency.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
 import type { Ctx } from '../../platform/context.js';
@@ -21,7 +22,7 @@ const target = z.object({
   usageType: z.enum(['data', 'voice', 'sms']).optional(),
 }).strict();
 const eligibility = z.object({
-  segments: z.array(z.enum(['consumer', 'vip', 'enterprise'])).max(3).optional(), newCustomersOnly: z.boolean().optional(), channels: z.array(channel).max(5).optional(),
+  segments: z.array(z.enum(customerSegments)).max(3).optional(), newCustomersOnly: z.boolean().optional(), channels: z.array(channel).max(5).optional(),
 }).strict();
 
 const discountView = z.object({
