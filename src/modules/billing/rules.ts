@@ -5,6 +5,8 @@
  * priced by the plan's charging tiers.
  */
 
+import { localMinutes, minutesOf } from '../../platform/time.js';
+
 export type UsageType = 'data' | 'voice' | 'sms';
 
 export interface UsageRecord { usageType: UsageType; zone: string; quantity: number; startedAt: Date }
@@ -25,16 +27,10 @@ export interface Bucket {
 
 export interface Tier { upTo: number | null; unitSize: number; pricePerUnit: number }
 
-/** "HH:MM" of an instant in a time zone. */
-function localTime(at: Date, timeZone: string) {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
-  return `${parts.find((p) => p.type === 'hour')!.value}:${parts.find((p) => p.type === 'minute')!.value}`;
-}
-
 /** Whether a window contains an instant; a window may run over midnight (22:00–06:00). */
 export function inWindow(w: { from: string; to: string; timeZone: string }, at: Date) {
-  const t = localTime(at, w.timeZone);
-  return w.from < w.to ? t >= w.from && t < w.to : t >= w.from || t < w.to;
+  const [t, from, to] = [localMinutes(at, w.timeZone), minutesOf(w.from), minutesOf(w.to)];
+  return from < to ? t >= from && t < to : t >= from || t < to;
 }
 
 /** Whether a record may draw on a bucket: its type and zone, valid at its time, not used up. */
