@@ -1,10 +1,8 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Ctx } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
-import { emit } from '../../platform/events/events.js';
-import { AppError } from '../../platform/http/errors.js';
-import { uuidv7 } from '../../platform/ids.js';
-import { interactions, tickets } from './tables.js';
+import { recordInteraction } from './interactions.js';
+import { tickets } from './tables.js';
 import { openTicketIn, postMessage, type ServiceSettings } from './tickets.js';
 
 export interface InboundContact { customerId: string; channel: 'sms' | 'email'; body: string; subject?: string }
@@ -25,15 +23,12 @@ export async function inboundContact(tx: Tx, s: ServiceSettings, c: InboundConta
     await postMessage(tx, ctx, s, open, { body: c.body, visibility: 'public', channel: c.channel });
     [ticketId, outcome] = [open.id, 'ticket_updated'];
   } else {
-    const input = { customerId: c.customerId, priority: 'normal' as const, channel: c.channel, subject: (c.subject ?? c.body.split('\n')[0]!).slice(0, 80).padEnd(3, '.'), description: c.body };
-    const opened = await openTicketIn(tx, ctx, s, input).catch((err: unknown) => {
-      if (err instanceof AppError && err.code === 'ticket_uncategorised') return openTicketIn(tx, ctx, s, { ...input, serviceType: 'mobile' });
-      throw err;
+    const opened = await openTicketIn(tx, ctx, s, {
+      customerId: c.customerId, priority: 'normal', channel: c.channel, subject: (c.subject ?? c.body.split('\n')[0]!).slice(0, 80).padEnd(3, '.'), description: c.body,
+      fallbackServiceType: 'mobile',
     });
     [ticketId, outcome] = [opened.id, 'ticket_opened'];
   }
-  const id = uuidv7();
-  await tx.insert(interactions).values({ id, customerId: c.customerId, channel: c.channel, direction: 'inbound', startedAt: new Date(), durationSeconds: 0, outcome, ticketId, agentId: 'system' });
-  await emit(tx, 'interaction.logged', { interactionId: id, customerId: c.customerId, channel: c.channel, direction: 'inbound', outcome, durationSeconds: 0, ticketId }, { aggregateId: c.customerId });
+  await recordInteraction(tx, { customerId: c.customerId, channel: c.channel, direction: 'inbound', startedAt: new Date(), durationSeconds: 0, outcome, ticketId, agentId: 'system' });
   return { ticketId, outcome };
 }

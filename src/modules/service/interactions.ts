@@ -18,12 +18,17 @@ export async function logInteraction(db: Db, ctx: Ctx, input: NewInteraction) {
       const [t] = await tx.select({ customerId: tickets.customerId }).from(tickets).where(eq(tickets.id, input.ticketId));
       if (!t || t.customerId !== input.customerId) throw serviceErrors.ticket_not_found('No such ticket of this customer');
     }
-    const [row] = await tx.insert(interactions).values({ ...input, ticketId: input.ticketId ?? null, notes: input.notes ?? null, id: uuidv7(), agentId: ctx.principal.id }).returning();
-    await emit(tx, 'interaction.logged', {
-      interactionId: row!.id, customerId: input.customerId, channel: input.channel, direction: input.direction, outcome: input.outcome, durationSeconds: input.durationSeconds, ticketId: row!.ticketId,
-    }, { aggregateId: input.customerId, requestId: ctx.requestId });
-    return row!;
+    return recordInteraction(tx, { ...input, agentId: ctx.principal.id }, ctx.requestId);
   });
+}
+
+/** Writes an interaction and its `interaction.logged` event (the caller has checked whose it is). */
+export async function recordInteraction(tx: Tx, input: NewInteraction & { agentId: string }, requestId?: string) {
+  const [row] = await tx.insert(interactions).values({ ...input, ticketId: input.ticketId ?? null, notes: input.notes ?? null, id: uuidv7() }).returning();
+  await emit(tx, 'interaction.logged', {
+    interactionId: row!.id, customerId: input.customerId, channel: input.channel, direction: input.direction, outcome: input.outcome, durationSeconds: input.durationSeconds, ticketId: row!.ticketId,
+  }, { aggregateId: input.customerId, requestId });
+  return row!;
 }
 
 export async function listInteractions(db: Db, ctx: Ctx, customerId: string, q: { limit: number; before?: string }) {

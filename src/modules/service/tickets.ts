@@ -25,6 +25,8 @@ type Channel = TicketRow['channel'];
 export interface OpenTicket {
   customerId: string; serviceType?: ServiceType; subcategory?: string; priority: TicketRow['priority']; channel: Channel;
   subject: string; description: string; language?: string; lineId?: string; orderId?: string; invoiceId?: string;
+  /** Where a ticket goes that triage cannot place (as if the caller had named it); none: it is refused. */
+  fallbackServiceType?: ServiceType;
 }
 
 const isStaff = (ctx: Ctx) => ctx.principal.kind === 'staff';
@@ -63,7 +65,10 @@ async function categoryOf(tx: Tx, input: OpenTicket) {
     return { serviceType: input.serviceType, subcategory: input.subcategory ?? null, categorisedBy: 'caller' as const };
   }
   const rule = triage(await tx.select().from(triageRules).orderBy(asc(triageRules.position), asc(triageRules.id)), `${input.subject}\n${input.description}`);
-  if (!rule) throw serviceErrors.ticket_uncategorised();
+  if (!rule) {
+    if (input.fallbackServiceType) return { serviceType: input.fallbackServiceType, subcategory: null, categorisedBy: 'caller' as const };
+    throw serviceErrors.ticket_uncategorised();
+  }
   return { serviceType: rule.serviceType, subcategory: rule.subcategory, categorisedBy: 'triage' as const };
 }
 
