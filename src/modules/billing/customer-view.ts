@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { viewPart } from '../customers/index.js';
+import { dateOrNull, viewPart } from '../customers/index.js';
 import { invoices } from './invoice-tables.js';
 import { balances } from './tables.js';
 
@@ -41,7 +41,7 @@ export const billingViewPart = viewPart({
       return {
         billingAccountId: r.id, type,
         balance: prepaid ? { amount: r.amount ?? 0, currency } : null, creditLimit: prepaid ? { amount: r.creditLimit ?? 0, currency } : null,
-        validUntil: r.validUntil ? new Date(r.validUntil) : null,
+        validUntil: dateOrNull(r.validUntil),
         openInvoices: r.openInvoices, due: { amount: r.due, currency }, overdue: { amount: r.overdue, currency },
       };
     }),

@@ -14,4 +14,4 @@ export { customerExists, customerVisible, getCustomer } from './service.js';
 export { customersByContact, customersInAreas, findBillingAccount, postpaidAccount, postpaidAccounts, recordConsent } from './parts.js';
 export { type CustomerView, segments as customerSegments } from './schemas.js';
 export { type CustomerCondition, type MessagingProfile, messagingProfiles, type SegmentFilter, segmentPage, segmentSize } from './messaging.js';
-export { customerViewRoot, viewPart, type CustomerViewPart, type CustomerViewRoot, type ViewFlag, type ViewSubject } from './view.js';
+export { customerViewRoot, dateOrNull, viewPart, type CustomerViewPart, type CustomerViewRoot, type ViewFlag, type ViewSubject } from './view.js';

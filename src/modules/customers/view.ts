@@ -46,6 +46,9 @@ export interface CustomerViewPart<T = unknown> {
   flags?(data: T): ViewFlag[];
 }
 
+/** A time as a part's expression returns it (JSON text), or null. */
+export const dateOrNull = (s: string | null) => (s === null ? null : new Date(s));
+
 /** Declares a part with its data type inferred from its schema. */
 export const viewPart = <T>(part: CustomerViewPart<T>): CustomerViewPart => part as CustomerViewPart;
 

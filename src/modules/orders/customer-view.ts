@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { viewPart } from '../customers/index.js';
+import { dateOrNull, viewPart } from '../customers/index.js';
 import { lineAddOns, lines, orderStatuses, orderTypes, orders } from './lines-tables.js';
 import { addOns, pricePlans, pricePlanVersions } from './tables.js';
 
-export const VIEW_LINES = 20;
-export const VIEW_ORDERS = 5;
+const VIEW_LINES = 20;
+const VIEW_ORDERS = 5;
 
 const id = z.uuid();
 const lineView = z.object({
@@ -31,7 +31,6 @@ type LineJson = {
   activatedAt: string; cycleEnd: string; planId: string; planCode: string; planName: string; version: number; fee: number; currency: string; addOns: Pack[];
 };
 type OrderJson = { id: string; type: (typeof orderTypes)[number]; status: (typeof orderStatuses)[number]; lineId: string | null; billingAccountId: string; scheduledFor: string | null; createdAt: string; completedAt: string | null };
-const at = (s: string | null) => (s === null ? null : new Date(s));
 
 /**
  * Orders' part of the customer view: its lines with plan and active packs, and its last orders,
@@ -64,7 +63,7 @@ export const ordersViewPart = viewPart({
         addOns: l.addOns.map((a) => ({ ...a, expiresAt: new Date(a.expiresAt) })),
       })),
       moreLines: found.length > VIEW_LINES,
-      recentOrders: recentOrders.map((o) => ({ ...o, scheduledFor: at(o.scheduledFor), createdAt: new Date(o.createdAt), completedAt: at(o.completedAt) })),
+      recentOrders: recentOrders.map((o) => ({ ...o, scheduledFor: dateOrNull(o.scheduledFor), createdAt: new Date(o.createdAt), completedAt: dateOrNull(o.completedAt) })),
     };
   },
 });

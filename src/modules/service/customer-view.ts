@@ -11,15 +11,15 @@ import { z } from 'zod';
 import type { Ctx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { AppError } from '../../platform/http/errors.js';
-import { type CustomerViewPart, type CustomerViewRoot, type ViewFlag, type ViewSubject, viewPart } from '../customers/index.js';
+import { type CustomerViewPart, type CustomerViewRoot, dateOrNull, type ViewFlag, type ViewSubject, viewPart } from '../customers/index.js';
 import { measureSla } from './sla.js';
 import type { Calendar, SlaState } from './sla-rules.js';
 import { channels, incidentCustomers, incidents, interactions, priorities, serviceTypes, slaPolicies, businessCalendars, ticketHistory, tickets, ticketStatuses, tiers } from './tables.js';
 import type { RecurringSettings } from './escalations.js';
 
-export const VIEW_OPEN_TICKETS = 20;
-export const VIEW_RECENT = 5;
-export const VIEW_INCIDENTS = 10;
+const VIEW_OPEN_TICKETS = 20;
+const VIEW_RECENT = 5;
+const VIEW_INCIDENTS = 10;
 
 const id = z.uuid();
 const measure = z.object({ targetMinutes: z.number().int(), elapsedMinutes: z.number().int(), dueAt: z.date().nullable(), state: z.enum(['ok', 'warning', 'breached']), met: z.boolean() });
@@ -63,7 +63,6 @@ type Row = {
   incidents: (Omit<ServicePart['incidents'][number], 'startsAt' | 'estimatedEndAt'> & { startsAt: string; estimatedEndAt: string | null })[];
 };
 
-const at = (s: string | null) => (s === null ? null : new Date(s));
 const rank: Record<SlaState, number> = { ok: 0, warning: 1, breached: 2 };
 /** The smallest UUID v7 of a moment: ids are time-ordered, so "since then" is a range of the (customer_id, id) index. */
 const firstIdAt = (ms: number) => {
@@ -73,14 +72,14 @@ const firstIdAt = (ms: number) => {
 
 function summary(t: TicketJson, policies: Record<string, PolicyJson>, now: Date): ServicePart['openTickets'][number] {
   const { slaPolicyId, open: _open, history, firstResponseAt, awaitingReplySince, ...rest } = t;
-  const dates = { firstResponseAt: at(firstResponseAt), awaitingReplySince: at(awaitingReplySince), resolvedAt: at(t.resolvedAt) };
+  const dates = { firstResponseAt: dateOrNull(firstResponseAt), awaitingReplySince: dateOrNull(awaitingReplySince), resolvedAt: dateOrNull(t.resolvedAt) };
   const policy = slaPolicyId ? policies[slaPolicyId] : undefined;
   const measured = policy && measureSla(policy, policy.calendar, dates, (history ?? []).map((h) => ({ status: h.status, at: new Date(h.at) })), now);
   const state = measured
     ? [measured.first_response, measured.next_response, measured.resolution].reduce<SlaState>((w, m) => (m && rank[m.state] > rank[w] ? m.state : w), 'ok')
     : null;
   return {
-    ...rest, createdAt: new Date(t.createdAt), updatedAt: new Date(t.updatedAt), resolvedAt: dates.resolvedAt, closedAt: at(t.closedAt),
+    ...rest, createdAt: new Date(t.createdAt), updatedAt: new Date(t.updatedAt), resolvedAt: dates.resolvedAt, closedAt: dateOrNull(t.closedAt),
     sla: measured ? { ...measured, state: state! } : null,
   };
 }
@@ -130,7 +129,7 @@ export const serviceViewPart = (recurring: RecurringSettings) => viewPart({
       moreOpenTickets: open.length > VIEW_OPEN_TICKETS,
       recentTickets: r.tickets.filter((t) => !t.open).map((t) => summary(t, r.policies, now)),
       interactions: r.interactions.map((i) => ({ ...i, startedAt: new Date(i.startedAt) })),
-      incidents: r.incidents.map((i) => ({ ...i, startsAt: new Date(i.startsAt), estimatedEndAt: at(i.estimatedEndAt) })),
+      incidents: r.incidents.map((i) => ({ ...i, startsAt: new Date(i.startsAt), estimatedEndAt: dateOrNull(i.estimatedEndAt) })),
       recurringIssue: r.recurring,
     };
   },
@@ -144,7 +143,7 @@ export const serviceViewPart = (recurring: RecurringSettings) => viewPart({
   },
 });
 
-export const flagView = z.object({ code: z.string(), source: z.string().describe('The part that raised it'), detail: z.string().optional() });
+const flagView = z.object({ code: z.string(), source: z.string().describe('The part that raised it'), detail: z.string().optional() });
 const failedSlot = z.object({ error: z.string().describe('This part could not be read (the rest of the view could); its code') });
 
 export interface CustomerView360 {

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { and, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import { audit } from '../../platform/audit/audit.js';
 import { actorOf, type Ctx } from '../../platform/context.js';
@@ -120,12 +121,9 @@ export async function applyAlert(db: Db, ctx: Ctx, a: ToolAlert, source: Inciden
 
 /** The fields an alert says differently from last time (all of them when nothing was kept). */
 function alertChanges(last: AlertSays | null, now: AlertSays): Partial<AlertSays> {
-  // jsonb keeps its own key order: compare with keys sorted.
-  const canonical = (v: unknown): string => (v && typeof v === 'object' && !Array.isArray(v)
-    ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`
-    : JSON.stringify(v));
+  // jsonb keeps its own key order: a deep comparison, which ignores it.
   const keys = Object.keys(now) as (keyof typeof now)[];
-  return Object.fromEntries(keys.filter((k) => !last || canonical(last[k]) !== canonical(now[k])).map((k) => [k, now[k]]));
+  return Object.fromEntries(keys.filter((k) => !last || !isDeepStrictEqual(last[k], now[k])).map((k) => [k, now[k]]));
 }
 
 const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);

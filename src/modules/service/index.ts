@@ -70,4 +70,3 @@ export const serviceJobs = (deps: ServiceDeps): Partial<JobsSetup> => ({
   ],
 });
 
-export type { CustomerViewWiring } from './view-routes.js';

@@ -92,9 +92,7 @@ export async function detectBreaches(db: Db) {
     }
     for (const t of slice) {
       const policy = policies.get(t.slaPolicyId!)!;
-      const measures = ticketSla(calendars.get(policy.calendarId)!, policy, {
-        history: histories.get(t.id) ?? [], firstResponseAt: t.firstResponseAt, awaitingReplySince: t.awaitingReplySince, resolvedAt: t.resolvedAt, now,
-      });
+      const measures = measureSla(policy, calendars.get(policy.calendarId)!, t, histories.get(t.id) ?? [], now);
       for (const target of ['first_response', 'next_response', 'resolution'] as Target[]) {
         const m = measures[target];
         if (!m || m.met || m.state === 'ok') continue;

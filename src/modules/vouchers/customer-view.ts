@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { viewPart } from '../customers/index.js';
-import type { RedemptionSettings } from './redemption.js';
+import { accountKey, type RedemptionSettings } from './redemption.js';
 import { pinFailures } from './tables.js';
 
 const vouchersPart = z.object({
@@ -11,7 +11,6 @@ const vouchersPart = z.object({
     .describe('Wrong PINs counted against an account in the current window, short of a lockout'),
 });
 type Row = { key: string; failures: number; since: string; lockedUntil: string | null; locked: boolean };
-const PREFIX = 'account:';
 
 /**
  * Vouchers' part of the customer view: wrong-PIN counts and lockouts of the customer's accounts
@@ -25,11 +24,11 @@ export const vouchersViewPart = (s: Pick<RedemptionSettings, 'windowMinutes'>) =
   query: (customer) => (customer.billingAccounts.length ? sql`
     select coalesce(json_agg(json_build_object('key', key, 'failures', failures, 'since', window_start, 'lockedUntil', locked_until,
       'locked', coalesce(locked_until > now(), false)) order by key), '[]')
-    from ${pinFailures} where key = any(${sql.param(customer.billingAccounts.map((a) => `${PREFIX}${a.id}`))}::text[])
+    from ${pinFailures} where key = any(${sql.param(customer.billingAccounts.map((a) => accountKey(a.id)))}::text[])
       and (locked_until > now() or (failures > 0 and window_start > now() - make_interval(mins => ${s.windowMinutes})))` : null),
   read: (raw) => {
     const rows = (raw ?? []) as Row[];
-    const account = (r: Row) => r.key.slice(PREFIX.length);
+    const account = (r: Row) => r.key.slice(accountKey('').length);
     return {
       pinLockouts: rows.filter((r) => r.locked).map((r) => ({ billingAccountId: account(r), lockedUntil: new Date(r.lockedUntil!) })),
       pinFailures: rows.filter((r) => !r.locked).map((r) => ({ billingAccountId: account(r), failures: r.failures, since: new Date(r.since) })),

@@ -22,13 +22,16 @@ export interface RedemptionSettings {
 
 export interface RedeemInput { pin: string; lineId?: string; billingAccountId?: string }
 
+/** The counter key of an account's wrong PINs (a line's count against its account). */
+export const accountKey = (billingAccountId: string) => `account:${billingAccountId}`;
+
 /**
  * Whom a wrong PIN counts against: the account it was for (named by its line or itself: one
  * count), the caller, the source address.
  */
 function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
   return [
-    { kind: 'target', key: `account:${billingAccountId}` },
+    { kind: 'target', key: accountKey(billingAccountId) },
     { kind: 'caller', key: `caller:${ctx.principal.kind}:${ctx.principal.id}` },
     { kind: 'address', key: `address:${address}` },
   ] as const;
