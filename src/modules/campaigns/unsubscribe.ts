@@ -1,8 +1,8 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { systemCtx } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
-import { messagingProfiles, recordConsent } from '../customers/index.js';
+import { withdrawConsent } from '../customers/index.js';
 import { campaignErrors } from './errors.js';
 import { messages } from './tables.js';
 
@@ -51,19 +51,15 @@ export function requireLink(links: UnsubscribeLinks, token: string) {
  * The customer a marketing email went to withdraws email marketing consent by its link. Idempotent:
  * consent that is not granted now (withdrawn already, by an earlier click or otherwise, or never
  * given) is left as it is, with no further history row, event or audit entry; the answer is the
- * same. Concurrent clicks for one customer (a provider retrying, two mails' links) queue on a lock,
- * so only the first records the withdrawal.
+ * same. Of concurrent clicks for one customer (a provider retrying, two mails' links) only the
+ * first records the withdrawal (see withdrawConsent).
  */
 export async function unsubscribe(db: Db, links: UnsubscribeLinks, token: string) {
   const messageId = requireLink(links, token);
   return db.transaction(async (tx) => {
     const [m] = await tx.select({ customerId: messages.customerId, channel: messages.channel, kind: messages.kind }).from(messages).where(eq(messages.id, messageId));
     if (!m || m.channel !== 'email' || m.kind !== 'marketing') throw campaignErrors.unsubscribe_link_invalid();
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`unsubscribe:${m.customerId}`}))`);
-    // Erased customers have no profile: nothing of theirs is left to withdraw.
-    const [profile] = await messagingProfiles(tx, [m.customerId]);
-    const withdrawn = profile?.consents.email === true;
-    if (withdrawn) await recordConsent(tx, systemCtx('campaigns.unsubscribe'), m.customerId, 'email', { granted: false, source: 'one_click_unsubscribe' });
+    const withdrawn = await withdrawConsent(tx, systemCtx('campaigns.unsubscribe'), m.customerId, 'email', 'one_click_unsubscribe');
     return { unsubscribed: true as const, withdrawn };
   });
 }

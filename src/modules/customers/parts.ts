@@ -87,6 +87,19 @@ export async function recordConsent(tx: Tx, ctx: Ctx, customerId: string, channe
   return row!;
 }
 
+/**
+ * Withdraws a consent that is granted now (of a customer not erased), under its row's lock: of
+ * concurrent withdrawals the first records it, the others find it withdrawn. False when there was
+ * nothing to withdraw (no further history row, event or audit entry).
+ */
+export async function withdrawConsent(tx: Tx, ctx: Ctx, customerId: string, channel: 'sms' | 'email' | 'push', source: string) {
+  const held = await tx.execute(sql`select 1 from ${consents} k join ${customers} c on c.id = k.customer_id
+    where k.customer_id = ${customerId} and k.channel = ${channel} and k.granted and c.status <> 'erased' for update of k`);
+  if (!held.length) return false;
+  await recordConsent(tx, ctx, customerId, channel, { granted: false, source });
+  return true;
+}
+
 /** The customers (not erased) with this phone number (E.164) or email address among their contact points. */
 export async function customersByContact(tx: Tx, kind: 'phone' | 'email', value: string) {
   const rows = await tx.selectDistinct({ id: contactPoints.customerId }).from(contactPoints).innerJoin(customers, eq(customers.id, contactPoints.customerId))
