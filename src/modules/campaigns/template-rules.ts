@@ -154,17 +154,22 @@ export function checkTemplate(source: string, catalogue: Catalogue): TemplateChe
   return { ok: true, variables: [...new Set(parts.flatMap((p) => (p.kind === 'variable' ? [p.name] : [])))] };
 }
 
-/** Formatters are costly to build and a campaign renders many messages: keep a bounded few. */
-const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
-function cached<T extends Intl.NumberFormat | Intl.DateTimeFormat>(key: string, make: () => T): T {
-  let f = formatters.get(key);
-  if (!f) {
-    if (formatters.size >= 500) formatters.clear();
-    f = make();
-    formatters.set(key, f);
-  }
-  return f as T;
+/** A campaign renders many messages from the same few templates and formats: what is costly to build is kept, a bounded few. */
+function keptFew<T>() {
+  const kept = new Map<string, T>();
+  return <U extends T>(key: string, make: () => U): U => {
+    let v = kept.get(key);
+    if (!v) {
+      if (kept.size >= 500) kept.clear();
+      v = make();
+      kept.set(key, v);
+    }
+    return v as U;
+  };
 }
+const cached = keptFew<Intl.NumberFormat | Intl.DateTimeFormat>();
+const scans = keptFew<ReturnType<typeof scan>>();
+const scanOnce = (source: string) => scans(source, () => scan(source));
 
 const instantFormat = (o: RenderOptions) =>
   cached(`t|${o.locale}|${o.timeZone}`, () => new Intl.DateTimeFormat(o.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: o.timeZone }));
@@ -193,8 +198,7 @@ function formatValue(name: string, type: VarType, v: unknown, o: RenderOptions):
       if (typeof v !== 'string') throw bad('is not a string');
       return v;
     case 'number':
-      if (typeof v === 'bigint') return cached(`n|${o.locale}`, () => new Intl.NumberFormat(o.locale)).format(v);
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw bad('is not a finite number');
+      if (typeof v !== 'bigint' && (typeof v !== 'number' || !Number.isFinite(v))) throw bad('is not a finite number');
       return cached(`n|${o.locale}`, () => new Intl.NumberFormat(o.locale)).format(v);
     case 'money': {
       const m = v as Partial<MoneyValue>;
@@ -238,7 +242,7 @@ function formatValue(name: string, type: VarType, v: unknown, o: RenderOptions):
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 
 /**
  * One message. Throws TemplateInvalid (malformed, or a variable not in the catalogue),
@@ -246,8 +250,8 @@ export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]
  * RangeError for a locale or time zone Intl does not accept (whatever variables the template uses).
  */
 export function render(source: string, values: TemplateValues, options: RenderOptions): string {
-  const { parts, problems } = scan(source);
-  problems.push(...unknownVariables(parts, options.catalogue));
+  const { parts, problems: syntax } = scanOnce(source);
+  const problems = [...syntax, ...unknownVariables(parts, options.catalogue)];
   if (problems.length) throw new TemplateInvalid(problems);
   instantFormat(options); // a bad locale or time zone fails here, not only in messages that show a datetime
   let out = '';
