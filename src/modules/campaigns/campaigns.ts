@@ -7,7 +7,7 @@ import { enqueueSender } from './delivery.js';
 import { enqueueFanOut } from './fan-out.js';
 import { segmentSize } from '../customers/index.js';
 import { type CampaignSegment, conditionsOf, requireKnownPlans } from './audience.js';
-import { requireChannel } from './channels.js';
+import { requireChannels } from './channels.js';
 import { campaignErrors } from './errors.js';
 import { campaigns, conversions, messages } from './tables.js';
 
@@ -15,7 +15,7 @@ type Campaign = typeof campaigns.$inferSelect;
 export interface CampaignInput { code: string; name: string; channels: string[]; segment: CampaignSegment; kind?: Campaign['kind']; repeatEveryDays?: number | null }
 
 export async function createCampaign(db: Db, ctx: Ctx, input: CampaignInput) {
-  const channels = [...new Set(input.channels.map(requireChannel))];
+  const channels = requireChannels(input.channels);
   // A transactional campaign passes consent, quiet hours and caps: not the marketers' to send.
   if (input.kind === 'transactional' && !(ctx.principal.kind === 'staff' && ctx.principal.role === 'admin')) throw campaignErrors.transactional_needs_admin();
   return db.transaction(async (tx) => {

@@ -11,3 +11,6 @@ export function requireChannel(channel: string): MessageChannel {
   }
   return channel as MessageChannel;
 }
+
+/** The channels named in a request, in order of preference, each once. */
+export const requireChannels = (channels: string[]) => [...new Set(channels.map(requireChannel))];

@@ -48,7 +48,7 @@ export function compose(p: MessagingProfile, r: Recipe): Composed {
     }
     const language = chooseLanguage(written.map((x) => x.language), p.preferredLanguage, r.operatorLanguage);
     try {
-      const text = renderTemplate(written.find((w) => w.language === language)!, { ...r.values, 'customer.name': p.name }, { locale: p.preferredLanguage, timeZone: p.timeZone }, channel);
+      const text = renderTemplate(written.find((w) => w.language === language)!, { ...r.values, 'customer.name': p.name }, { locale: p.preferredLanguage, timeZone: p.timeZone });
       return { channel, state: 'queued', language, timeZone: p.timeZone, recipient: (channel === 'sms' ? p.phone : p.email)!, ...text };
     } catch (err) {
       return { channel, state: 'skipped', reason: `render_failed: ${(err as Error).message}` };

@@ -52,12 +52,12 @@ export const templatesFor = (tx: Tx, purpose: string, channel: MessageChannel) =
 export type TemplateRow = typeof templates.$inferSelect;
 
 /** The message a template makes with these values, in a locale and time zone. */
-export function renderTemplate(t: Pick<TemplateRow, 'purpose' | 'subject' | 'body' | 'html'>, values: TemplateValues, where: { locale: string; timeZone: string }, channel: MessageChannel) {
+export function renderTemplate(t: Pick<TemplateRow, 'purpose' | 'channel' | 'subject' | 'body' | 'html'>, values: TemplateValues, where: { locale: string; timeZone: string }) {
   const options = { ...where, catalogue: catalogue(t.purpose) };
   const body = render(t.body, values, options);
   return {
     subject: t.subject === null ? null : render(t.subject, values, options),
-    body: channel === 'sms' ? smsText(body) : body,
+    body: t.channel === 'sms' ? smsText(body) : body,
     html: t.html === null ? null : render(t.html, values, { ...options, html: true }),
   };
 }
@@ -71,7 +71,7 @@ export async function previewTemplate(db: Db, key: { purpose: string; channel: M
   const values = { ...Object.fromEntries(Object.entries(catalogue(t.purpose)).map(([name, type]) => [name, SAMPLES[type]])), ...given };
   let message;
   try {
-    message = renderTemplate(t, values, where, key.channel);
+    message = renderTemplate(t, values, where);
   } catch (err) {
     // The caller's sample values, locale or time zone: theirs to correct.
     throw campaignErrors.preview_invalid((err as Error).message);

@@ -4,7 +4,7 @@ import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { requireKnownPlans } from './audience.js';
-import { requireChannel } from './channels.js';
+import { requireChannels } from './channels.js';
 import { campaignErrors } from './errors.js';
 import { purposes } from './purposes.js';
 import { triggers } from './tables.js';
@@ -14,7 +14,7 @@ export interface TriggerInput { name: string; eventType: string; channels: strin
 
 /** A domain event bound to messages: channels in order of preference, a kind (the purpose's unless said), conditions. */
 export async function createTrigger(db: Db, ctx: Ctx, input: TriggerInput) {
-  const channels = [...new Set(input.channels.map(requireChannel))];
+  const channels = requireChannels(input.channels);
   const purpose = purposes[input.eventType];
   if (!purpose) throw campaignErrors.unknown_purpose(`No messages can be sent on "${input.eventType}"`);
   return db.transaction(async (tx) => {

@@ -14,7 +14,7 @@ const publicLimit = { max: 60, timeWindow: '1 minute' };
  * The fields of a small HTML form, as RFC 8058 mail providers POST it: urlencoded or multipart
  * (text fields only; anything it cannot read is no field). An empty body is no fields.
  */
-export function formFields(contentType: string, body: string): Record<string, string> {
+function formFields(contentType: string, body: string): Record<string, string> {
   if (!contentType.toLowerCase().startsWith('multipart/')) return Object.fromEntries(new URLSearchParams(body));
   const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
   if (!boundary) return {};
