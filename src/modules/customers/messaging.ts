@@ -1,5 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Tx } from '../../platform/db/client.js';
+import { addressInAreas, lowered } from './areas.js';
 import { segments } from './schemas.js';
 import { addresses, billingAccounts, consents, contactPoints, customers } from './tables.js';
 
@@ -42,13 +43,11 @@ export async function messagingProfiles(db: Tx, ids: string[]): Promise<Messagin
 export type CustomerCondition = (customerId: SQL) => SQL;
 
 function segmentWhere(f: SegmentFilter, also: CustomerCondition[]): SQL {
-  const lower = (list: string[]) => sql.param(list.map((v) => v.toLowerCase()));
   return sql.join([
     sql`c.status = 'active'`,
     f.segments?.length ? sql`c.segment = any(${sql.param(f.segments)}::text[])` : undefined,
-    f.languages?.length ? sql`(lower(c.preferred_language) = any(${lower(f.languages)}::text[]) or lower(split_part(c.preferred_language, '-', 1)) = any(${lower(f.languages)}::text[]))` : undefined,
-    f.regions?.length ? sql`exists (select 1 from ${addresses} ad where ad.customer_id = c.id and ad.kind in ('home', 'installation', 'billing')
-      and lower(ad.region) = any(${lower(f.regions)}::text[]))` : undefined,
+    f.languages?.length ? sql`(lower(c.preferred_language) = any(${lowered(f.languages)}::text[]) or lower(split_part(c.preferred_language, '-', 1)) = any(${lowered(f.languages)}::text[]))` : undefined,
+    f.regions?.length ? sql`exists (select 1 from ${addresses} ad where ad.customer_id = c.id and ${addressInAreas({ regions: f.regions })})` : undefined,
     f.consent ? sql`exists (select 1 from ${consents} k where k.customer_id = c.id and k.channel = ${f.consent} and k.granted)` : undefined,
     f.accountType ? sql`exists (select 1 from ${billingAccounts} a where a.customer_id = c.id and a.type = ${f.accountType} and a.status = 'active')` : undefined,
     ...also.map((condition) => condition(sql`c.id`)),

@@ -6,6 +6,7 @@ import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
+import { addressInAreas } from './areas.js';
 import { customerErrors } from './errors.js';
 import type { addressInput, billingAccountInput, consentInput, contactPointInput, identityDocumentInput, updateBillingAccountBody } from './schemas.js';
 import { type CustomerDeps, lockVisibleCustomer, scopeWhere, sealDocument } from './service.js';
@@ -173,11 +174,9 @@ function accountsToBill(db: Tx, where: SQL) {
  * installation or billing address; case ignored): whom an outage there touches.
  */
 export async function customersInAreas(db: Tx, areas: { postcodes: string[]; regions: string[] }) {
-  const lower = (list: string[]) => sql.param(list.map((v) => v.toLowerCase()));
   if (!areas.postcodes.length && !areas.regions.length) return [];
   const rows = await db.execute<{ id: string }>(sql`
     select distinct ad.customer_id as id from ${addresses} ad join ${customers} c on c.id = ad.customer_id
-    where ad.kind in ('home', 'installation', 'billing') and c.status in ('active', 'suspended')
-      and (lower(ad.postcode) = any(${lower(areas.postcodes)}::text[]) or lower(ad.region) = any(${lower(areas.regions)}::text[]))`);
+    where c.status in ('active', 'suspended') and ${addressInAreas(areas)}`);
   return rows.map((r) => r.id);
 }
