@@ -107,6 +107,30 @@ describe('scheduled campaigns', () => {
     expect((await marketing.post(`/v1/campaigns/${draft.id}/start`).send({}).expect(409)).body.code).toBe('campaign_state');
   });
 
+  it('a segment by region (any home, installation or billing address, case ignored), language, consent and account type', async () => {
+    const made = async (body: Record<string, unknown>, account?: 'prepaid' | 'postpaid') => {
+      const c = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Seg', familyName: 'Ment', segment: 'enterprise', ...body }).expect(201)).body;
+      if (account) await t.http.post(`/v1/customers/${c.id}/billing-accounts`).send({ type: account, currency: 'EUR', ...(account === 'postpaid' ? { billCycleDay: 1 } : {}) }).expect(201);
+      return c.id as string;
+    };
+    const address = (kind: string, region: string) => ({ addresses: [{ kind, line1: 'Rua 1', city: 'Porto', country: 'PT', region }] });
+    await made({ preferredLanguage: 'pt-BR', ...address('installation', 'Norte'), consents: [{ channel: 'sms', granted: true, source: 'web' }] }, 'prepaid');
+    await made({ preferredLanguage: 'pt', ...address('billing', 'NORTE') }, 'postpaid');
+    await made({ preferredLanguage: 'es', ...address('home', 'Centro'), consents: [{ channel: 'sms', granted: true, source: 'web' }] }, 'prepaid');
+    let n = 0;
+    const audience = async (segment: Record<string, unknown>) => {
+      const c = (await marketing.post('/v1/campaigns').send({ code: `segment_${++n}`, name: 'Segment', channels: ['sms'], segment: { segments: ['enterprise'], ...segment } }).expect(201)).body;
+      return (await marketing.get(`/v1/campaigns/${c.id}/audience`).expect(200)).body.customers;
+    };
+    expect(await audience({})).toBe(3);
+    expect(await audience({ regions: ['norte'] })).toBe(2);
+    expect(await audience({ languages: ['pt'] })).toBe(2);
+    expect(await audience({ languages: ['pt-br'] })).toBe(1);
+    expect(await audience({ consent: 'sms' })).toBe(2);
+    expect(await audience({ accountType: 'postpaid' })).toBe(1);
+    expect(await audience({ regions: ['Norte'], consent: 'sms', accountType: 'prepaid' })).toBe(1);
+  });
+
   it('refuses a voice channel, a taken code and strangers', async () => {
     expect((await marketing.post('/v1/campaigns').send({ code: 'calls', name: 'Call everyone', channels: ['voice'], segment: {} }).expect(422)).body.code).toBe('channel_not_allowed');
     await create('taken');
