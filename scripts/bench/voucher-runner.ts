@@ -1,13 +1,13 @@
 /*
  * The "redeem voucher" load, in its own process (as load-runner.ts is for autocannon): `connections`
- * loops, each on its own keep-alive connection, posting to POST /v1/voucher-redemptions as soon as
+ * loops, each on a keep-alive connection of its own (HTTP written by hand: see Connection), posting to POST /v1/voucher-redemptions as soon as
  * its previous answer is read, until `duration` seconds are up; the requests in flight then finish.
  * Every request takes the next unused PIN of the downloaded batch (one shared index: no PIN is ever
  * sent twice, so no request is a wrong PIN or a second redemption), the next account round-robin
  * and a fresh Idempotency-Key. Prints one JSON line (VoucherResult) on stdout.
  */
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { latencySummary, runFor } from './stats.js';
 import type { VoucherResult, VoucherSpec } from './types.js';
 
@@ -26,25 +26,81 @@ for (let i = 0; i < lines.length; i++) {
 lines.length = 0;
 
 const target = new URL('/v1/voucher-redemptions', spec.url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
+const fixedHeaders = Object.entries({ ...spec.headers, host: target.host, connection: 'keep-alive' }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
 
-/** One POST on a pooled keep-alive connection; lighter on the runner's CPU than fetch. */
-function redeem(i: number, account: string): Promise<{ status: number; text: string }> {
-  const body = `{"pin":"${pins[i]}","billingAccountId":"${account}"}`;
-  return new Promise((resolve, reject) => {
-    const req = http.request(target, {
-      method: 'POST', agent,
-      headers: { ...spec.headers, 'idempotency-key': `${spec.runId}-${i}`, 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
+/**
+ * One keep-alive HTTP/1.1 connection written to and read by hand: a request is one string, an
+ * answer is read by its content-length. Node's http client costs the runner, which shares the
+ * machine with the server and Postgres, about half a millisecond of CPU a request; pgbench's
+ * client is C.
+ */
+class Connection {
+  private socket: Socket | undefined;
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiting: { resolve(a: { status: number; text: string }): void; reject(e: Error): void; timer: NodeJS.Timeout } | undefined;
+
+  private open(): Socket {
+    const socket = connect({ host: target.hostname, port: Number(target.port), noDelay: true });
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.answer();
     });
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
-    req.on('error', reject);
-    req.end(body);
-  });
+    const fail = (err: Error) => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.buffer = Buffer.alloc(0);
+      this.settle()?.reject(err);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('connection closed')));
+    return socket;
+  }
+
+  private settle() {
+    const w = this.waiting;
+    if (w) clearTimeout(w.timer);
+    this.waiting = undefined;
+    return w;
+  }
+
+  private answer() {
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.buffer.subarray(0, end).toString('latin1');
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.buffer.length < end + 4 + length) return;
+    const text = this.buffer.subarray(end + 4, end + 4 + length).toString();
+    this.buffer = this.buffer.subarray(end + 4 + length);
+    this.settle()?.resolve({ status: Number(head.slice(9, 12)), text });
+  }
+
+  post(body: string, idempotencyKey: string): Promise<{ status: number; text: string }> {
+    this.socket ??= this.open();
+    const request = `POST ${target.pathname} HTTP/1.1\r\n${fixedHeaders}idempotency-key: ${idempotencyKey}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.socket?.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`));
+      }, REQUEST_TIMEOUT_MS);
+      this.waiting = { resolve, reject, timer };
+      this.socket!.write(request);
+    });
+  }
+
+  close() {
+    this.socket?.destroy();
+  }
+}
+
+const idle: Connection[] = [];
+
+/** One POST on a keep-alive connection of its own while it is answered. */
+async function redeem(i: number, account: string): Promise<{ status: number; text: string }> {
+  const conn = idle.pop() ?? new Connection();
+  try {
+    return await conn.post(`{"pin":"${pins[i]}","billingAccountId":"${account}"}`, `${spec.runId}-${i}`);
+  } finally {
+    idle.push(conn);
+  }
 }
 
 const out: VoucherResult = {
@@ -103,5 +159,5 @@ const run = await runFor(spec.duration, spec.connections, async () => {
   await one(true);
 });
 Object.assign(out, run, latencySummary(latencies), { pinsUsed: next });
-agent.destroy();
+for (const conn of idle) conn.close();
 process.stdout.write(JSON.stringify(out) + '\n');

@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, lte, notInArray, sql } from 'drizzle-orm';
 import { type Ctx, systemCtx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
-import { emit } from '../../platform/events/events.js';
+import { emit, eventInsertFrom } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
 import { billingErrors } from './errors.js';
@@ -79,6 +79,8 @@ async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promi
 
 /** The update and its entry in one statement: either both happen or neither. */
 async function apply(tx: Tx, m: Movement, delta: number, expiring: boolean) {
+  const entryId = uuidv7();
+  const credited = creditedInStatement(m, delta);
   const statement = (db: Tx) => db.execute<Entry & { balance: number; threshold: number | null; customerId: string }>(sql`
       with b as (
         update ${balances} set amount = amount + ${delta}, entries = entries + 1, updated_at = now(),
@@ -88,9 +90,12 @@ async function apply(tx: Tx, m: Movement, delta: number, expiring: boolean) {
           and amount + ${delta} >= case when ${m.ownMoneyOnly ?? false} then 0 else -credit_limit end
           and (${delta} > 0 or ${expiring} or valid_until is null or valid_until > now())
           and (${!m.extendValidityDays} or valid_until is null or valid_until > now() or amount <= 0)
-        returning amount, entries, low_balance_threshold, customer_id)
+        returning amount, entries, low_balance_threshold, customer_id)${credited ? sql`,
+      credited as (${eventInsertFrom('balance.credited', sql`jsonb_build_object('billingAccountId', ${m.billingAccountId}::uuid, 'customerId', b.customer_id,
+        'balance', jsonb_build_object('amount', b.amount, 'currency', ${m.currency}::text), 'entryId', ${entryId}::uuid, 'type', ${m.type}::text,
+        'amount', jsonb_build_object('amount', ${delta}::bigint, 'currency', ${m.currency}::text))`, sql`b`, { aggregateId: m.billingAccountId })})` : sql``}
       insert into ${ledgerEntries} (id, billing_account_id, seq, type, amount, currency, balance_after, ref_type, ref_id, reason, actor)
-      select ${uuidv7()}, ${m.billingAccountId}, b.entries, ${m.type}, ${delta}, ${m.currency}, b.amount, ${m.refType}, ${m.refId}, ${m.reason ?? null}, ${m.actor} from b
+      select ${entryId}, ${m.billingAccountId}, b.entries, ${m.type}, ${delta}, ${m.currency}, b.amount, ${m.refType}, ${m.refId}, ${m.reason ?? null}, ${m.actor} from b
       returning id, billing_account_id as "billingAccountId", seq::float8 as seq, type, amount::float8 as amount, currency, balance_after::float8 as "balanceAfter",
         ref_type as "refType", ref_id as "refId", reason, actor, created_at as "createdAt", balance_after::float8 as balance,
         (select low_balance_threshold::float8 from b) as threshold, (select customer_id from b) as "customerId"`);
@@ -105,11 +110,17 @@ async function apply(tx: Tx, m: Movement, delta: number, expiring: boolean) {
   }
 }
 
-/** Events: every movement but usage (rating reports its own), and balance.low once per downward crossing. */
+/** A credit's event goes in with the credit's own statement (it is emitted on every credit). */
+const creditedInStatement = (m: Movement, delta: number) => delta > 0 && m.type !== 'usage';
+
+/**
+ * Events: every movement but usage (rating reports its own; a credit's went in with it), and
+ * balance.low once per downward crossing.
+ */
 async function afterMove(tx: Tx, m: Movement, e: Entry & { balance: number; threshold: number | null; customerId: string }) {
   const base = { billingAccountId: m.billingAccountId, customerId: e.customerId, balance: { amount: e.balance, currency: m.currency } };
-  if (m.type !== 'usage') {
-    await emit(tx, e.amount > 0 ? 'balance.credited' : 'balance.debited', { ...base, entryId: e.id, type: m.type, amount: { amount: Math.abs(e.amount), currency: m.currency } }, { aggregateId: m.billingAccountId });
+  if (m.type !== 'usage' && !creditedInStatement(m, e.amount)) {
+    await emit(tx, 'balance.debited', { ...base, entryId: e.id, type: m.type, amount: { amount: Math.abs(e.amount), currency: m.currency } }, { aggregateId: m.billingAccountId });
   }
   if (e.threshold !== null && e.balance < e.threshold && e.balance - e.amount >= e.threshold) {
     await emit(tx, 'balance.low', { ...base, threshold: { amount: e.threshold, currency: m.currency } }, { aggregateId: m.billingAccountId });

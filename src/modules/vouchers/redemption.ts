@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { actorOf, type Ctx } from '../../platform/context.js';
-import type { Db, Tx } from '../../platform/db/client.js';
+import { type Db, type Tx, together } from '../../platform/db/client.js';
 import { databaseNow } from '../../platform/db/clock.js';
 import { emit } from '../../platform/events/events.js';
 import type { AppError } from '../../platform/http/errors.js';
@@ -78,14 +78,23 @@ export async function redeem(db: Db, counters: Db, ctx: Ctx, hash: PinHasher, se
         throw refused.error;
       }
       const serial = Number(won.serial);
-      const batch = { faceValue: won.face_value === null ? null : Number(won.face_value), currency: won.currency };
-      const result = won.add_on_id ? await givePack(tx, ctx, serial, won.add_on_id, input) : await creditValue(tx, ctx, settings, serial, batch, target);
-      // The attempt was right: it comes off the account's count with the redemption. (The two are
-      // sent together: one write and one round trip.)
-      await Promise.all([emit(tx, 'voucher.redeemed', {
-        serial, batchId: won.batch_id, faceValue: result.faceValue, bundle: result.bundle, billingAccountId: target.billingAccountId, customerId: target.customerId,
+      const redeemed = (faceValue: Money | null, bundle: Bundle | null) => emit(tx, 'voucher.redeemed', {
+        serial, batchId: won.batch_id, faceValue, bundle, billingAccountId: target.billingAccountId, customerId: target.customerId,
         lineId: input.lineId ?? null, partnerId: won.partner_id, by: actorOf(ctx),
-      }, { aggregateId: String(serial), requestId: ctx.requestId }), undoAttempt(tx, keys[0].key)]);
+      }, { aggregateId: String(serial), requestId: ctx.requestId });
+      // The attempt was right: it comes off the account's count with the redemption. The credit,
+      // the event and the count go out together: one socket write and one round trip.
+      let result: { faceValue: Money | null; entryId: string | null; balance: Money | null; bundle: Bundle | null };
+      if (won.add_on_id) {
+        const bundle = await givePack(tx, ctx, serial, won.add_on_id, input);
+        await together(redeemed(null, bundle), undoAttempt(tx, keys[0].key));
+        result = { faceValue: null, entryId: null, balance: null, bundle };
+      } else {
+        const faceValue = { amount: Number(won.face_value), currency: won.currency! };
+        if (faceValue.currency !== target.currency) throw voucherErrors.currency_mismatch(`The voucher is in ${faceValue.currency}, the balance in ${target.currency}`);
+        const [entry] = await together(creditValue(tx, ctx, settings, serial, faceValue, target), redeemed(faceValue, null), undoAttempt(tx, keys[0].key));
+        result = { faceValue, entryId: entry.id, balance: { amount: entry.balance, currency: faceValue.currency }, bundle: null };
+      }
       return { serial, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: new Date(won.redeemed_at), ...result };
     });
   } catch (err) {
@@ -115,21 +124,21 @@ async function refusal(tx: Tx, pinHash: Buffer, staff: boolean): Promise<{ error
   return { error, blockedSerial };
 }
 
-async function creditValue(tx: Tx, ctx: Ctx, settings: RedemptionSettings, serial: number, batch: { faceValue: number | null; currency: string | null }, target: { billingAccountId: string; currency: string }) {
-  const faceValue = { amount: batch.faceValue!, currency: batch.currency! };
-  if (faceValue.currency !== target.currency) throw voucherErrors.currency_mismatch(`The voucher is in ${faceValue.currency}, the balance in ${target.currency}`);
-  const entry = await credit(tx, {
+type Money = { amount: number; currency: string };
+type Bundle = { addOnId: string; orderId: string };
+
+function creditValue(tx: Tx, ctx: Ctx, settings: RedemptionSettings, serial: number, faceValue: Money, target: { billingAccountId: string }) {
+  return credit(tx, {
     billingAccountId: target.billingAccountId, amount: faceValue.amount, currency: faceValue.currency, type: 'voucher', refType: 'voucher', refId: String(serial),
     actor: actorOf(ctx), extendValidityDays: settings.rechargeValidityDays, refusalEndsTransaction: true,
   });
-  return { faceValue, entryId: entry.id, balance: { amount: entry.balance, currency: faceValue.currency }, bundle: null };
 }
 
 /** A bundle voucher gives its pack to the line, as a completed add-on order at no charge. */
-async function givePack(tx: Tx, ctx: Ctx, serial: number, addOnId: string, input: RedeemInput) {
+async function givePack(tx: Tx, ctx: Ctx, serial: number, addOnId: string, input: RedeemInput): Promise<Bundle> {
   if (!input.lineId) throw voucherErrors.bundle_needs_line();
   const order = await grantAddOn(tx, ctx, { lineId: input.lineId, addOnId, reason: `Bundle voucher ${serial}` });
-  return { faceValue: null, entryId: null, balance: null, bundle: { addOnId, orderId: order.id } };
+  return { addOnId, orderId: order.id };
 }
 
 /** The prepaid account a redemption credits: the line's, or the account named; only one the caller may see. */

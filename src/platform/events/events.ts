@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db, Tx } from '../db/client.js';
 import { uuidv7 } from '../ids.js';
@@ -41,6 +41,16 @@ interface EventMeta { aggregateId?: string; requestId?: string; id?: string }
 export function eventInsert(type: string, payload: Record<string, unknown>, meta: EventMeta = {}) {
   return sql`insert into ${events} (id, type, aggregate_id, payload, request_id)
     values (${meta.id ?? uuidv7()}, ${type}, ${meta.aggregateId ?? null}, ${JSON.stringify(payload)}::jsonb, ${meta.requestId ?? null})`;
+}
+
+/**
+ * The INSERT of one event per row of `source`, a CTE of the caller's larger statement, its payload
+ * built in SQL from that row: an event that needs a value only the statement computes (a balance
+ * after an update) goes in with it instead of in a round trip of its own.
+ */
+export function eventInsertFrom(type: string, payload: SQL, source: SQL, meta: Omit<EventMeta, 'id'> = {}) {
+  return sql`insert into ${events} (id, type, aggregate_id, payload, request_id)
+    select ${uuidv7()}, ${type}, ${meta.aggregateId ?? null}, ${payload}, ${meta.requestId ?? null} from ${source}`;
 }
 
 const RELAY_BATCH = 500;

@@ -21,7 +21,7 @@ const reconciled = async (accountId: string) => (await t.http.get(`/v1/billing-a
 
 describe('prepaid balance ledger', () => {
   it('a recharge credits the balance, extends its validity, and lands on the ledger with the running balance', async () => {
-    const { accountId } = await prepaidAccount();
+    const { accountId, customerId } = await prepaidAccount();
     expect(await balance(accountId)).toMatchObject({ amount: 0, currency: 'EUR', creditLimit: 0, lowBalanceThreshold: 500, validUntil: null });
     const entry = (await recharge(accountId, 2000, { paymentRef: 'psp-tx-1001' }).expect(201)).body;
     expect(entry).toMatchObject({ seq: 1, type: 'recharge', amount: 2000, balanceAfter: 2000, refType: 'payment', refId: 'psp-tx-1001' });
@@ -34,8 +34,12 @@ describe('prepaid balance ledger', () => {
     const ledger = (await t.http.get(`/v1/billing-accounts/${accountId}/ledger`).expect(200)).body.items;
     expect(ledger.map((e: { amount: number; balanceAfter: number }) => [e.amount, e.balanceAfter])).toEqual([[500, 2500], [2000, 2000]]);
     expect(await reconciled(accountId)).toEqual({ balance: 2500, entriesSum: 2500, entries: 2, lastBalanceAfter: 2500, consistent: true });
-    const events = await t.database.sql`select type from platform.events where aggregate_id = ${accountId} order by id`;
+    const events = await t.database.sql`select type, payload from platform.events where aggregate_id = ${accountId} order by id`;
     expect(events.map((e) => e.type)).toEqual(['balance.credited', 'balance.credited']);
+    // Written by the credit's own statement, with the balance it left.
+    expect(events[1]!.payload).toEqual({
+      billingAccountId: accountId, customerId, balance: { amount: 2500, currency: 'EUR' }, entryId: ledger[0].id, type: 'recharge', amount: { amount: 500, currency: 'EUR' },
+    });
   });
 
   it('the same payment reported twice credits once; a recharge without Idempotency-Key is refused', async () => {

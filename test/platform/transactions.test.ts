@@ -1,0 +1,56 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { together } from '../../src/platform/db/client.js';
+import { type TestApp, testApp } from '../support/app.js';
+
+/** The pool's transactions send BEGIN and SAVEPOINT with their first statement (client.ts); they must still be transactions. */
+describe('transactions through the pool', () => {
+  let t: TestApp;
+  const ids = async () => (await t.database.sql<{ id: number }[]>`select id from tx_probe order by id`).map((r) => r.id);
+
+  beforeAll(async () => {
+    t = await testApp();
+    await t.database.sql`create table tx_probe (id int primary key)`;
+  });
+  afterAll(() => t.close());
+
+  it('run every statement, the first one included, in one transaction, and roll all of it back on an error', async () => {
+    const { db } = t.database;
+    const seen = await db.transaction(async (tx) => {
+      const [first] = await tx.execute<{ xid: string }>(sql`insert into tx_probe values (1) returning pg_current_xact_id()::text as xid`);
+      const [second] = await tx.execute<{ xid: string }>(sql`select pg_current_xact_id()::text as xid`);
+      return [first!.xid, second!.xid];
+    });
+    expect(seen[0]).toBe(seen[1]);
+    await expect(db.transaction(async (tx) => {
+      await tx.execute(sql`insert into tx_probe values (2)`);
+      await tx.execute(sql`insert into tx_probe values (1)`);
+    })).rejects.toThrow();
+    await expect(db.transaction(async (tx) => {
+      await tx.execute(sql`insert into tx_probe values (3)`);
+      throw new Error('the caller gives up');
+    })).rejects.toThrow('the caller gives up');
+    expect(await ids()).toEqual([1]);
+  });
+
+  it('roll a failed nested transaction back to its savepoint and keep the rest', async () => {
+    await t.database.db.transaction(async (tx) => {
+      await tx.execute(sql`insert into tx_probe values (10)`);
+      await expect(tx.transaction(async (sp) => {
+        await sp.execute(sql`insert into tx_probe values (11)`);
+        await sp.execute(sql`insert into tx_probe values (10)`);
+      })).rejects.toThrow();
+      await tx.transaction(async (sp) => { await sp.execute(sql`insert into tx_probe values (12)`); });
+    });
+    expect(await ids()).toEqual([1, 10, 12]);
+  });
+
+  it('report the first failure of statements sent together, not the ones that failed because it aborted the transaction', async () => {
+    await expect(t.database.db.transaction((tx) => together(
+      tx.execute(sql`insert into tx_probe values (20)`),
+      tx.execute(sql`insert into tx_probe values (1)`),
+      tx.execute(sql`insert into tx_probe values (21)`),
+    ))).rejects.toMatchObject({ cause: { code: '23505' } });
+    expect(await ids()).toEqual([1, 10, 12]);
+  });
+});
