@@ -127,7 +127,7 @@ export async function buildApp(p: Platform) {
   };
   await app.register(billingModule, billing);
   const vouchers = {
-    db, relaxed: database.relaxed, crypto, hash: pinHasher(secrets.voucherPinKey),
+    db, crypto, hash: pinHasher(secrets.voucherPinKey),
     redemption: {
       failuresPerTarget: config.VOUCHER_FAILURES_PER_TARGET, failuresPerCaller: config.VOUCHER_FAILURES_PER_CALLER, failuresPerAddress: config.VOUCHER_FAILURES_PER_ADDRESS,
       windowMinutes: config.VOUCHER_FAILURE_WINDOW_MINUTES, lockoutMinutes: config.VOUCHER_LOCKOUT_MINUTES, rechargeValidityDays: config.RECHARGE_VALIDITY_DAYS,

@@ -45,11 +45,12 @@ describe('transactions through the pool', () => {
     expect(await ids()).toEqual([1, 10, 12]);
   });
 
-  it('report the first failure of statements sent together, not the ones that failed because it aborted the transaction', async () => {
+  it('report the failure of statements sent together that aborted the transaction, not those refused after it', async () => {
     await expect(t.database.db.transaction((tx) => together(
       tx.execute(sql`insert into tx_probe values (20)`),
-      tx.execute(sql`insert into tx_probe values (1)`),
       tx.execute(sql`insert into tx_probe values (21)`),
+      tx.execute(sql`insert into tx_probe values (1)`),
+      tx.execute(sql`insert into tx_probe values (22)`),
     ))).rejects.toMatchObject({ cause: { code: '23505' } });
     expect(await ids()).toEqual([1, 10, 12]);
   });

@@ -47,62 +47,73 @@ function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
  * exactly like a wrong PIN: nobody outside learns that a PIN exists in stock. Wrong PINs count
  * against the line or account, the caller and the source address; past a limit the three are
  * locked out for a while and `voucher.redemption_locked_out` goes to fraud review.
+ *
+ * Attempts on one account take turns (a transaction-scoped advisory lock), each seeing the
+ * failures of those before it: a burst of guesses sent side by side is tried one by one, and
+ * stops at the limit. Successful ones would wait on the balance's row lock anyway. A wrong PIN's
+ * transaction is committed with its count; nothing else in it changed.
+ *
+ * The common case costs three round trips: BEGIN, the target, the turn (with the lockouts) and
+ * the voucher's update go out together; then the credit and the event; then COMMIT.
  */
-export async function redeem(db: Db, counters: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput) {
-  const target = await targetOf(db, ctx, input);
-  const keys = failureKeys(ctx, address, target.billingAccountId);
-  // The account's count goes up before the PIN is tried (and back down unless it was wrong), so
-  // that attempts sent side by side are counted as they arrive, not only once they have failed.
-  const attempts = await chargeAttempt(counters, settings, keys);
-  if (attempts > settings.failuresPerTarget) {
-    // More attempts in flight for the account than it may get wrong: this one is not tried (nor counted).
-    await undoAttempt(counters, keys[0].key);
-    throw voucherErrors.redemption_busy();
-  }
-
+export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput) {
+  // A line is found before the transaction: its account names the turn to take.
+  const line = input.lineId ? await lineTarget(db, ctx, input.lineId) : undefined;
   const pinHash = hash(normalisePin(input.pin));
-  let blockedSerial: number | null = null;
-  try {
-    return await db.transaction(async (tx) => {
-      // The common case in one statement: an active voucher within its validity becomes redeemed;
-      // of concurrent attempts one wins, the others find it redeemed once the winner commits.
-      const [won] = await tx.execute<{ serial: string; batch_id: string; partner_id: string | null; redeemed_at: string; face_value: string | null; currency: string | null; add_on_id: string | null }>(sql`
-        update ${vouchers} v set state = 'redeemed', redeemed_at = now(), redeemed_billing_account_id = ${target.billingAccountId}, redeemed_line_id = ${input.lineId ?? null},
+  const outcome = await db.transaction(async (tx) => {
+    const billingAccountId = line?.billingAccountId ?? input.billingAccountId!;
+    const keys = failureKeys(ctx, address, billingAccountId);
+    // The account's turn, and the lockouts as they stand once it is ours (vouchers.attempt_turn).
+    const [account, [turn], [won]] = await together(
+      line ? Promise.resolve(line) : findBillingAccount(tx, ctx, billingAccountId),
+      tx.execute<{ locked_until: string | null }>(sql`select vouchers.attempt_turn(${keys[0].key}, ${sql.param(keys.map((k) => k.key))}::text[]) as locked_until`),
+      tx.execute<{ serial: string; batch_id: string; partner_id: string | null; redeemed_at: string; face_value: string | null; currency: string | null; add_on_id: string | null }>(sql`
+        update ${vouchers} v set state = 'redeemed', redeemed_at = now(), redeemed_billing_account_id = ${billingAccountId}, redeemed_line_id = ${input.lineId ?? null},
           redeemed_by = ${actorOf(ctx)}, updated_at = now()
         from ${voucherBatches} b
         where v.pin_hash = ${pinHash} and v.state = 'active' and v.valid_from <= now() and v.valid_until > now() and b.id = v.batch_id
-        returning v.serial, v.batch_id, v.partner_id, v.redeemed_at, b.face_value, b.currency, b.add_on_id`);
-      if (!won) {
-        const refused = await refusal(tx, pinHash, ctx.principal.kind === 'staff');
-        blockedSerial = refused.blockedSerial;
-        throw refused.error;
-      }
-      const serial = Number(won.serial);
-      const redeemed = (faceValue: Money | null, bundle: Bundle | null) => emit(tx, 'voucher.redeemed', {
-        serial, batchId: won.batch_id, faceValue, bundle, billingAccountId: target.billingAccountId, customerId: target.customerId,
-        lineId: input.lineId ?? null, partnerId: won.partner_id, by: actorOf(ctx),
-      }, { aggregateId: String(serial), requestId: ctx.requestId });
-      // The attempt was right: it comes off the account's count with the redemption. The credit,
-      // the event and the count go out together: one socket write and one round trip.
-      let result: { faceValue: Money | null; entryId: string | null; balance: Money | null; bundle: Bundle | null };
-      if (won.add_on_id) {
-        const bundle = await givePack(tx, ctx, serial, won.add_on_id, input);
-        await together(redeemed(null, bundle), undoAttempt(tx, keys[0].key));
-        result = { faceValue: null, entryId: null, balance: null, bundle };
-      } else {
-        const faceValue = { amount: Number(won.face_value), currency: won.currency! };
-        if (faceValue.currency !== target.currency) throw voucherErrors.currency_mismatch(`The voucher is in ${faceValue.currency}, the balance in ${target.currency}`);
-        const [entry] = await together(creditValue(tx, ctx, settings, serial, faceValue, target), redeemed(faceValue, null), undoAttempt(tx, keys[0].key));
-        result = { faceValue, entryId: entry.id, balance: { amount: entry.balance, currency: faceValue.currency }, bundle: null };
-      }
-      return { serial, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: new Date(won.redeemed_at), ...result };
-    });
-  } catch (err) {
-    const code = (err as AppError).code;
-    if (code === 'invalid_pin' || code === 'voucher_blocked') await recordFailure(db, ctx, settings, keys, attempts, blockedSerial, input);
-    else await undoAttempt(counters, keys[0].key);
-    throw err;
+        returning v.serial, v.batch_id, v.partner_id, v.redeemed_at, b.face_value, b.currency, b.add_on_id`),
+    );
+    // Refusals before the PIN counts: the transaction (and the voucher's update with it) rolls back.
+    if (!account) throw voucherErrors.target_not_found('No such billing account');
+    if (turn!.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(turn!.locked_until).toISOString() });
+    const target = { billingAccountId, customerId: account.customerId, currency: account.currency };
+    if (!won) {
+      const refused = await refusal(tx, pinHash, ctx.principal.kind === 'staff');
+      if (refused.error.code !== 'invalid_pin' && refused.error.code !== 'voucher_blocked') throw refused.error;
+      // A wrong PIN (or a blocked voucher presented) counts: committed with its count, then refused.
+      await recordFailure(tx, ctx, settings, keys, refused.blockedSerial, input);
+      return { refused: refused.error };
+    }
+    return { redeemed: await credited(tx, ctx, settings, won, target, input) };
+  });
+  if ('refused' in outcome) throw outcome.refused;
+  return outcome.redeemed;
+}
+
+type Won = { serial: string; batch_id: string; partner_id: string | null; redeemed_at: string; face_value: string | null; currency: string | null; add_on_id: string | null };
+type Money = { amount: number; currency: string };
+type Bundle = { addOnId: string; orderId: string };
+
+/** What the won voucher gives: its value onto the balance (sent together with its event), or its pack onto the line. */
+async function credited(tx: Tx, ctx: Ctx, settings: RedemptionSettings, won: Won, target: { billingAccountId: string; customerId: string; currency: string }, input: RedeemInput) {
+  const serial = Number(won.serial);
+  const redeemed = (faceValue: Money | null, bundle: Bundle | null) => emit(tx, 'voucher.redeemed', {
+    serial, batchId: won.batch_id, faceValue, bundle, billingAccountId: target.billingAccountId, customerId: target.customerId,
+    lineId: input.lineId ?? null, partnerId: won.partner_id, by: actorOf(ctx),
+  }, { aggregateId: String(serial), requestId: ctx.requestId });
+  let result: { faceValue: Money | null; entryId: string | null; balance: Money | null; bundle: Bundle | null };
+  if (won.add_on_id) {
+    const bundle = await givePack(tx, ctx, serial, won.add_on_id, input);
+    await redeemed(null, bundle);
+    result = { faceValue: null, entryId: null, balance: null, bundle };
+  } else {
+    const faceValue = { amount: Number(won.face_value), currency: won.currency! };
+    if (faceValue.currency !== target.currency) throw voucherErrors.currency_mismatch(`The voucher is in ${faceValue.currency}, the balance in ${target.currency}`);
+    const [entry] = await together(creditValue(tx, ctx, settings, serial, faceValue, target), redeemed(faceValue, null));
+    result = { faceValue, entryId: entry.id, balance: { amount: entry.balance, currency: faceValue.currency }, bundle: null };
   }
+  return { serial, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: new Date(won.redeemed_at), ...result };
 }
 
 /**
@@ -124,9 +135,6 @@ async function refusal(tx: Tx, pinHash: Buffer, staff: boolean): Promise<{ error
   return { error, blockedSerial };
 }
 
-type Money = { amount: number; currency: string };
-type Bundle = { addOnId: string; orderId: string };
-
 function creditValue(tx: Tx, ctx: Ctx, settings: RedemptionSettings, serial: number, faceValue: Money, target: { billingAccountId: string }) {
   return credit(tx, {
     billingAccountId: target.billingAccountId, amount: faceValue.amount, currency: faceValue.currency, type: 'voucher', refType: 'voucher', refId: String(serial),
@@ -141,16 +149,11 @@ async function givePack(tx: Tx, ctx: Ctx, serial: number, addOnId: string, input
   return { addOnId, orderId: order.id };
 }
 
-/** The prepaid account a redemption credits: the line's, or the account named; only one the caller may see. */
-async function targetOf(tx: Tx, ctx: Ctx, input: RedeemInput) {
-  if (input.lineId) {
-    const line = await visibleLine(tx, ctx, input.lineId);
-    if (!line || line.status === 'terminated') throw voucherErrors.target_not_found('No such line');
-    return { billingAccountId: line.billingAccountId, customerId: line.customerId, currency: line.currency };
-  }
-  const account = await findBillingAccount(tx, ctx, input.billingAccountId!);
-  if (!account) throw voucherErrors.target_not_found('No such billing account');
-  return { billingAccountId: account.id, customerId: account.customerId, currency: account.currency };
+/** The line a redemption names, with its prepaid account: only one the caller may see. */
+async function lineTarget(db: Db, ctx: Ctx, lineId: string) {
+  const line = await visibleLine(db, ctx, lineId);
+  if (!line || line.status === 'terminated') throw voucherErrors.target_not_found('No such line');
+  return { billingAccountId: line.billingAccountId, customerId: line.customerId, currency: line.currency };
 }
 
 /** One more attempt on a key, in an upsert's DO UPDATE: a new window when the last one ended. */
@@ -168,30 +171,6 @@ async function countFailure(tx: Tx, s: RedemptionSettings, key: string) {
   return row!.failures;
 }
 
-/**
- * The attempt counted on the account before it is tried, unless one of the three keys is locked
- * out: one statement through `counters`, a pool whose commits do not wait for the disk (an attempt
- * count lost in a crash costs nothing). A lockout that began after the caller's look at the locks
- * (by a burst's last failures) is seen in the count's own row, and the count is taken back.
- */
-async function chargeAttempt(counters: Db, s: RedemptionSettings, keys: ReturnType<typeof failureKeys>) {
-  const [row] = await counters.execute<{ locked: string | null; failures: number | null; now_locked: string | null }>(sql`
-    with lock as (select max(locked_until) as until from ${pinFailures} where key = any(${sql.param(keys.map((k) => k.key))}::text[]) and locked_until > now()),
-    attempt as (
-      insert into ${pinFailures} (key, window_start, failures) select ${keys[0].key}, now(), 1 from lock where lock.until is null
-      on conflict (key) do update set ${oneMore(s)}
-      returning failures, case when locked_until > now() then locked_until end as locked_until)
-    select (select until from lock) as locked, a.failures, a.locked_until as now_locked from (select 1) one left join attempt a on true`);
-  const lockedUntil = row!.locked ?? row!.now_locked;
-  if (row!.now_locked) await undoAttempt(counters, keys[0].key);
-  if (lockedUntil) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(lockedUntil).toISOString() });
-  return row!.failures!;
-}
-
-async function undoAttempt(db: Tx, key: string) {
-  await db.execute(sql`update ${pinFailures} set failures = greatest(failures - 1, 0) where key = ${key}`);
-}
-
 /** Locks a key out (once: a key already locked keeps its time) and tells fraud review. */
 async function lockOut(db: Tx, ctx: Ctx, s: RedemptionSettings, k: { kind: string; key: string }, failures: number, input: RedeemInput) {
   const [lock] = await db.execute<{ locked_until: string; fresh: boolean }>(sql`
@@ -205,21 +184,18 @@ async function lockOut(db: Tx, ctx: Ctx, s: RedemptionSettings, k: { kind: strin
 }
 
 /**
- * Records a wrong PIN (or a blocked voucher presented), in its own transaction: the refusal's
- * transaction has rolled back. The account's count already holds this attempt; the caller's and
- * the address's go up now. A key at its limit is locked, its count reset.
+ * Records a wrong PIN (or a blocked voucher presented) on the account, the caller and the address,
+ * in the attempt's transaction. A key at its limit is locked, its count reset.
  */
-async function recordFailure(db: Db, ctx: Ctx, s: RedemptionSettings, keys: ReturnType<typeof failureKeys>, attempts: number, blockedSerial: number | null, input: RedeemInput) {
+async function recordFailure(tx: Tx, ctx: Ctx, s: RedemptionSettings, keys: ReturnType<typeof failureKeys>, blockedSerial: number | null, input: RedeemInput) {
   const limits = { target: s.failuresPerTarget, caller: s.failuresPerCaller, address: s.failuresPerAddress };
-  await db.transaction(async (tx) => {
-    for (const k of keys) {
-      const failures = k.kind === 'target' ? attempts : await countFailure(tx, s, k.key);
-      if (failures >= limits[k.kind]) await lockOut(tx, ctx, s, k, failures, input);
-    }
-    if (blockedSerial !== null) {
-      await emit(tx, 'voucher.blocked_presented', {
-        serial: blockedSerial, caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null, address: keys[2].key,
-      }, { aggregateId: String(blockedSerial), requestId: ctx.requestId });
-    }
-  });
+  for (const k of keys) {
+    const failures = await countFailure(tx, s, k.key);
+    if (failures >= limits[k.kind]) await lockOut(tx, ctx, s, k, failures, input);
+  }
+  if (blockedSerial !== null) {
+    await emit(tx, 'voucher.blocked_presented', {
+      serial: blockedSerial, caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null, address: keys[2].key,
+    }, { aggregateId: String(blockedSerial), requestId: ctx.requestId });
+  }
 }

@@ -39,10 +39,9 @@ const voucherView = z.object({
 const rangeResult = z.object({ serialFrom: z.number().int(), serialTo: z.number().int(), count: z.number().int() });
 const blockResult = z.object({ serialFrom: z.number().int(), serialTo: z.number().int(), changed: z.number().int(), unchanged: z.number().int().describe('Vouchers of the range this change did not apply to') });
 
-/** `relaxed`: the pool without synchronous commit, for redemption attempt counts. */
-export interface VoucherDeps { db: Db; relaxed: Db; crypto: FieldCrypto; hash: PinHasher; redemption: RedemptionSettings }
+export interface VoucherDeps { db: Db; crypto: FieldCrypto; hash: PinHasher; redemption: RedemptionSettings }
 
-export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { db, relaxed, crypto, hash, redemption }) => {
+export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { db, crypto, hash, redemption }) => {
   app.post('/v1/voucher-batches', {
     config: { auth: 'vouchers:manage' },
     schema: {
@@ -169,11 +168,10 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
   }, async (req, reply) => {
     if (!req.headers['idempotency-key']) throw voucherErrors.idempotency_key_required();
     try {
-      return reply.status(201).send(await redeem(db, relaxed, ctxOf(req), hash, redemption, req.ip, req.body));
+      return reply.status(201).send(await redeem(db, ctxOf(req), hash, redemption, req.ip, req.body));
     } catch (err) {
       const until = (err as AppError).code === 'redemption_locked_out' ? (err as AppError).extra.lockedUntil : undefined;
       if (typeof until === 'string') reply.header('retry-after', String(Math.max(1, Math.ceil((Date.parse(until) - Date.now()) / 1000))));
-      if ((err as AppError).code === 'redemption_busy') reply.header('retry-after', '1');
       throw err;
     }
   });

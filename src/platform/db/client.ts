@@ -88,14 +88,22 @@ const preparedUnsafe = (target: Sql) => (query: string, params?: unknown[], opts
 
 /**
  * Statements of one transaction sent side by side (one socket write, one round trip), awaited
- * all. If any failed, the error is the first failure in the order they were sent: the later ones
- * failed only because it aborted the transaction.
+ * all. If any failed, the error is the one that aborted the transaction, not those of the
+ * statements refused because it was aborted (25P02).
  */
 export async function together<T extends readonly unknown[]>(...statements: { [K in keyof T]: PromiseLike<T[K]> }): Promise<T> {
   const settled = await Promise.allSettled(statements);
-  const failed = settled.find((s) => s.status === 'rejected');
-  if (failed) throw failed.reason;
+  const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  if (failures.length) throw failures.find((e) => postgresCode(e) !== '25P02') ?? failures[0];
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/** The SQLSTATE of a failed query (drizzle wraps postgres.js's error), if any. */
+export function postgresCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown; name?: string }; name?: string };
+  if (e.name === 'PostgresError' && typeof e.code === 'string') return e.code;
+  if (e.cause?.name === 'PostgresError' && typeof e.cause.code === 'string') return e.cause.code;
+  return undefined;
 }
 
 /** A statement sent now, its outcome awaited later (never an unhandled rejection meanwhile). */

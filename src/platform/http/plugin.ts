@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { postgresCode } from '../db/client.js';
 import { AppError, httpErrors, problemSchema, sendProblem } from './errors.js';
 
 declare module 'fastify' {
@@ -12,14 +13,6 @@ declare module 'fastify' {
      */
     failure: 'rolled_back' | 'unknown' | null;
   }
-}
-
-/** The Postgres error behind a failed query (drizzle wraps it), if any. */
-function postgresCode(err: unknown): string | undefined {
-  const e = err as { code?: unknown; cause?: { code?: unknown; name?: string }; name?: string };
-  if (e.name === 'PostgresError' && typeof e.code === 'string') return e.code;
-  if (e.cause?.name === 'PostgresError' && typeof e.cause.code === 'string') return e.cause.code;
-  return undefined;
 }
 
 /** postgres.js's own errors for a connection that went away mid-request. */
