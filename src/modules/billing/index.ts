@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Db } from '../../platform/db/client.js';
-import type { Subscriber } from '../../platform/events/events.js';
+import type { Db, Tx } from '../../platform/db/client.js';
+import type { DomainEvent, Subscriber } from '../../platform/events/events.js';
 import { liftRestriction } from '../orders/index.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { billRun, type BillRunSettings, finalInvoice } from './bill-run.js';
@@ -49,13 +49,20 @@ export const billingJobs = (deps: BillingDeps): Partial<JobsSetup> => ({
  * fact, from the outbox: the credit locks the balance and rating locks lines first, so doing it in
  * the same transaction would take the two in opposite orders.
  */
+/** One statement for a delivery's credits: most lift nothing. */
+async function liftBalanceBars(tx: Tx, events: DomainEvent[]) {
+  const accounts = events.flatMap((e) => {
+    const { billingAccountId, balance } = e.payload as { billingAccountId: string; balance: { amount: number } };
+    return balance.amount > 0 ? [billingAccountId] : [];
+  });
+  if (accounts.length) await liftRestriction(tx, { billingAccountIds: [...new Set(accounts)] }, 'balance');
+}
+
 export const billingSubscribers = (deps: BillingDeps): Subscriber[] => [{
   name: 'billing.lift_balance_bars',
   types: ['balance.credited'],
-  handle: async (tx, event) => {
-    const { billingAccountId, balance } = event.payload as { billingAccountId: string; balance: { amount: number } };
-    if (balance.amount > 0) await liftRestriction(tx, { billingAccountId }, 'balance');
-  },
+  handle: (tx, event) => liftBalanceBars(tx, [event]),
+  handleMany: liftBalanceBars,
 }, {
   // A postpaid account that closes is invoiced at once for what it has run up: nothing waits for a bill run that will not come.
   name: 'billing.final_invoice',

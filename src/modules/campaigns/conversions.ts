@@ -7,12 +7,20 @@ import { conversions, messages } from './tables.js';
  * A recharge or voucher redemption (`balance.credited`): each campaign that reached the customer
  * (sent or delivered) within the last `days` days counts them as converted, once a run.
  */
-export async function recordConversion(tx: Tx, days: number, event: DomainEvent) {
-  const p = event.payload as { customerId?: string; type?: string; amount?: { amount: number; currency: string } };
-  if (!p.customerId || !p.amount || (p.type !== 'recharge' && p.type !== 'voucher')) return;
+export async function recordConversions(tx: Tx, days: number, events: DomainEvent[]) {
+  const topUps = events.flatMap((e) => {
+    const p = e.payload as { customerId?: string; type?: string; amount?: { amount: number; currency: string } };
+    return p.customerId && p.amount && (p.type === 'recharge' || p.type === 'voucher') ? [{ event: e, customerId: p.customerId, amount: p.amount }] : [];
+  });
+  if (!topUps.length) return;
+  // One statement for a delivery's top-ups: most customers were reached by no campaign. (Times
+  // travel as text: postgres.js serialises a timestamptz[] parameter's elements as Dates.)
   await tx.execute(sql`insert into ${conversions} (campaign_id, run, customer_id, event_id, amount, currency)
-    select distinct m.campaign_id, coalesce(m.campaign_run, split_part(m.dedupe_key, ':', 3)::int), ${p.customerId}::uuid, ${event.id}::uuid, ${p.amount.amount}::int, ${p.amount.currency}
-    from ${messages} m where m.customer_id = ${p.customerId} and m.campaign_id is not null and m.state in ('sent', 'delivered')
-      and m.sent_at > ${event.occurredAt}::timestamptz - make_interval(days => ${days}) and m.sent_at <= ${event.occurredAt}::timestamptz
+    select distinct m.campaign_id, coalesce(m.campaign_run, split_part(m.dedupe_key, ':', 3)::int), e.customer_id, e.event_id, e.amount, e.currency
+    from unnest(${sql.param(topUps.map((t) => t.customerId))}::uuid[], ${sql.param(topUps.map((t) => t.event.id))}::uuid[],
+      ${sql.param(topUps.map((t) => t.amount.amount))}::int[], ${sql.param(topUps.map((t) => t.amount.currency))}::text[],
+      ${sql.param(topUps.map((t) => t.event.occurredAt))}::text[]::timestamptz[]) as e(customer_id, event_id, amount, currency, occurred_at)
+    join ${messages} m on m.customer_id = e.customer_id and m.campaign_id is not null and m.state in ('sent', 'delivered')
+      and m.sent_at > e.occurred_at - make_interval(days => ${days}) and m.sent_at <= e.occurred_at
     on conflict do nothing`);
 }

@@ -32,11 +32,18 @@ export async function optOutsOf(tx: Tx, customerIds: string[]) {
  * (see compose). Keyed by event, customer and channel: the same event delivered again, or bound by
  * two triggers, adds nothing.
  */
-export async function dispatch(tx: Tx, s: DispatchSettings, event: DomainEvent) {
-  const purpose = purposes[event.type];
-  if (!purpose) return;
-  const bound = await activeTriggers(tx, event.type);
-  if (!bound.length) return;
+export async function dispatch(tx: Tx, s: DispatchSettings, events: DomainEvent[]) {
+  // A delivery's events at once: the active triggers are read once per event type, and most types have none.
+  const types = [...new Set(events.map((e) => e.type))].filter((type) => purposes[type]);
+  const bound = new Map(await Promise.all(types.map(async (type) => [type, await activeTriggers(tx, type)] as const)));
+  for (const event of events) {
+    const triggers = bound.get(event.type);
+    if (triggers?.length) await dispatchBound(tx, s, event, triggers);
+  }
+}
+
+async function dispatchBound(tx: Tx, s: DispatchSettings, event: DomainEvent, bound: Awaited<ReturnType<typeof activeTriggers>>) {
+  const purpose = purposes[event.type]!;
   const profiles = await messagingProfiles(tx, purpose.recipients(event.payload));
   if (!profiles.length) return;
   const optedOut = await optOutsOf(tx, profiles.map((p) => p.id));

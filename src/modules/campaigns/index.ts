@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../platform/db/client.js';
 import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
-import { recordConversion } from './conversions.js';
+import { recordConversions } from './conversions.js';
 import { type DeliverySettings, failStranded, type Providers, requeueWaiting, sendMessage } from './delivery.js';
 import { dispatch, type DispatchSettings } from './dispatch.js';
 import { fanOut, sendCampaign } from './fan-out.js';
@@ -40,11 +40,13 @@ export const campaignsModule: FastifyPluginAsync<CampaignDeps> = async (app, dep
 export const campaignsSubscribers = (deps: CampaignDeps): Subscriber[] => [{
   name: 'campaigns.dispatch',
   types: Object.keys(purposes),
-  handle: (tx, event) => dispatch(tx, deps.settings, event),
+  handle: (tx, event) => dispatch(tx, deps.settings, [event]),
+  handleMany: (tx, events) => dispatch(tx, deps.settings, events),
 }, {
   name: 'campaigns.conversions',
   types: ['balance.credited'],
-  handle: (tx, event) => recordConversion(tx, deps.settings.conversionDays, event),
+  handle: (tx, event) => recordConversions(tx, deps.settings.conversionDays, [event]),
+  handleMany: (tx, events) => recordConversions(tx, deps.settings.conversionDays, events),
 }, {
   name: 'campaigns.erase_customer',
   types: ['customer.erased'],

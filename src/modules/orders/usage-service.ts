@@ -110,15 +110,20 @@ export async function throttleLines(tx: Tx, lineIds: string[], kbps: number) {
   return slowed.map((l) => l.id);
 }
 
-/** Lifts a restriction from an account's lines (a recharge lifts "balance") or from one line (a spend cap raised). */
-export async function liftRestriction(tx: Tx, on: { billingAccountId: string } | { lineId: string }, restriction: Restriction) {
+/**
+ * Lifts a restriction from accounts' lines (a recharge lifts "balance") or from one line (a spend
+ * cap raised). The lines are taken in id order, as rating takes them.
+ */
+export async function liftRestriction(tx: Tx, on: { billingAccountId: string } | { billingAccountIds: string[] } | { lineId: string }, restriction: Restriction) {
   // Every credit asks, and almost never is a line barred: written out, and the rows read only for lines it lifted.
-  const which = 'lineId' in on ? sql`id = ${on.lineId}` : sql`billing_account_id = ${on.billingAccountId}`;
+  const which = 'lineId' in on ? sql`id = ${on.lineId}`
+    : sql`billing_account_id = any(${sql.param('billingAccountIds' in on ? on.billingAccountIds : [on.billingAccountId])}::uuid[])`;
   const ids = (await tx.execute<{ id: string }>(sql`
-    update ${lines} set status = 'active', status_reason = null, restriction = null, throttle_kbps = null, updated_at = now()
-    where ${which} and restriction = ${restriction} and status = 'barred' returning id`)).map((r) => r.id);
+    with barred as (select id from ${lines} where ${which} and restriction = ${restriction} and status = 'barred' order by id for no key update)
+    update ${lines} l set status = 'active', status_reason = null, restriction = null, throttle_kbps = null, updated_at = now()
+    from barred where l.id = barred.id returning l.id`)).map((r) => r.id);
   if (!ids.length) return;
-  for (const line of await tx.select().from(lines).where(inArray(lines.id, ids))) await lineEvent(tx, 'line.restriction_lifted', line, { restriction });
+  for (const line of await tx.select().from(lines).where(inArray(lines.id, ids)).orderBy(lines.id)) await lineEvent(tx, 'line.restriction_lifted', line, { restriction });
 }
 
 /** A line the caller may see, for other modules' routes about it (spend caps). */

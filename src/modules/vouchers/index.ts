@@ -5,7 +5,7 @@ import { failBatch, generateBatch } from './batches.js';
 import { discountRoutes } from './discount-routes.js';
 import { releaseApplication } from './discounts.js';
 import { promotionRoutes } from './promotion-routes.js';
-import { rewardTopUp, type TopUp } from './promotions.js';
+import { rewardTopUps, type TopUp } from './promotions.js';
 import { voucherRoutes, type VoucherDeps } from './routes.js';
 import { expireVouchers } from './stock.js';
 
@@ -51,7 +51,8 @@ export const vouchersSubscribers: Subscriber[] = [{
 }, {
   name: 'vouchers.reward_top_ups',
   types: ['balance.credited'],
-  handle: (tx, event) => rewardTopUp(tx, event.payload as unknown as TopUp),
+  handle: (tx, event) => rewardTopUps(tx, [event.payload as unknown as TopUp]),
+  handleMany: (tx, events) => rewardTopUps(tx, events.map((e) => e.payload as unknown as TopUp)),
 }];
 
 export { orderPricer } from './discounts.js';

@@ -45,7 +45,7 @@ export interface TopUp { entryId: string; billingAccountId: string; type: string
  * the promotion's row lock so its budget holds. A reward that cannot be given (no active line, a
  * pack the line cannot take) is recorded as skipped with the reason, not retried forever.
  */
-export async function rewardTopUp(tx: Tx, t: TopUp) {
+async function rewardTopUp(tx: Tx, t: TopUp) {
   if (t.type !== 'recharge' && t.type !== 'voucher') return;
   // Every top-up asks and almost none qualifies: the locking look is written out (drizzle's select
   // builder costs more CPU than the query), and the rows are read only when there are some.
@@ -69,6 +69,15 @@ export async function rewardTopUp(tx: Tx, t: TopUp) {
     await emit(tx, outcome === 'given' ? 'promotion.rewarded' : 'promotion.reward_skipped', { promotionId: p.id, name: p.name, billingAccountId: t.billingAccountId, entryId: t.entryId, detail },
       { aggregateId: t.billingAccountId });
   }
+}
+
+/** A delivery's top-ups: one look for any active promotion first, as there usually is none. */
+export async function rewardTopUps(tx: Tx, topUps: TopUp[]) {
+  const due = topUps.filter((t) => t.type === 'recharge' || t.type === 'voucher');
+  if (!due.length) return;
+  const [active] = await tx.execute(sql`select 1 from ${topUpPromotions} where status = 'active' and (valid_until is null or valid_until > now()) limit 1`);
+  if (!active) return;
+  for (const t of due) await rewardTopUp(tx, t);
 }
 
 /** The reward, in a savepoint: one that cannot be given leaves the rest of the transaction whole. */
