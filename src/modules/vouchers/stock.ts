@@ -5,7 +5,7 @@ import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { httpErrors } from '../../platform/http/errors.js';
 import { voucherErrors } from './errors.js';
-import { vouchers, type VoucherState } from './tables.js';
+import { voucherBatches, vouchers, type VoucherState } from './tables.js';
 
 export interface SerialRange { serialFrom: number; serialTo: number }
 
@@ -76,23 +76,36 @@ export async function unblock(db: Db, ctx: Ctx, r: SerialRange & { reason: strin
   });
 }
 
-/** The scheduled expiry: vouchers past their validity, not yet redeemed, expire, in chunks. */
+/** Serials per expiry transaction. */
+const EXPIRY_CHUNK = 10_000;
+
+/**
+ * The scheduled expiry: in each batch whose validity has ended (its vouchers share it), what is
+ * not yet redeemed, expired or blocked expires, a range of serials per transaction; then the batch
+ * is marked, and not looked at again. No voucher of it can come back to a live state after that:
+ * the moves between stock states start from live states, and an unblock past the validity expires.
+ */
 export async function expireVouchers(db: Db) {
+  const due = await db.execute<{ id: string; serial_from: string; serial_to: string }>(sql`
+    select id, serial_from, serial_to from ${voucherBatches}
+    where valid_until <= now() and expired_at is null and status <> 'generating' order by valid_until, id`);
   let total = 0;
-  for (;;) {
-    const rows = await db.transaction(async (tx) => {
-      const expired = await tx.execute<{ batch_id: string; count: number }>(sql`
-        with due as (
-          select serial from ${vouchers} where valid_until <= now() and state in ('generated', 'in_stock', 'distributed', 'active')
-          order by valid_until limit 10000 for update skip locked),
-        moved as (update ${vouchers} v set state = 'expired', updated_at = now() from due where v.serial = due.serial returning v.batch_id)
-        select batch_id, count(*)::int as count from moved group by batch_id`);
-      for (const e of expired) await emit(tx, 'voucher.expired', { batchId: e.batch_id, count: e.count }, { aggregateId: e.batch_id });
-      return expired.reduce((n, e) => n + e.count, 0);
-    });
-    total += rows;
-    if (rows < 10000) return total;
+  for (const batch of due) {
+    const to = Number(batch.serial_to);
+    for (let from = Number(batch.serial_from); from <= to; from += EXPIRY_CHUNK) {
+      total += await db.transaction(async (tx) => {
+        const [row] = await tx.execute<{ count: number }>(sql`
+          with moved as (update ${vouchers} set state = 'expired', updated_at = now()
+            where serial between ${from} and ${Math.min(to, from + EXPIRY_CHUNK - 1)} and state in ('generated', 'in_stock', 'distributed', 'active') and valid_until <= now()
+            returning 1)
+          select count(*)::int as count from moved`);
+        if (row!.count) await emit(tx, 'voucher.expired', { batchId: batch.id, count: row!.count }, { aggregateId: batch.id });
+        return row!.count;
+      });
+    }
+    await db.execute(sql`update ${voucherBatches} set expired_at = now() where id = ${batch.id}`);
   }
+  return total;
 }
 
 /** A reseller sees the vouchers distributed to it; staff see all. */

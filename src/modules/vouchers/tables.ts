@@ -31,6 +31,8 @@ export const voucherBatches = vouchersSchema.table('voucher_batches', {
   generated: integer().notNull().default(0),
   pinsDownloadedAt: timestamp({ withTimezone: true }),
   pinsDownloadedBy: text(),
+  /** When the expiry job expired what was left of the batch's stock (its validity had ended). */
+  expiredAt: timestamp({ withTimezone: true }),
   createdBy: text().notNull(),
   createdAt: ts(),
 }, (t) => [
@@ -69,10 +71,11 @@ export const vouchers = vouchersSchema.table('vouchers', {
   redeemedBy: text(),
   updatedAt: ts(),
 }, (t) => [
+  // No index on the validity: expiry goes by batch (expireVouchers), so that no index names
+  // `state` and a state change (a redemption) can stay on its page (a HOT update).
   uniqueIndex('vouchers_pin_hash_key').on(t.pinHash),
   index('vouchers_batch_idx').on(t.batchId, t.serial),
   index('vouchers_partner_idx').on(t.partnerId, t.serial).where(sql`partner_id is not null`),
-  index('vouchers_expiry_idx').on(t.validUntil).where(sql`state in ('generated', 'in_stock', 'distributed', 'active')`),
   check('vouchers_state_check', sql`${t.state} in ('generated', 'in_stock', 'distributed', 'active', 'redeemed', 'expired', 'blocked')`),
   check('vouchers_blocked_check', sql`(${t.state} = 'blocked') = (${t.blockedFrom} is not null)`),
   check('vouchers_redeemed_check', sql`(${t.state} = 'redeemed') = (${t.redeemedAt} is not null)`),

@@ -23,6 +23,12 @@ async function printedBatch(quantity: number, faceValue = 1500) {
   return { batch, pins };
 }
 
+/** Time passes: a batch's validity, and so its vouchers', has ended. */
+async function endValidity(batchId: string) {
+  await t.database.sql`update vouchers.voucher_batches set valid_from = now() - interval '2 days', valid_until = now() - interval '1 minute' where id = ${batchId}`;
+  await t.database.sql`update vouchers.vouchers set valid_from = now() - interval '2 days', valid_until = now() - interval '1 minute' where batch_id = ${batchId}`;
+}
+
 /** A prepaid line whose account holds nothing yet. */
 async function prepaidLine() {
   const plan = await activePlan(t, { kind: 'prepaid', fee: 0 });
@@ -87,17 +93,26 @@ describe('voucher batches and stock', () => {
     expect(audit.map((a) => a.action)).toEqual(['vouchers.distributed', 'vouchers.activated', 'vouchers.blocked', 'vouchers.unblocked']);
   }, 120_000);
 
-  it('expires what is past its validity, by job', async () => {
+  it('expires, batch by batch, what is left of a batch\'s stock once its validity has ended', async () => {
     const { batch, pins } = await printedBatch(3);
+    const later = await printedBatch(1);
     const s = batch.serialFrom as number;
-    await t.http.post('/v1/vouchers/activations').send({ serialFrom: s, serialTo: s + 2 }).expect(200);
-    await t.database.sql`update vouchers.vouchers set valid_until = now() - interval '1 minute' where serial = ${s}`;
-    await t.app.jobs.tasks['vouchers.expire']!({}, {} as never);
-    expect((await t.http.get(`/v1/vouchers/${s}`).expect(200)).body.state).toBe('expired');
-    expect((await t.http.get(`/v1/vouchers/${s + 1}`).expect(200)).body.state).toBe('active');
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: s, serialTo: s + 1 }).expect(200);
     const { lineId } = await prepaidLine();
+    await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s + 1)!, lineId }).expect(201);
+    await endValidity(batch.id);
+    const expire = () => t.app.jobs.tasks['vouchers.expire']!({}, {} as never);
+    await expire();
+    const states = await Promise.all([s, s + 1, s + 2, later.batch.serialFrom].map(async (serial) => (await t.http.get(`/v1/vouchers/${serial}`).expect(200)).body.state));
+    expect(states).toEqual(['expired', 'redeemed', 'expired', 'in_stock']);
+    const [marked] = await t.database.sql`select expired_at from vouchers.voucher_batches where id = ${batch.id}`;
+    expect(marked!.expired_at).not.toBeNull();
     const res = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s)!, lineId }).expect(409);
     expect(res.body.code).toBe('voucher_expired');
+    // The batch is done: a second run does not go over it again.
+    await expire();
+    const events = await t.database.sql`select payload from platform.events where type = 'voucher.expired' and aggregate_id = ${batch.id}`;
+    expect(events.map((e) => e.payload)).toEqual([{ batchId: batch.id, count: 2 }]);
   });
 });
 
@@ -186,17 +201,18 @@ describe('redemption', () => {
   });
 
   it('a voucher that expired or was blocked unsold is a wrong PIN to a customer, and still reaches fraud review when blocked', async () => {
-    const { batch, pins } = await printedBatch(2);
+    const expired = await printedBatch(1);
+    const stolen = await printedBatch(1);
     const { lineId, customerId } = await prepaidLine();
     const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId }));
-    await t.database.sql`update vouchers.vouchers set valid_until = now() - interval '1 minute' where serial = ${batch.serialFrom}`;
+    await endValidity(expired.batch.id);
     await t.app.jobs.tasks['vouchers.expire']!({}, {} as never);
-    await t.http.post('/v1/vouchers/blocks').send({ serialFrom: batch.serialTo, serialTo: batch.serialTo, reason: 'Stolen from the warehouse' }).expect(200);
-    for (const serial of [batch.serialFrom, batch.serialTo]) {
-      expect((await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(serial)!, lineId }).expect(422)).body.code).toBe('invalid_pin');
+    await t.http.post('/v1/vouchers/blocks').send({ serialFrom: stolen.batch.serialFrom, serialTo: stolen.batch.serialFrom, reason: 'Stolen from the warehouse' }).expect(200);
+    for (const { batch, pins } of [expired, stolen]) {
+      expect((await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(batch.serialFrom)!, lineId }).expect(422)).body.code).toBe('invalid_pin');
     }
-    const [presented] = await t.database.sql`select payload from platform.events where type = 'voucher.blocked_presented' and aggregate_id = ${String(batch.serialTo)}`;
-    expect(presented!.payload).toMatchObject({ serial: batch.serialTo, lineId });
+    const [presented] = await t.database.sql`select payload from platform.events where type = 'voucher.blocked_presented' and aggregate_id = ${String(stolen.batch.serialFrom)}`;
+    expect(presented!.payload).toMatchObject({ serial: stolen.batch.serialFrom, lineId });
   });
 
   it('a bundle voucher gives its pack to the line, at no charge, as a completed add-on order', async () => {
