@@ -1,25 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { randomPooled } from './random.js';
 
 let lastMs = 0;
 let seq = 0;
-// One CSPRNG call per 256 ids: uuidv7 runs several times per request.
-let pool = Buffer.alloc(0);
-let offset = 0;
-function random16(): Buffer {
-  if (offset + 16 > pool.length) {
-    pool = randomBytes(4096);
-    offset = 0;
-  }
-  offset += 16;
-  return Buffer.from(pool.subarray(offset - 16, offset));
-}
 
 /**
  * UUID v7 (RFC 9562): time-ordered, so keyset pagination by id is also by creation time. Within
  * one millisecond a 12-bit counter (RFC 9562 method 1) keeps ids from this process in order.
  */
 export function uuidv7(now = Date.now()): string {
-  const b = random16();
+  const b = randomPooled(16);
   if (now > lastMs) {
     lastMs = now;
     seq = b.readUInt16BE(6) & 0x7ff; // start low and random, so the counter has room to grow

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/platform/ids.js';
+import { randomPooled } from '../../src/platform/random.js';
 
 describe('uuidv7', () => {
   it('is a version 7, variant 1 UUID carrying its millisecond', () => {
@@ -11,5 +12,13 @@ describe('uuidv7', () => {
     const ids = Array.from({ length: 5000 }, () => uuidv7());
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('randomPooled', () => {
+  it('hands out fresh bytes on every call, across refills of its pool', () => {
+    const ivs = Array.from({ length: 2000 }, () => randomPooled(12).toString('hex'));
+    expect(new Set(ivs).size).toBe(ivs.length);
+    expect(randomPooled(4096)).toHaveLength(4096);
   });
 });

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { randomPooled } from '../random.js';
 
 /**
  * Field encryption for personal identifiers (AES-256-GCM) and keyed hashes to find them again.
@@ -30,7 +31,7 @@ export function fieldCrypto(keyRing: string, hashKey: string): FieldCrypto {
   const current = keys.get(currentId)!;
   return {
     encrypt(plain) {
-      const iv = randomBytes(12);
+      const iv = randomPooled(12);
       const cipher = createCipheriv('aes-256-gcm', current, iv);
       const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
       return ['v1', currentId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
