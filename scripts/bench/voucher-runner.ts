@@ -40,7 +40,7 @@ class Connection {
   private waiting: { resolve(a: { status: number; text: string }): void; reject(e: Error): void; timer: NodeJS.Timeout } | undefined;
 
   private open(): Socket {
-    const socket = connect({ host: target.hostname, port: Number(target.port), noDelay: true });
+    const socket = connect({ host: target.hostname, port: Number(target.port || 80), noDelay: true });
     socket.on('data', (chunk: Buffer) => {
       this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
       this.answer();

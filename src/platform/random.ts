@@ -8,6 +8,7 @@ let offset = 0;
 
 /** `n` (at most 4096) fresh random bytes, copied out of the pool. */
 export function randomPooled(n: number): Buffer {
+  if (!(n >= 0 && n <= 4096)) throw new RangeError('randomPooled gives at most 4096 bytes at a time');
   if (offset + n > pool.length) {
     pool = randomBytes(4096);
     offset = 0;

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { together } from '../../src/platform/db/client.js';
+import { postgresCode, together } from '../../src/platform/db/client.js';
 import { type TestApp, testApp } from '../support/app.js';
 
 /** The pool's transactions send BEGIN and SAVEPOINT with their first statement (client.ts); they must still be transactions. */
@@ -45,6 +45,33 @@ describe('transactions through the pool', () => {
     expect(await ids()).toEqual([1, 10, 12]);
   });
 
+  it('fail, and commit nothing, when the callback swallowed a failed statement (Postgres would answer COMMIT with ROLLBACK)', async () => {
+    await expect(t.database.db.transaction(async (tx) => {
+      await tx.execute(sql`insert into tx_probe values (30)`);
+      await tx.execute(sql`insert into tx_probe values (1)`).catch(() => undefined);
+    })).rejects.toSatisfy((err) => postgresCode(err) === '23505');
+    // In a savepoint the failure stays there.
+    await t.database.db.transaction(async (tx) => {
+      await tx.transaction(async (sp) => { await sp.execute(sql`insert into tx_probe values (1)`); }).catch(() => undefined);
+      await tx.execute(sql`insert into tx_probe values (31)`);
+    });
+    expect(await ids()).toEqual([1, 10, 12, 31]);
+  });
+
+  it('survive the connection going away mid-transaction, and leave the pool working', async () => {
+    const { db, sql: pool } = t.database;
+    await expect(db.transaction(async (tx) => {
+      const [me] = await tx.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+      await pool`select pg_terminate_backend(${me!.pid})`;
+      // The callback goes on after the connection is gone (postgres.js has seen it close).
+      await new Promise((r) => setTimeout(r, 200));
+      await tx.execute(sql`insert into tx_probe values (40)`);
+    })).rejects.toThrow();
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => db.transaction((tx) => tx.execute<{ n: number }>(sql`select ${i}::int as n`))));
+    expect(answers.map((rows) => rows[0]!.n)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(await ids()).not.toContain(40);
+  });
+
   it('report the failure of statements sent together that aborted the transaction, not those refused after it', async () => {
     await expect(t.database.db.transaction((tx) => together(
       tx.execute(sql`insert into tx_probe values (20)`),
@@ -52,6 +79,6 @@ describe('transactions through the pool', () => {
       tx.execute(sql`insert into tx_probe values (1)`),
       tx.execute(sql`insert into tx_probe values (22)`),
     ))).rejects.toMatchObject({ cause: { code: '23505' } });
-    expect(await ids()).toEqual([1, 10, 12]);
+    expect(await ids()).toEqual([1, 10, 12, 31]);
   });
 });

@@ -18,6 +18,7 @@ export const voucherErrors = defineErrors({
   bundle_not_one_off: { status: 422, title: 'A bundle voucher gives a one-off pack' },
   bundle_needs_line: { status: 422, title: 'A bundle voucher gives a pack to a line: name the line (lineId)' },
   currency_mismatch: { status: 422, title: 'The voucher is not in the balance\'s currency' },
+  redemption_busy: { status: 429, title: 'Too many redemptions for this account at once: retry in a moment' },
   redemption_locked_out: { status: 429, title: 'Too many wrong PINs: redemptions are locked for a while' },
   discount_not_found: { status: 404, title: 'No such discount' },
   discount_code_taken: { status: 409, title: 'Another promotion already uses this code' },

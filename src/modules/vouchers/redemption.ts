@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { actorOf, type Ctx } from '../../platform/context.js';
-import { type Db, type Tx, together } from '../../platform/db/client.js';
+import { type Db, postgresCode, type Tx, together } from '../../platform/db/client.js';
 import { databaseNow } from '../../platform/db/clock.js';
 import { emit } from '../../platform/events/events.js';
 import type { AppError } from '../../platform/http/errors.js';
@@ -50,8 +50,9 @@ function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
  *
  * Attempts on one account take turns (a transaction-scoped advisory lock), each seeing the
  * failures of those before it: a burst of guesses sent side by side is tried one by one, and
- * stops at the limit. Successful ones would wait on the balance's row lock anyway. A wrong PIN's
- * transaction is committed with its count; nothing else in it changed.
+ * stops at the limit. Successful ones would wait on the balance's row lock anyway. A turn not
+ * had within 300 ms is refused as busy (429), so that a burst holds no connection for long. A
+ * wrong PIN's transaction is committed with its count; nothing else in it changed.
  *
  * The common case costs three round trips: BEGIN, the target, the turn (with the lockouts) and
  * the voucher's update go out together; then the credit and the event; then COMMIT.
@@ -61,7 +62,8 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
   const line = input.lineId ? await lineTarget(db, ctx, input.lineId) : undefined;
   const pinHash = hash(normalisePin(input.pin));
   const outcome = await db.transaction(async (tx) => {
-    const billingAccountId = line?.billingAccountId ?? input.billingAccountId!;
+    // As Postgres spells it: an id in capitals must name the same counters and turn.
+    const billingAccountId = line?.billingAccountId ?? input.billingAccountId!.toLowerCase();
     const keys = failureKeys(ctx, address, billingAccountId);
     // The account's turn, and the lockouts as they stand once it is ours (vouchers.attempt_turn).
     const [account, [turn], [won]] = await together(
@@ -73,7 +75,10 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
         from ${voucherBatches} b
         where v.pin_hash = ${pinHash} and v.state = 'active' and v.valid_from <= now() and v.valid_until > now() and b.id = v.batch_id
         returning v.serial, v.batch_id, v.partner_id, v.redeemed_at, b.face_value, b.currency, b.add_on_id`),
-    );
+    ).catch((err: unknown) => {
+      // The turn was not ours within its wait: too many attempts on the account at once.
+      throw postgresCode(err) === '55P03' ? voucherErrors.redemption_busy() : err;
+    });
     // Refusals before the PIN counts: the transaction (and the voucher's update with it) rolls back.
     if (!account) throw voucherErrors.target_not_found('No such billing account');
     if (turn!.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(turn!.locked_until).toISOString() });

@@ -172,6 +172,7 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
     } catch (err) {
       const until = (err as AppError).code === 'redemption_locked_out' ? (err as AppError).extra.lockedUntil : undefined;
       if (typeof until === 'string') reply.header('retry-after', String(Math.max(1, Math.ceil((Date.parse(until) - Date.now()) / 1000))));
+      if ((err as AppError).code === 'redemption_busy') reply.header('retry-after', '1');
       throw err;
     }
   });

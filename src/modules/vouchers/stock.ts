@@ -69,7 +69,7 @@ export async function block(db: Db, ctx: Ctx, r: SerialRange & { reason: string 
 export async function unblock(db: Db, ctx: Ctx, r: SerialRange & { reason: string }) {
   const size = sizeOf(r);
   return db.transaction(async (tx) => {
-    const count = await moveRange(tx, r, sql`state = 'blocked'`, sql`state = case when valid_until <= now() then 'expired' else blocked_from end, blocked_from = null`);
+    const count = await moveRange(tx, r, sql`state = 'blocked'`, sql`state = case when valid_until <= clock_timestamp() then 'expired' else blocked_from end, blocked_from = null`);
     await emit(tx, 'voucher.unblocked', { serialFrom: r.serialFrom, serialTo: r.serialTo, count, reason: r.reason }, { aggregateId: `${r.serialFrom}` });
     await audit(tx, ctx, { action: 'vouchers.unblocked', entityType: 'voucher_range', entityId: `${r.serialFrom}-${r.serialTo}`, details: { count, reason: r.reason } });
     return { serialFrom: r.serialFrom, serialTo: r.serialTo, changed: count, unchanged: size - count };

@@ -106,12 +106,43 @@ export function postgresCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** A statement sent now, its outcome awaited later (never an unhandled rejection meanwhile). */
-function sent(conn: Sql, statement: string) {
-  const q = conn.unsafe(statement).execute();
-  q.catch(() => {});
+/** postgres.js's errors for a connection that went away, and Postgres ending the session. */
+export function connectionLost(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } };
+  const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : '';
+  return /^CONNECT|^08|^57P0/.test(code);
+}
+
+/**
+ * A transaction's, or a savepoint's, first failed statement, as postgres.js's begin() keeps it: a
+ * failure the callback swallowed still fails the transaction (Postgres would answer its COMMIT
+ * with a silent ROLLBACK). `link.lost`: the connection went away.
+ */
+interface Scope { failure?: unknown; link: { lost: boolean; error?: unknown } }
+
+/**
+ * A statement refused without being sent: postgres.js would write it to the closed socket of a
+ * connection that went away (a TypeError thrown where nobody can catch it, and a query that never
+ * settles). Shaped enough like a postgres.js query for drizzle and COPY.
+ */
+function refused(err: unknown): ReturnType<Sql['unsafe']> {
+  const p = Promise.reject(err);
+  p.catch(() => {});
+  const self = () => p;
+  return Object.assign(p, { values: self, raw: self, execute: self, writable: self, readable: self }) as unknown as ReturnType<Sql['unsafe']>;
+}
+
+function track<Q extends PromiseLike<unknown>>(scope: Scope, q: Q): Q {
+  // Only a handler: postgres.js starts the query a microtask later, after the caller's .values() or .writable().
+  (q as unknown as Promise<unknown>).catch((err: unknown) => {
+    scope.failure ??= err;
+    if (connectionLost(err)) scope.link.lost = true;
+  });
   return q;
 }
+
+/** The error to throw for a failed scope: the statement that failed first, not the 25P02 of those after it. */
+const cause = (scope: Scope, err: unknown) => (postgresCode(err) === '25P02' && scope.failure ? scope.failure : err);
 
 /**
  * A transaction whose BEGIN (and each SAVEPOINT) goes out in the same socket write as its first
@@ -119,42 +150,70 @@ function sent(conn: Sql, statement: string) {
  * and every round trip costs a socket write and a wake-up on each side, which on a busy
  * two-core machine is more CPU than most statements. Queries of one connection run in order, so
  * the first statement still runs inside the transaction.
+ *
+ * A connection that went away is neither sent a ROLLBACK (postgres.js would write to its closed
+ * socket) nor released (postgres.js has taken it back as closed); Postgres has rolled back.
  */
 async function pipelinedTransaction(pool: Sql, options: string, fn: (tx: Sql) => unknown) {
   const conn = await pool.reserve();
-  try {
-    const begun = sent(conn, `begin ${options.replace(/[^a-z ]/gi, '')}`);
-    try {
-      const result = await fn(transactionClient(conn));
-      await begun;
-      await conn.unsafe('commit');
-      return result;
-    } catch (err) {
-      await conn.unsafe('rollback').catch(() => {}); // a broken connection has rolled back already
-      throw err;
-    }
-  } finally {
+  const scope: Scope = { link: { lost: false } };
+  // postgres.js hands BEGIN's executor the connection itself: its onclose is how we hear it went away.
+  let connection: { onclose?: ((e: unknown) => void) | null } | undefined;
+  const onexecute = (c: NonNullable<typeof connection>) => {
+    connection = c;
+    c.onclose = (e) => Object.assign(scope.link, { lost: true, error: e });
+    return true; // more statements may follow at once (pipelined)
+  };
+  const release = () => {
+    if (connection) connection.onclose = null;
     conn.release();
+  };
+  try {
+    const begun = track(scope, conn.unsafe(`begin ${options.replace(/[^a-z ]/gi, '')}`, [], { onexecute } as never).execute());
+    const result = await fn(transactionClient(conn, scope));
+    await begun;
+    if (scope.failure) throw scope.failure;
+    const ended = await statement(conn, scope, 'commit');
+    if (ended.command !== 'COMMIT') throw new Error(`COMMIT answered ${ended.command}: the transaction was rolled back`);
+    release();
+    return result;
+  } catch (err) {
+    if (scope.link.lost || connectionLost(err)) throw scope.link.lost && !connectionLost(err) ? scope.link.error : err;
+    await conn.unsafe('rollback').catch(() => {});
+    release();
+    throw cause(scope, err);
   }
 }
 
-/** The client a transaction's statements go through: prepared statements, savepoints sent like BEGIN. */
-function transactionClient(conn: postgres.ReservedSql): Sql {
-  let savepoints = 0;
+/** A statement of the transaction, unless its connection has gone away. */
+function statement(conn: postgres.ReservedSql, scope: Scope, query: string, params?: unknown[], opts?: Record<string, unknown>) {
+  return scope.link.lost ? refused(scope.link.error) : track(scope, preparedUnsafe(conn)(query, params, opts));
+}
+
+/** The client a transaction's statements go through: prepared statements, tracked; savepoints sent like BEGIN. */
+function transactionClient(conn: postgres.ReservedSql, scope: Scope, counter = { savepoints: 0 }): Sql {
   const client: Sql = new Proxy(conn, {
     get(target, prop, receiver) {
-      if (prop === 'unsafe') return preparedUnsafe(target);
+      if (prop === 'unsafe') return (query: string, params?: unknown[], opts?: Record<string, unknown>) => statement(conn, scope, query, params, opts);
       if (prop === 'savepoint') {
         return async (fn: (tx: Sql) => unknown) => {
-          const name = `s${savepoints++}`;
-          const saved = sent(target, `savepoint ${name}`);
+          const name = `s${counter.savepoints++}`;
+          const inner: Scope = { link: scope.link };
+          const saved = statement(conn, inner, `savepoint ${name}`);
           try {
-            const result = await fn(client);
+            const result = await fn(transactionClient(conn, inner, counter));
             await saved;
+            if (inner.failure) throw inner.failure;
             return result;
           } catch (err) {
-            await target.unsafe(`rollback to savepoint ${name}`);
-            throw err;
+            if (scope.link.lost) throw err;
+            try {
+              await statement(conn, scope, `rollback to savepoint ${name}`);
+            } catch {
+              // The transaction itself is lost (the savepoint never began): the statement that failed says why.
+              throw cause(inner, err);
+            }
+            throw cause(inner, err);
           }
         };
       }

@@ -49,7 +49,8 @@ export function eventInsert(type: string, payload: Record<string, unknown>, meta
 }
 
 /**
- * The INSERT of one event per row of `source`, a CTE of the caller's larger statement, its payload
+ * The INSERT of the event of `source`, a CTE of at most one row (the id is drawn here) in the
+ * caller's larger statement, its payload
  * built in SQL from that row: an event that needs a value only the statement computes (a balance
  * after an update) goes in with it instead of in a round trip of its own.
  */

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { postgresCode } from '../db/client.js';
+import { connectionLost, postgresCode } from '../db/client.js';
 import { AppError, httpErrors, problemSchema, sendProblem } from './errors.js';
 
 declare module 'fastify' {
@@ -15,12 +15,6 @@ declare module 'fastify' {
   }
 }
 
-/** postgres.js's own errors for a connection that went away mid-request. */
-function connectionLost(err: unknown): boolean {
-  const e = err as { code?: unknown; cause?: { code?: unknown } };
-  const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : '';
-  return /^CONNECT|^08/.test(code);
-}
 
 // Values a client sent that Postgres refused: bad text, bad dates, too long. (Other class-22 errors,
 // such as a division by zero, are our bugs and stay 500.)

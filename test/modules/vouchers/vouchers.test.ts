@@ -128,7 +128,10 @@ describe('redemption', () => {
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     const refusals = results.filter((r) => r.status !== 201);
     expect(refusals).toHaveLength(199);
-    expect(refusals.every((r) => r.headers['content-type'].startsWith('application/problem+json') && r.status === 409 && r.body.code === 'voucher_already_redeemed')).toBe(true);
+    // Attempts on one account take turns; one that waits too long for its turn is told to retry (429).
+    expect(refusals.every((r) => r.headers['content-type'].startsWith('application/problem+json')
+      && ((r.status === 409 && r.body.code === 'voucher_already_redeemed') || (r.status === 429 && r.body.code === 'redemption_busy' && r.headers['retry-after'] === '1')))).toBe(true);
+    expect(refusals.some((r) => r.body.code === 'voucher_already_redeemed')).toBe(true);
     const entries = await t.database.sql`select amount::float8 as amount from billing.ledger_entries where billing_account_id = ${accountId} and type = 'voucher'`;
     expect(entries.map((e) => e.amount)).toEqual([2500]);
     expect(await balance(accountId)).toBe(2500);
@@ -189,15 +192,31 @@ describe('redemption', () => {
     await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(batch.serialFrom)!, lineId }).expect(201);
   });
 
-  it('wrong PINs sent side by side take turns: the limit is tried, the rest is locked out', async () => {
+  it('wrong PINs sent side by side take turns: no more than the limit is tried, however they arrive', async () => {
     const other = await prepaidLine();
     const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: other.customerId }));
-    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: String(20_000_000_000_000 + i), lineId: other.lineId })));
+    const guess = (i: number) => customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: String(20_000_000_000_000 + i), lineId: other.lineId });
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => guess(i)));
     const codes = burst.map((r) => r.body.code);
-    expect(codes.filter((c) => c === 'invalid_pin')).toHaveLength(5);
-    expect(codes.filter((c) => c === 'redemption_locked_out')).toHaveLength(7);
-    const right = await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: '30000000000000', lineId: other.lineId });
-    expect(right.body.code).toBe('redemption_locked_out');
+    // Those whose turn did not come in time are busy (and not counted); the rest are tried one by one.
+    expect(codes.every((c) => ['invalid_pin', 'redemption_busy', 'redemption_locked_out'].includes(c))).toBe(true);
+    const tried = codes.filter((c) => c === 'invalid_pin').length;
+    expect(tried).toBeLessThanOrEqual(5);
+    // Sent one by one, the guesses go on until the limit, then the account is locked out.
+    const after: string[] = [];
+    for (let i = 100; i < 106; i++) after.push((await guess(i)).body.code);
+    expect(after).toEqual([...Array(5 - tried).fill('invalid_pin'), ...Array(1 + tried).fill('redemption_locked_out')]);
+  });
+
+  it('an account id in capitals counts against the same account', async () => {
+    const { accountId, customerId } = await prepaidLine();
+    const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId }));
+    const codes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const id = i % 2 ? accountId.toUpperCase() : accountId;
+      codes.push((await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: String(40_000_000_000_000 + i), billingAccountId: id })).body.code);
+    }
+    expect(codes).toEqual(['invalid_pin', 'invalid_pin', 'invalid_pin', 'invalid_pin', 'invalid_pin', 'redemption_locked_out']);
   });
 
   it('a voucher that expired or was blocked unsold is a wrong PIN to a customer, and still reaches fraud review when blocked', async () => {
