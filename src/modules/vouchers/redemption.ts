@@ -58,16 +58,19 @@ function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
  * the voucher's update go out together; then the credit and the event; then COMMIT.
  */
 export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput) {
-  // A line is found before the transaction: its account names the turn to take.
-  const line = input.lineId ? await lineTarget(db, ctx, input.lineId) : undefined;
+  // A line is found before the transaction (its account names the turn to take), and so is an
+  // account named by a caller who sees only some: nobody takes the turn of an account they cannot
+  // see. Staff see every account: theirs is looked up with the turn.
+  const known = input.lineId ? await lineTarget(db, ctx, input.lineId)
+    : ctx.principal.kind === 'staff' ? undefined : await accountTarget(db, ctx, input.billingAccountId!);
   const pinHash = hash(normalisePin(input.pin));
   const outcome = await db.transaction(async (tx) => {
     // As Postgres spells it: an id in capitals must name the same counters and turn.
-    const billingAccountId = line?.billingAccountId ?? input.billingAccountId!.toLowerCase();
+    const billingAccountId = known?.billingAccountId ?? input.billingAccountId!.toLowerCase();
     const keys = failureKeys(ctx, address, billingAccountId);
     // The account's turn, and the lockouts as they stand once it is ours (vouchers.attempt_turn).
     const [account, [turn], [won]] = await together(
-      line ? Promise.resolve(line) : findBillingAccount(tx, ctx, billingAccountId),
+      known ? Promise.resolve(known) : findBillingAccount(tx, ctx, billingAccountId),
       tx.execute<{ locked_until: string | null }>(sql`select vouchers.attempt_turn(${keys[0].key}, ${sql.param(keys.map((k) => k.key))}::text[]) as locked_until`),
       tx.execute<{ serial: string; batch_id: string; partner_id: string | null; redeemed_at: string; face_value: string | null; currency: string | null; add_on_id: string | null }>(sql`
         update ${vouchers} v set state = 'redeemed', redeemed_at = now(), redeemed_billing_account_id = ${billingAccountId}, redeemed_line_id = ${input.lineId ?? null},
@@ -152,6 +155,13 @@ async function givePack(tx: Tx, ctx: Ctx, serial: number, addOnId: string, input
   if (!input.lineId) throw voucherErrors.bundle_needs_line();
   const order = await grantAddOn(tx, ctx, { lineId: input.lineId, addOnId, reason: `Bundle voucher ${serial}` });
   return { addOnId, orderId: order.id };
+}
+
+/** The account a redemption names: only one the caller may see. */
+async function accountTarget(db: Db, ctx: Ctx, id: string) {
+  const account = await findBillingAccount(db, ctx, id);
+  if (!account) throw voucherErrors.target_not_found('No such billing account');
+  return { billingAccountId: account.id, customerId: account.customerId, currency: account.currency };
 }
 
 /** The line a redemption names, with its prepaid account: only one the caller may see. */

@@ -162,6 +162,7 @@ describe('redemption', () => {
     expect((await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: unsold, lineId: mine.lineId }).expect(409)).body.code).toBe('voucher_not_active');
     await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialTo }).expect(200);
     expect((await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(batch.serialTo)!, lineId: other.lineId }).expect(404)).body.code).toBe('target_not_found');
+    expect((await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(batch.serialTo)!, billingAccountId: other.accountId }).expect(404)).body.code).toBe('target_not_found');
     await customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: `${unsold.slice(0, 4)} ${unsold.slice(4, 8)}-${unsold.slice(8)}`, lineId: mine.lineId }).expect(201);
     expect(await balance(mine.accountId)).toBe(1500);
     await customer.get('/v1/vouchers').expect(403);
