@@ -72,7 +72,7 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
     const [account, [turn], [won]] = await together(
       known ? Promise.resolve(known) : findBillingAccount(tx, ctx, billingAccountId),
       tx.execute<{ locked_until: string | null }>(sql`select vouchers.attempt_turn(${keys[0].key}, ${sql.param(keys.map((k) => k.key))}::text[]) as locked_until`),
-      tx.execute<{ serial: string; batch_id: string; partner_id: string | null; redeemed_at: string; face_value: string | null; currency: string | null; add_on_id: string | null }>(sql`
+      tx.execute<Won>(sql`
         update ${vouchers} v set state = 'redeemed', redeemed_at = now(), redeemed_billing_account_id = ${billingAccountId}, redeemed_line_id = ${input.lineId ?? null},
           redeemed_by = ${actorOf(ctx)}, updated_at = now()
         from ${voucherBatches} b
