@@ -44,11 +44,6 @@ export const billingJobs = (deps: BillingDeps): Partial<JobsSetup> => ({
   ],
 });
 
-/**
- * Lines barred because the balance ran out run again once money brings it above zero. After the
- * fact, from the outbox: the credit locks the balance and rating locks lines first, so doing it in
- * the same transaction would take the two in opposite orders.
- */
 /** One statement for a delivery's credits: most lift nothing. */
 async function liftBalanceBars(tx: Tx, events: DomainEvent[]) {
   const accounts = events.flatMap((e) => {
@@ -58,10 +53,14 @@ async function liftBalanceBars(tx: Tx, events: DomainEvent[]) {
   if (accounts.length) await liftRestriction(tx, { billingAccountIds: [...new Set(accounts)] }, 'balance');
 }
 
+/**
+ * Lines barred because the balance ran out run again once money brings it above zero. After the
+ * fact, from the outbox: the credit locks the balance and rating locks lines first, so doing it in
+ * the same transaction would take the two in opposite orders.
+ */
 export const billingSubscribers = (deps: BillingDeps): Subscriber[] => [{
   name: 'billing.lift_balance_bars',
   types: ['balance.credited'],
-  handle: (tx, event) => liftBalanceBars(tx, [event]),
   handleMany: liftBalanceBars,
 }, {
   // A postpaid account that closes is invoiced at once for what it has run up: nothing waits for a bill run that will not come.

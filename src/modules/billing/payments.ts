@@ -64,7 +64,7 @@ export async function recordPayment(db: Db, ctx: Ctx, invoiceId: string, input: 
 /** Once nothing overdue is left on the account (paid or credited), its lines run again. */
 export async function liftDunningIfSettled(tx: Tx, billingAccountId: string) {
   const now = await databaseNow(tx);
-  if (!(await openInvoicesOf(tx, billingAccountId)).some((i) => i.dueAt < now)) await liftRestriction(tx, { billingAccountId }, 'dunning');
+  if (!(await openInvoicesOf(tx, billingAccountId)).some((i) => i.dueAt < now)) await liftRestriction(tx, { billingAccountIds: [billingAccountId] }, 'dunning');
 }
 
 /** Scheduled: reminders for overdue invoices on the configured days, then the account's lines barred; each step once. */

@@ -40,12 +40,10 @@ export const campaignsModule: FastifyPluginAsync<CampaignDeps> = async (app, dep
 export const campaignsSubscribers = (deps: CampaignDeps): Subscriber[] => [{
   name: 'campaigns.dispatch',
   types: Object.keys(purposes),
-  handle: (tx, event) => dispatch(tx, deps.settings, [event]),
   handleMany: (tx, events) => dispatch(tx, deps.settings, events),
 }, {
   name: 'campaigns.conversions',
   types: ['balance.credited'],
-  handle: (tx, event) => recordConversions(tx, deps.settings.conversionDays, [event]),
   handleMany: (tx, events) => recordConversions(tx, deps.settings.conversionDays, events),
 }, {
   name: 'campaigns.erase_customer',

@@ -114,10 +114,10 @@ export async function throttleLines(tx: Tx, lineIds: string[], kbps: number) {
  * Lifts a restriction from accounts' lines (a recharge lifts "balance") or from one line (a spend
  * cap raised). The lines are taken in id order, as rating takes them.
  */
-export async function liftRestriction(tx: Tx, on: { billingAccountId: string } | { billingAccountIds: string[] } | { lineId: string }, restriction: Restriction) {
+export async function liftRestriction(tx: Tx, on: { billingAccountIds: string[] } | { lineId: string }, restriction: Restriction) {
   // Every credit asks, and almost never is a line barred: written out, and the rows read only for lines it lifted.
   const which = 'lineId' in on ? sql`id = ${on.lineId}`
-    : sql`billing_account_id = any(${sql.param('billingAccountIds' in on ? on.billingAccountIds : [on.billingAccountId])}::uuid[])`;
+    : sql`billing_account_id = any(${sql.param(on.billingAccountIds)}::uuid[])`;
   const ids = (await tx.execute<{ id: string }>(sql`
     with barred as (select id from ${lines} where ${which} and restriction = ${restriction} and status = 'barred' order by id for no key update)
     update ${lines} l set status = 'active', status_reason = null, restriction = null, throttle_kbps = null, updated_at = now()

@@ -51,7 +51,6 @@ export const vouchersSubscribers: Subscriber[] = [{
 }, {
   name: 'vouchers.reward_top_ups',
   types: ['balance.credited'],
-  handle: (tx, event) => rewardTopUps(tx, [event.payload as unknown as TopUp]),
   handleMany: (tx, events) => rewardTopUps(tx, events.map((e) => e.payload as unknown as TopUp)),
 }];
 

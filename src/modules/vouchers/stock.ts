@@ -94,13 +94,10 @@ export async function expireVouchers(db: Db) {
     const to = Number(batch.serial_to);
     for (let from = Number(batch.serial_from); from <= to; from += EXPIRY_CHUNK) {
       total += await db.transaction(async (tx) => {
-        const [row] = await tx.execute<{ count: number }>(sql`
-          with moved as (update ${vouchers} set state = 'expired', updated_at = now()
-            where serial between ${from} and ${Math.min(to, from + EXPIRY_CHUNK - 1)} and state in ('generated', 'in_stock', 'distributed', 'active') and valid_until <= now()
-            returning 1)
-          select count(*)::int as count from moved`);
-        if (row!.count) await emit(tx, 'voucher.expired', { batchId: batch.id, count: row!.count }, { aggregateId: batch.id });
-        return row!.count;
+        const count = await moveRange(tx, { serialFrom: from, serialTo: Math.min(to, from + EXPIRY_CHUNK - 1) },
+          sql`state in ('generated', 'in_stock', 'distributed', 'active') and valid_until <= now()`, sql`state = 'expired'`);
+        if (count) await emit(tx, 'voucher.expired', { batchId: batch.id, count }, { aggregateId: batch.id });
+        return count;
       });
     }
     await db.execute(sql`update ${voucherBatches} set expired_at = now() where id = ${batch.id}`);

@@ -178,7 +178,7 @@ async function pipelinedTransaction(pool: Sql, options: string, fn: (tx: Sql) =>
     release();
     return result;
   } catch (err) {
-    if (scope.link.lost || connectionLost(err)) throw scope.link.lost && !connectionLost(err) ? scope.link.error : err;
+    if (scope.link.lost || connectionLost(err)) throw connectionLost(err) ? err : scope.link.error;
     await conn.unsafe('rollback').catch(() => {});
     release();
     throw cause(scope, err);
@@ -207,12 +207,8 @@ function transactionClient(conn: postgres.ReservedSql, scope: Scope, counter = {
             return result;
           } catch (err) {
             if (scope.link.lost) throw err;
-            try {
-              await statement(conn, scope, `rollback to savepoint ${name}`);
-            } catch {
-              // The transaction itself is lost (the savepoint never began): the statement that failed says why.
-              throw cause(inner, err);
-            }
+            // Failing, the transaction itself is lost (the savepoint never began): the statement that failed says why.
+            await statement(conn, scope, `rollback to savepoint ${name}`).catch(() => {});
             throw cause(inner, err);
           }
         };

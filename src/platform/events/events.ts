@@ -13,17 +13,13 @@ export interface DomainEvent<P = Record<string, unknown>> {
   occurredAt: string;
 }
 
-/** A module's reaction to events; it may run more than once per event, its effects only once. */
-export interface Subscriber {
-  name: string;
-  types: string[];
-  handle(tx: Tx, event: DomainEvent): Promise<void>;
-  /**
-   * The events of one delivery (up to 50, in order), when the subscriber can do their work in
-   * fewer statements than one set per event; `handle` is then not called for them.
-   */
-  handleMany?(tx: Tx, events: DomainEvent[]): Promise<void>;
-}
+/**
+ * A module's reaction to events; it may run more than once per event, its effects only once. It
+ * handles them one at a time, or (`handleMany`) a delivery's events at once, up to 50 in order,
+ * when it can do their work in fewer statements than one set per event.
+ */
+export type Subscriber = { name: string; types: string[] }
+  & ({ handle(tx: Tx, event: DomainEvent): Promise<void> } | { handleMany(tx: Tx, events: DomainEvent[]): Promise<void> });
 
 /**
  * Records the event in the outbox inside the business transaction, so an event exists if and only
@@ -50,9 +46,9 @@ export function eventInsert(type: string, payload: Record<string, unknown>, meta
 
 /**
  * The INSERT of the event of `source`, a CTE of at most one row (the id is drawn here) in the
- * caller's larger statement, its payload
- * built in SQL from that row: an event that needs a value only the statement computes (a balance
- * after an update) goes in with it instead of in a round trip of its own.
+ * caller's larger statement, its payload built in SQL from that row: an event that needs a value
+ * only the statement computes (a balance after an update) goes in with it instead of in a round
+ * trip of its own.
  */
 export function eventInsertFrom(type: string, payload: SQL, source: SQL, meta: Omit<EventMeta, 'id'> = {}) {
   return sql`insert into ${events} (id, type, aggregate_id, payload, request_id)
@@ -153,7 +149,7 @@ async function deliverSlice(db: Db, target: Subscriber, slice: DomainEvent[]) {
   await db.transaction(async (tx) => {
     const fresh = await firstDeliveries(tx, target.name, slice.map((e) => e.id));
     const events = slice.filter((e) => fresh.has(e.id));
-    if (target.handleMany) {
+    if ('handleMany' in target) {
       if (events.length) await target.handleMany(tx, events);
     } else {
       for (const event of events) await target.handle(tx, event);

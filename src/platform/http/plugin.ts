@@ -15,7 +15,6 @@ declare module 'fastify' {
   }
 }
 
-
 // Values a client sent that Postgres refused: bad text, bad dates, too long. (Other class-22 errors,
 // such as a division by zero, are our bugs and stay 500.)
 const clientValueErrors = new Set(['22P02', '22P05', '22001', '22003', '22007', '22008', '22021']);
