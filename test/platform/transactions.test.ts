@@ -81,4 +81,18 @@ describe('transactions through the pool', () => {
     ))).rejects.toMatchObject({ cause: { code: '23505' } });
     expect(await ids()).toEqual([1, 10, 12, 31]);
   });
+
+  it('send a statement left unawaited with the COMMIT, and fail with its error if it fails; a batch over 1 KB still goes as one', async () => {
+    const big = 'x'.repeat(3000);
+    await t.database.db.transaction(async (tx) => {
+      const [[a], [b]] = await together(tx.execute<{ n: number }>(sql`select length(${big}) as n`), tx.execute<{ n: number }>(sql`select length(${big}) as n`));
+      expect([a!.n, b!.n]).toEqual([3000, 3000]);
+      tx.execute(sql`insert into tx_probe values (50)`).then(undefined, () => {});
+    });
+    await expect(t.database.db.transaction(async (tx) => {
+      await tx.execute(sql`insert into tx_probe values (51)`);
+      tx.execute(sql`insert into tx_probe values (1)`).then(undefined, () => {});
+    })).rejects.toSatisfy((err) => postgresCode(err) === '23505');
+    expect(await ids()).toEqual([1, 10, 12, 31, 50]);
+  });
 });

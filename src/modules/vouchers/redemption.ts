@@ -54,10 +54,11 @@ function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
  * had within 300 ms is refused as busy (429), so that a burst holds no connection for long. A
  * wrong PIN's transaction is committed with its count; nothing else in it changed.
  *
- * The common case costs three round trips: BEGIN, the target, the turn (with the lockouts) and
- * the voucher's update go out together; then the credit and the event; then COMMIT.
+ * The common case costs three round trips: BEGIN, the request key's turn, the target, the turn
+ * (with the lockouts) and the voucher's update go out together; then the credit and the event;
+ * then the request key's answer and COMMIT.
  */
-export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput) {
+export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput, key?: RequestKey) {
   // A line is found before the transaction (its account names the turn to take), and so is an
   // account named by a caller who sees only some: nobody takes the turn of an account they cannot
   // see. Staff see every account: theirs is looked up with the turn.
@@ -69,7 +70,8 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
     const billingAccountId = known?.billingAccountId ?? input.billingAccountId!.toLowerCase();
     const keys = failureKeys(ctx, address, billingAccountId);
     // The account's turn, and the lockouts as they stand once it is ours (vouchers.attempt_turn).
-    const [account, [turn], [won]] = await together(
+    const [, account, [turn], [won]] = await together(
+      key ? key.turn(tx) : Promise.resolve(),
       known ? Promise.resolve(known) : findBillingAccount(tx, ctx, billingAccountId),
       tx.execute<{ locked_until: string | null }>(sql`select vouchers.attempt_turn(${keys[0].key}, ${sql.param(keys.map((k) => k.key))}::text[]) as locked_until`),
       tx.execute<Won>(sql`
@@ -93,11 +95,20 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
       await recordFailure(tx, ctx, settings, keys, refused.blockedSerial, input);
       return { refused: refused.error };
     }
-    return { redeemed: await credited(tx, ctx, settings, won, target, input) };
+    const redeemed = await credited(tx, ctx, settings, won, target, input);
+    key?.answer(tx, redeemed);
+    return { redeemed };
   });
   if ('refused' in outcome) throw outcome.refused;
   return outcome.redeemed;
 }
+
+/**
+ * The request's Idempotency-Key, taken and answered in the redemption's transaction: its turn goes
+ * out first, with the voucher's update, and its answer with the COMMIT (platform/http/idempotency).
+ */
+export interface RequestKey { turn(tx: Tx): PromiseLike<unknown>; answer(tx: Tx, redeemed: Redeemed): void }
+export type Redeemed = Awaited<ReturnType<typeof credited>>;
 
 type Won = { serial: string; batch_id: string; partner_id: string | null; redeemed_at: string; face_value: string | null; currency: string | null; add_on_id: string | null };
 type Money = { amount: number; currency: string };

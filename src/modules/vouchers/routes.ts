@@ -5,7 +5,7 @@ import { ctxOf } from '../../platform/auth/guard.js';
 import type { FieldCrypto } from '../../platform/crypto/fields.js';
 import type { Db } from '../../platform/db/client.js';
 import { type AppError, problems } from '../../platform/http/errors.js';
-import { idempotencyHeaders } from '../../platform/http/idempotency.js';
+import { idempotencyHeaders, keyInTransaction, replayIfTaken } from '../../platform/http/idempotency.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
 import { createBatch, downloadPins, getBatch, listBatches } from './batches.js';
 import { voucherErrors } from './errors.js';
@@ -145,7 +145,7 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
   });
 
   app.post('/v1/voucher-redemptions', {
-    config: { auth: 'vouchers:redeem', idempotent: true },
+    config: { auth: 'vouchers:redeem', idempotent: 'in-transaction' },
     schema: {
       operationId: 'redeemVoucher', tags,
       summary: 'Redeem a voucher by PIN onto a prepaid line or account (a bundle voucher: onto a line, which gets its pack): the voucher is used and the balance credited '
@@ -167,9 +167,16 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
     },
   }, async (req, reply) => {
     if (!req.headers['idempotency-key']) throw voucherErrors.idempotency_key_required();
+    const key = keyInTransaction(req, reply, crypto);
+    let answer: string | undefined;
     try {
-      return reply.status(201).send(await redeem(db, ctxOf(req), hash, redemption, req.ip, req.body));
+      const redeemed = await redeem(db, ctxOf(req), hash, redemption, req.ip, req.body, key && {
+        turn: key.turn, answer: (tx, r) => { answer = key.answer(tx, 201, r); },
+      });
+      return key && answer !== undefined ? key.send(answer) : reply.status(201).send(redeemed);
     } catch (err) {
+      const replayed = key && await replayIfTaken(db, crypto, req, reply, err);
+      if (replayed) return replayed;
       const until = (err as AppError).code === 'redemption_locked_out' ? (err as AppError).extra.lockedUntil : undefined;
       if (typeof until === 'string') reply.header('retry-after', String(Math.max(1, Math.ceil((Date.parse(until) - Date.now()) / 1000))));
       if ((err as AppError).code === 'redemption_busy') reply.header('retry-after', '1');

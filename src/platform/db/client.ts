@@ -174,7 +174,8 @@ async function pipelinedTransaction(pool: Sql, options: string, fn: (tx: Sql) =>
     await begun;
     if (scope.failure) throw scope.failure;
     const ended = await statement(conn, scope, 'commit');
-    if (ended.command !== 'COMMIT') throw new Error(`COMMIT answered ${ended.command}: the transaction was rolled back`);
+    // A statement sent without being awaited (it went out with the COMMIT) failed: its error says why.
+    if (ended.command !== 'COMMIT') throw scope.failure ?? new Error(`COMMIT answered ${ended.command}: the transaction was rolled back`);
     release();
     return result;
   } catch (err) {
@@ -226,6 +227,31 @@ function transactionClient(conn: postgres.ReservedSql, scope: Scope, counter = {
 function noDelaySocket(o: { host: string[]; port: number[]; path?: string | false }): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = o.path ? netConnect({ path: o.path }) : netConnect({ host: o.host[0], port: o.port[0], noDelay: true });
-    socket.once('connect', () => resolve(socket)).once('error', reject);
+    socket.once('connect', () => resolve(coalescing(socket))).once('error', reject);
   });
+}
+
+/**
+ * postgres.js gathers the statements sent in one tick into one socket write, except that it
+ * writes at once whatever has gathered as soon as it reaches 1 KB: a pipelined transaction's
+ * statements then go out in two or three writes, and each write wakes the backend again. Here
+ * the socket is corked from a tick's first write until after postgres.js's own deferred write
+ * (setImmediate, so the second one), and sends the tick's writes as one.
+ */
+function coalescing(socket: Socket) {
+  const write = socket.write;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = function (this: Socket, ...args: unknown[]) {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      setImmediate(() => setImmediate(uncork));
+    }
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  } as Socket['write'];
+  return socket;
 }

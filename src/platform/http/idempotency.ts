@@ -1,21 +1,27 @@
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { FieldCrypto } from '../crypto/fields.js';
-import type { Db, Tx } from '../db/client.js';
+import { type Db, postgresCode, type Tx } from '../db/client.js';
 import { httpErrors, problem } from './errors.js';
 import { idempotencyKeys } from './tables.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route honours Idempotency-Key (declare `headers: idempotencyHeaders` in its schema). */
-    idempotent?: boolean;
+    /**
+     * The route honours Idempotency-Key (declare `headers: idempotencyHeaders` in its schema).
+     * `in-transaction`: the route's work is one transaction, and the key's turn and answer go in
+     * it (`keyInTransaction`), instead of a claim and an answer of their own before and after.
+     */
+    idempotent?: boolean | 'in-transaction';
   }
   interface FastifyRequest {
-    idempotency: { principal: string; key: string } | null;
+    idempotency: Claim | null;
   }
 }
+
+interface Claim { principal: string; key: string; hash: string; inTransaction: boolean; answered?: boolean }
 
 export const idempotencyHeaders = z.object({
   'idempotency-key': z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional()
@@ -44,6 +50,10 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
     if (typeof key !== 'string' || !key) return;
     const principal = `${req.principal.kind}:${req.principal.id}`;
     const hash = requestHash(crypto, req);
+    if (req.routeOptions.config.idempotent === 'in-transaction') {
+      req.idempotency = { principal, key, hash, inTransaction: true };
+      return;
+    }
     // Written out: these two statements run on every idempotent request, and drizzle's builders cost more CPU than the rest of it.
     const claimed = await db.execute(sql`
       insert into ${idempotencyKeys} as k (principal, key, request_hash, state) values (${principal}, ${key}, ${hash}, 'in_flight')
@@ -52,31 +62,25 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
       where k.created_at < now() - ${KEEP}
       returning key`);
     if (claimed.length) {
-      req.idempotency = { principal, key };
+      req.idempotency = { principal, key, hash, inTransaction: false };
       return;
     }
-    const [prior] = await db.select().from(idempotencyKeys)
-      .where(and(eq(idempotencyKeys.principal, principal), eq(idempotencyKeys.key, key)));
-    if (!prior) throw httpErrors.idempotency_request_in_flight(); // expired and re-claimed between our two statements
-    if (prior.state === 'in_flight') throw httpErrors.idempotency_request_in_flight();
-    if (prior.requestHash !== hash) throw httpErrors.idempotency_key_reused();
-    // The stored body is already the serialised response: bypass the route's schema serializer.
-    reply.status(prior.responseStatus!).headers({ ...prior.responseHeaders, 'idempotent-replayed': 'true' });
-    const body = prior.responseSealed ? crypto.decrypt(prior.responseSealed) : '';
-    return reply.serializer((b) => b as string).send(body);
+    return replay(db, crypto, reply, { principal, key, hash });
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
     const claim = req.idempotency;
-    if (!claim) return payload;
+    if (!claim || claim.answered) return payload;
     req.idempotency = null;
     const where = and(eq(idempotencyKeys.principal, claim.principal), eq(idempotencyKeys.key, claim.key));
     // Postgres refused a statement: nothing committed, so a retry with this key may run it again.
-    if (req.failure === 'rolled_back') {
-      await db.delete(idempotencyKeys).where(where);
+    // So may one refused as busy (429): nothing was done.
+    if (req.failure === 'rolled_back' || reply.statusCode === 429) {
+      if (!claim.inTransaction) await db.delete(idempotencyKeys).where(where);
       return payload;
     }
-    // The connection broke: a COMMIT may have landed. The key stays "in flight" (409) until it expires.
+    // The connection broke: a COMMIT may have landed. The key stays "in flight" (409) until it
+    // expires; a key answered in its transaction committed (or not) with it.
     if (req.failure === 'unknown') return payload;
     // Any other 5xx (a failed serialisation after the commit, say) is stored and replayed, as Stripe
     // does: only a new key may risk running the work again.
@@ -94,7 +98,9 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
       // not JSON: nothing to link
     }
     try {
-      await db.execute(sql`
+      // A refusal of work in a transaction has no claim to update: the first answer stored stands.
+      await db.execute(claim.inTransaction ? sql`${answerInsert(crypto, claim, reply.statusCode, text, headers, resourceId)} on conflict do nothing`
+        : sql`
         update ${idempotencyKeys} set state = 'done', response_status = ${reply.statusCode}, response_sealed = ${crypto.encrypt(text)},
           response_headers = ${JSON.stringify(headers)}::jsonb, resource_id = ${resourceId}
         where principal = ${claim.principal} and key = ${claim.key}`);
@@ -106,6 +112,69 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
     return payload;
   });
 }, { name: 'platform-idempotency', dependencies: ['platform-auth'] });
+
+/** Answers from the key's first request: its response, 409 while it runs, 422 for another request. */
+async function replay(db: Db, crypto: FieldCrypto, reply: FastifyReply, claim: Pick<Claim, 'principal' | 'key' | 'hash'>) {
+  const [prior] = await db.select().from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.principal, claim.principal), eq(idempotencyKeys.key, claim.key)));
+  if (!prior) throw httpErrors.idempotency_request_in_flight(); // expired and re-claimed between two statements
+  if (prior.state === 'in_flight') throw httpErrors.idempotency_request_in_flight();
+  if (prior.requestHash !== claim.hash) throw httpErrors.idempotency_key_reused();
+  // The stored body is already the serialised response: bypass the route's schema serializer.
+  reply.status(prior.responseStatus!).headers({ ...prior.responseHeaders, 'idempotent-replayed': 'true' });
+  const body = prior.responseSealed ? crypto.decrypt(prior.responseSealed) : '';
+  return reply.serializer((b) => b as string).send(body);
+}
+
+function answerInsert(crypto: FieldCrypto, claim: Claim, status: number, text: string, headers: Record<string, string>, resourceId: string | null) {
+  return sql`insert into ${idempotencyKeys} (principal, key, request_hash, state, response_status, response_sealed, response_headers, resource_id)
+    values (${claim.principal}, ${claim.key}, ${claim.hash}, 'done', ${status}, ${crypto.encrypt(text)}, ${JSON.stringify(headers)}::jsonb, ${resourceId})`;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The key of a route declared `idempotent: 'in-transaction'`, for its transaction: `turn` goes
+ * first (it waits for a request with the same key that is still running), `answer` last, with the
+ * success's response, so that the work and its answer commit together (two statements and a
+ * commit fewer than a claim of their own). A key already answered fails the transaction; the
+ * route hands that failure to `replayIfTaken`. Undefined when the request has no key.
+ */
+export function keyInTransaction(req: FastifyRequest, reply: FastifyReply, crypto: FieldCrypto) {
+  const claim = req.idempotency;
+  if (!claim?.inTransaction) return undefined;
+  return {
+    turn: (tx: Tx) => tx.execute(sql`select platform.idempotency_turn(${claim.principal}, ${claim.key})`),
+    /**
+     * Serialises the response as the route's schema says and stores it; once committed, the route
+     * sends the text with `send`. The INSERT is sent, not awaited, so that it goes out with the
+     * COMMIT: if it fails, the transaction does (pipelinedTransaction), with its error.
+     */
+    answer(tx: Tx, status: number, body: unknown) {
+      const text = String(reply.code(status).serialize(body));
+      const id = (body as { id?: unknown }).id;
+      tx.execute(answerInsert(crypto, claim, status, text, { 'content-type': JSON_TYPE }, typeof id === 'string' ? id : null)).then(undefined, () => {});
+      return text;
+    },
+    send(text: string) {
+      claim.answered = true;
+      return reply.header('content-type', JSON_TYPE).send(text);
+    },
+  };
+}
+
+/**
+ * For a route whose transaction failed: if it failed because the key was answered already (its
+ * turn, or its answer meeting another's), the replay of that answer; otherwise undefined.
+ */
+export async function replayIfTaken(db: Db, crypto: FieldCrypto, req: FastifyRequest, reply: FastifyReply, err: unknown) {
+  const claim = req.idempotency;
+  const code = postgresCode(err);
+  const constraint = (err as { cause?: { constraint_name?: string } }).cause?.constraint_name ?? (err as { constraint_name?: string }).constraint_name;
+  if (!claim?.inTransaction || !(code === 'IK409' || (code === '23505' && constraint === 'idempotency_keys_principal_key_pk'))) return undefined;
+  claim.answered = true; // nothing of this request's is stored: the first request's answer stands
+  return replay(db, crypto, reply, claim);
+}
 
 /**
  * For erasure: stored responses that describe the resource are replaced by a 410 problem, so a

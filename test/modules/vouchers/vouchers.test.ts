@@ -152,6 +152,49 @@ describe('redemption', () => {
     await anon(t).post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: '12345678901234', lineId }).expect(401);
   });
 
+  it('one key sent many times at once redeems once, and every copy gets that answer; a refusal replays, a busy one does not', async () => {
+    const { batch, pins } = await printedBatch(2);
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialTo }).expect(200);
+    const { lineId, accountId } = await prepaidLine();
+    const key = idem();
+    const body = { pin: pins.get(batch.serialFrom)!, lineId };
+    const copies = await Promise.all(Array.from({ length: 20 }, () => t.http.post('/v1/voucher-redemptions').set('idempotency-key', key).send(body)));
+    expect(copies.map((r) => r.status)).toEqual(Array(20).fill(201));
+    expect(new Set(copies.map((r) => JSON.stringify(r.body))).size).toBe(1);
+    expect(copies.filter((r) => r.headers['idempotent-replayed'] === 'true').length).toBe(19);
+    expect(copies.every((r) => /^application\/json/.test(r.headers['content-type']!))).toBe(true);
+    expect(await balance(accountId)).toBe(1500);
+    const [credits] = await t.database.sql`select count(*)::int as n from billing.ledger_entries where billing_account_id = ${accountId} and type = 'voucher'`;
+    expect(credits!.n).toBe(1);
+    expect((await t.http.post('/v1/voucher-redemptions').set('idempotency-key', key).send({ ...body, pin: pins.get(batch.serialTo)! }).expect(422)).body.code).toBe('idempotency_key_reused');
+
+    // A refusal (the voucher is used) is answered once, then replayed.
+    const refusedKey = idem();
+    const first = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', refusedKey).send(body).expect(409);
+    expect(first.body.code).toBe('voucher_already_redeemed');
+    const again = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', refusedKey).send(body).expect(409);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+
+    // Busy (the account's turn held elsewhere): nothing was done, so the same key may try again.
+    const busyKey = idem();
+    const next = { pin: pins.get(batch.serialTo)!, lineId };
+    const holder = await t.database.sql.reserve();
+    try {
+      await holder`select pg_advisory_lock(hashtextextended(${`vouchers.redemption:account:${accountId}`}, 0))`;
+      const busy = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', busyKey).send(next).expect(429);
+      expect(busy.body.code).toBe('redemption_busy');
+      await holder`select pg_advisory_unlock_all()`;
+    } finally {
+      holder.release();
+    }
+    expect((await t.http.post('/v1/voucher-redemptions').set('idempotency-key', busyKey).send(next).expect(201)).headers['idempotent-replayed']).toBeUndefined();
+
+    // Past the replay window a key is used afresh.
+    await t.database.sql`update platform.idempotency_keys set created_at = now() - interval '25 hours' where key = ${refusedKey}`;
+    expect((await t.http.post('/v1/voucher-redemptions').set('idempotency-key', refusedKey).send(body).expect(409)).headers['idempotent-replayed']).toBeUndefined();
+  });
+
   it('a customer redeems on their own line only; an unsold voucher looks like a wrong PIN to them, not to staff', async () => {
     const { batch, pins } = await printedBatch(2);
     const mine = await prepaidLine();
