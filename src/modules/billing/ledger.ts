@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, lte, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, lte, notInArray, type SQL, sql } from 'drizzle-orm';
 import { type Ctx, systemCtx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit, eventInsertFrom } from '../../platform/events/events.js';
@@ -79,36 +79,72 @@ async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promi
 
 /** The update and its entry in one statement: either both happen or neither. */
 async function apply(tx: Tx, m: Movement, delta: number, expiring: boolean) {
-  const entryId = uuidv7();
-  const credited = creditedInStatement(m, delta);
+  const parts = movementCtes(m, { delta: sql`${delta}::bigint`, currency: sql`${m.currency}::text`, refId: sql`${m.refId}::text`, expiring, credited: creditedInStatement(m, delta) });
   const statement = (db: Tx) => db.execute<Entry & { balance: number; threshold: number | null; customerId: string }>(sql`
-      with b as (
-        update ${balances} set amount = amount + ${delta}, entries = entries + 1, updated_at = now(),
-          valid_until = case when ${m.extendValidityDays ?? null}::int is null then valid_until
-            else greatest(coalesce(valid_until, now()), now() + make_interval(days => ${m.extendValidityDays ?? 0})) end
-        where billing_account_id = ${m.billingAccountId} and currency = ${m.currency}
-          and amount + ${delta} >= case when ${m.ownMoneyOnly ?? false} then 0 else -credit_limit end
-          and (${delta} > 0 or ${expiring} or valid_until is null or valid_until > now())
-          and (${!m.extendValidityDays} or valid_until is null or valid_until > now() or amount <= 0)
-        returning amount, entries, low_balance_threshold, customer_id)${credited ? sql`,
-      credited as (${eventInsertFrom('balance.credited', sql`jsonb_build_object('billingAccountId', ${m.billingAccountId}::uuid, 'customerId', b.customer_id,
-        'balance', jsonb_build_object('amount', b.amount, 'currency', ${m.currency}::text), 'entryId', ${entryId}::uuid, 'type', ${m.type}::text,
-        'amount', jsonb_build_object('amount', ${delta}::bigint, 'currency', ${m.currency}::text))`, sql`b`, { aggregateId: m.billingAccountId })})` : sql``}
-      insert into ${ledgerEntries} (id, billing_account_id, seq, type, amount, currency, balance_after, ref_type, ref_id, reason, actor)
-      select ${entryId}, ${m.billingAccountId}, b.entries, ${m.type}, ${delta}, ${m.currency}, b.amount, ${m.refType}, ${m.refId}, ${m.reason ?? null}, ${m.actor} from b
-      returning id, billing_account_id as "billingAccountId", seq::float8 as seq, type, amount::float8 as amount, currency, balance_after::float8 as "balanceAfter",
-        ref_type as "refType", ref_id as "refId", reason, actor, created_at as "createdAt", balance_after::float8 as balance,
-        (select low_balance_threshold::float8 from b) as threshold, (select customer_id from b) as "customerId"`);
+      with ${parts} select id, billing_account_id as "billingAccountId", seq, type, amount, currency, balance_after as "balanceAfter", ref_type as "refType",
+        ref_id as "refId", reason, actor, created_at as "createdAt", balance, threshold, customer_id as "customerId" from entry`);
   try {
     return await (m.refusalEndsTransaction ? statement(tx) : tx.transaction((sp) => statement(sp)));
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; constraint_name?: string } }).cause ?? (err as { code?: string; constraint_name?: string });
-    if (cause.code === '23505' && (cause.constraint_name === 'ledger_entries_cause_key' || cause.constraint_name === 'ledger_entries_payment_key')) {
-      throw billingErrors.duplicate_entry(`${m.type} by ${m.refType} ${m.refId} is already on a ledger`);
-    }
-    throw err;
+    throw duplicateEntry(err, m) ?? err;
   }
 }
+
+/** A second entry for the same cause, as the refusal the caller knows. */
+function duplicateEntry(err: unknown, m: Pick<Movement, 'type' | 'refType'> & { refId: string }) {
+  const cause = (err as { cause?: { code?: string; constraint_name?: string } }).cause ?? (err as { code?: string; constraint_name?: string });
+  if (cause.code === '23505' && (cause.constraint_name === 'ledger_entries_cause_key' || cause.constraint_name === 'ledger_entries_payment_key')) {
+    return billingErrors.duplicate_entry(`${m.type} by ${m.refType} ${m.refId} is already on a ledger`);
+  }
+  return undefined;
+}
+
+/**
+ * A movement as CTEs of a larger statement: `b` updates the balance, `credited` (a credit's)
+ * records its event, `entry` is the ledger entry with the balance after it. The amount, currency
+ * and cause may be SQL over `from`, a FROM item of at most one row: with none, nothing moves.
+ */
+function movementCtes(m: Omit<Movement, 'amount' | 'currency' | 'refId'>, p: { delta: SQL; currency: SQL; refId: SQL; from?: SQL; expiring: boolean; credited: boolean }) {
+  const entryId = uuidv7();
+  const { delta, currency } = p;
+  const from = p.from ? sql` from ${p.from}` : sql``;
+  return sql`b as (
+        update ${balances} as bal set amount = bal.amount + ${delta}, entries = bal.entries + 1, updated_at = now(),
+          valid_until = case when ${m.extendValidityDays ?? null}::int is null then bal.valid_until
+            else greatest(coalesce(bal.valid_until, now()), now() + make_interval(days => ${m.extendValidityDays ?? 0})) end${from}
+        where bal.billing_account_id = ${m.billingAccountId} and bal.currency = ${currency}
+          and bal.amount + ${delta} >= case when ${m.ownMoneyOnly ?? false} then 0 else -bal.credit_limit end
+          and (${delta} > 0 or ${p.expiring} or bal.valid_until is null or bal.valid_until > now())
+          and (${!m.extendValidityDays} or bal.valid_until is null or bal.valid_until > now() or bal.amount <= 0)
+        returning bal.amount, bal.entries, bal.low_balance_threshold, bal.customer_id, ${delta} as delta, ${currency} as currency, ${p.refId} as ref_id)${p.credited ? sql`,
+      credited as (${eventInsertFrom('balance.credited', sql`jsonb_build_object('billingAccountId', ${m.billingAccountId}::uuid, 'customerId', b.customer_id,
+        'balance', jsonb_build_object('amount', b.amount, 'currency', b.currency), 'entryId', ${entryId}::uuid, 'type', ${m.type}::text,
+        'amount', jsonb_build_object('amount', b.delta, 'currency', b.currency))`, sql`b`, { aggregateId: m.billingAccountId })})` : sql``},
+      entry as (
+        insert into ${ledgerEntries} (id, billing_account_id, seq, type, amount, currency, balance_after, ref_type, ref_id, reason, actor)
+        select ${entryId}, ${m.billingAccountId}, b.entries, ${m.type}, b.delta, b.currency, b.amount, ${m.refType}, b.ref_id, ${m.reason ?? null}, ${m.actor} from b
+        returning id, billing_account_id, seq::float8 as seq, type, amount::float8 as amount, currency, balance_after::float8 as balance_after, ref_type, ref_id, reason, actor,
+          created_at, balance_after::float8 as balance, (select low_balance_threshold::float8 from b) as threshold, (select customer_id from b) as customer_id)`;
+}
+
+/**
+ * A credit as CTEs of the caller's statement (a voucher's redemption: the voucher's update and its
+ * credit in one statement), its amount, currency and cause (a text) the columns `amount`,
+ * `currency` and `ref_id` of `source`, a CTE of at most one row. The ledger entry is the CTE
+ * `entry` (id, balance, customer_id ...); with no source row, or no balance that takes the credit
+ * as it stands (none opened yet, or its money past its validity), it is empty, and the caller
+ * credits the usual way (`credit`), which opens or expires the balance first. A second credit for
+ * the same cause fails the statement: `creditRefusal` names it.
+ */
+export function creditFrom(source: string, m: Pick<Movement, 'billingAccountId' | 'type' | 'refType' | 'actor' | 'extendValidityDays' | 'reason'>) {
+  const s = sql`${sql.identifier(source)}`;
+  return movementCtes(m, {
+    delta: sql`${s}.amount`, currency: sql`${s}.currency`, refId: sql`${s}.ref_id`, from: s, expiring: false, credited: m.type !== 'usage',
+  });
+}
+
+/** The refusal a failed `creditFrom` statement stands for (a duplicate entry), if any. */
+export const creditRefusal = (err: unknown, m: Pick<Movement, 'type' | 'refType'>) => duplicateEntry(err, { ...m, refId: 'the source' });
 
 /** A credit's event goes in with the credit's own statement (it is emitted on every credit). */
 const creditedInStatement = (m: Movement, delta: number) => delta > 0 && m.type !== 'usage';

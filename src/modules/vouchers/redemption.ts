@@ -2,9 +2,9 @@ import { eq, sql } from 'drizzle-orm';
 import { actorOf, type Ctx } from '../../platform/context.js';
 import { type Db, postgresCode, type Tx, together } from '../../platform/db/client.js';
 import { databaseNow } from '../../platform/db/clock.js';
-import { emit } from '../../platform/events/events.js';
+import { emit, eventInsertFrom } from '../../platform/events/events.js';
 import type { AppError } from '../../platform/http/errors.js';
-import { credit } from '../billing/index.js';
+import { credit, creditFrom, creditRefusal } from '../billing/index.js';
 import { findBillingAccount } from '../customers/index.js';
 import { grantAddOn, visibleLine } from '../orders/index.js';
 import { voucherErrors } from './errors.js';
@@ -54,9 +54,9 @@ function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
  * had within 300 ms is refused as busy (429), so that a burst holds no connection for long. A
  * wrong PIN's transaction is committed with its count; nothing else in it changed.
  *
- * The common case costs three round trips: BEGIN, the request key's turn, the target, the turn
- * (with the lockouts) and the voucher's update go out together; then the credit and the event;
- * then the request key's answer and COMMIT.
+ * The common case costs two round trips: BEGIN, the request key's turn, the target, the turn
+ * (with the lockouts) and the voucher's update with its credit and event go out together; then
+ * the request key's answer and COMMIT.
  */
 export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput, key?: RequestKey) {
   // A line is found before the transaction (its account names the turn to take), and so is an
@@ -74,15 +74,10 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
       key ? key.turn(tx) : Promise.resolve(),
       known ? Promise.resolve(known) : findBillingAccount(tx, ctx, billingAccountId),
       tx.execute<{ locked_until: string | null }>(sql`select vouchers.attempt_turn(${keys[0].key}, ${sql.param(keys.map((k) => k.key))}::text[]) as locked_until`),
-      tx.execute<Won>(sql`
-        update ${vouchers} v set state = 'redeemed', redeemed_at = now(), redeemed_billing_account_id = ${billingAccountId}, redeemed_line_id = ${input.lineId ?? null},
-          redeemed_by = ${actorOf(ctx)}, updated_at = now()
-        from ${voucherBatches} b
-        where v.pin_hash = ${pinHash} and v.state = 'active' and v.valid_from <= now() and v.valid_until > now() and b.id = v.batch_id
-        returning v.serial, v.batch_id, v.partner_id, v.redeemed_at, b.face_value, b.currency, b.add_on_id`),
+      tx.execute<Won>(wonAndCredited(ctx, settings, pinHash, billingAccountId, input)),
     ).catch((err: unknown) => {
       // The turn was not ours within its wait: too many attempts on the account at once.
-      throw postgresCode(err) === '55P03' ? voucherErrors.redemption_busy() : err;
+      throw postgresCode(err) === '55P03' ? voucherErrors.redemption_busy() : creditRefusal(err, VOUCHER_CREDIT) ?? err;
     });
     // Refusals before the PIN counts: the transaction (and the voucher's update with it) rolls back.
     if (!account) throw voucherErrors.target_not_found('No such billing account');
@@ -95,7 +90,7 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
       await recordFailure(tx, ctx, settings, keys, refused.blockedSerial, input);
       return { refused: refused.error };
     }
-    const redeemed = await credited(tx, ctx, settings, won, target, input);
+    const redeemed = won.entry_id ? creditedAlready(won, target, input) : await credited(tx, ctx, settings, won, target, input);
     key?.answer(tx, redeemed);
     return { redeemed };
   });
@@ -110,7 +105,43 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
 export interface RequestKey { turn(tx: Tx): PromiseLike<unknown>; answer(tx: Tx, redeemed: Redeemed): void }
 export type Redeemed = Awaited<ReturnType<typeof credited>>;
 
-type Won = { serial: string; batch_id: string; partner_id: string | null; redeemed_at: string; face_value: string | null; currency: string | null; add_on_id: string | null };
+type Won = {
+  serial: string; batch_id: string; partner_id: string | null; redeemed_at: string; face_value: string | null; currency: string | null; add_on_id: string | null;
+  entry_id: string | null; balance: number | null;
+};
+const VOUCHER_CREDIT = { type: 'voucher', refType: 'voucher' } as const;
+
+/**
+ * The voucher's update, and with it, in the same statement, its value credited and its event:
+ * the common case needs no round trip of its own for them. No credit when the voucher is a
+ * bundle, or the balance does not take it as it stands (`creditFrom`): `credited` then does it.
+ */
+function wonAndCredited(ctx: Ctx, settings: RedemptionSettings, pinHash: Buffer, billingAccountId: string, input: RedeemInput) {
+  const by = actorOf(ctx);
+  return sql`
+    with won as (
+      update ${vouchers} v set state = 'redeemed', redeemed_at = now(), redeemed_billing_account_id = ${billingAccountId}, redeemed_line_id = ${input.lineId ?? null},
+        redeemed_by = ${by}, updated_at = now()
+      from ${voucherBatches} vb
+      where v.pin_hash = ${pinHash} and v.state = 'active' and v.valid_from <= now() and v.valid_until > now() and vb.id = v.batch_id
+      returning v.serial, v.batch_id, v.partner_id, v.redeemed_at, vb.face_value, vb.currency, vb.add_on_id),
+    value as (select face_value as amount, currency, serial::text as ref_id from won where add_on_id is null),
+    ${creditFrom('value', { ...VOUCHER_CREDIT, billingAccountId, actor: by, extendValidityDays: settings.rechargeValidityDays })},
+    redeemed as (${eventInsertFrom('voucher.redeemed', sql`jsonb_build_object('serial', won.serial, 'batchId', won.batch_id,
+      'faceValue', jsonb_build_object('amount', won.face_value, 'currency', won.currency), 'bundle', null, 'billingAccountId', ${billingAccountId}::uuid,
+      'customerId', entry.customer_id, 'lineId', ${input.lineId ?? null}::uuid, 'partnerId', won.partner_id, 'by', ${by}::text)`,
+    sql`won join entry on true`, { aggregateId: sql`won.serial::text`, requestId: ctx.requestId })})
+    select won.*, entry.id as entry_id, entry.balance from won left join entry on true`;
+}
+
+/** The redemption's answer when the voucher's statement credited it. */
+function creditedAlready(won: Won, target: { billingAccountId: string }, input: RedeemInput) {
+  const faceValue = { amount: Number(won.face_value), currency: won.currency! };
+  return {
+    serial: Number(won.serial), billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: new Date(won.redeemed_at),
+    faceValue, entryId: won.entry_id, balance: { amount: won.balance!, currency: faceValue.currency }, bundle: null,
+  };
+}
 type Money = { amount: number; currency: string };
 type Bundle = { addOnId: string; orderId: string };
 
@@ -156,7 +187,7 @@ async function refusal(tx: Tx, pinHash: Buffer, staff: boolean): Promise<{ error
 
 function creditValue(tx: Tx, ctx: Ctx, settings: RedemptionSettings, serial: number, faceValue: Money, target: { billingAccountId: string }) {
   return credit(tx, {
-    billingAccountId: target.billingAccountId, amount: faceValue.amount, currency: faceValue.currency, type: 'voucher', refType: 'voucher', refId: String(serial),
+    billingAccountId: target.billingAccountId, amount: faceValue.amount, currency: faceValue.currency, ...VOUCHER_CREDIT, refId: String(serial),
     actor: actorOf(ctx), extendValidityDays: settings.rechargeValidityDays, refusalEndsTransaction: true,
   });
 }

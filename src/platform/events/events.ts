@@ -46,11 +46,11 @@ export function eventInsert(type: string, payload: Record<string, unknown>, meta
 
 /**
  * The INSERT of the event of `source`, a CTE of at most one row (the id is drawn here) in the
- * caller's larger statement, its payload built in SQL from that row: an event that needs a value
- * only the statement computes (a balance after an update) goes in with it instead of in a round
- * trip of its own.
+ * caller's larger statement, its payload (and aggregate id, if SQL) built in SQL from that row:
+ * an event that needs a value only the statement computes (a balance after an update) goes in
+ * with it instead of in a round trip of its own.
  */
-export function eventInsertFrom(type: string, payload: SQL, source: SQL, meta: Omit<EventMeta, 'id'> = {}) {
+export function eventInsertFrom(type: string, payload: SQL, source: SQL, meta: { aggregateId?: string | SQL; requestId?: string } = {}) {
   return sql`insert into ${events} (id, type, aggregate_id, payload, request_id)
     select ${uuidv7()}, ${type}, ${meta.aggregateId ?? null}, ${payload}, ${meta.requestId ?? null} from ${source}`;
 }

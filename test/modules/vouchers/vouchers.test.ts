@@ -68,7 +68,7 @@ describe('voucher batches and stock', () => {
     expect((await reseller.get(`/v1/vouchers/${s + 5000}`).expect(404)).body.code).toBe('voucher_not_found');
     await reseller.post('/v1/voucher-batches').send({}).expect(403);
 
-    const { lineId, accountId } = await prepaidLine();
+    const { lineId, accountId, customerId } = await prepaidLine();
     const redeemed = (await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s)!, lineId }).expect(201)).body;
     expect(redeemed).toMatchObject({ serial: s, faceValue: { amount: 1500, currency: 'EUR' }, billingAccountId: accountId, lineId, balance: { amount: 1500, currency: 'EUR' } });
     expect(await balance(accountId)).toBe(1500);
@@ -87,8 +87,22 @@ describe('voucher batches and stock', () => {
     await t.http.post('/v1/vouchers/unblocks').send({ serialFrom: s + 1, serialTo: s + 1, reason: 'Found in the shop' }).expect(200, { serialFrom: s + 1, serialTo: s + 1, changed: 1, unchanged: 0 });
     expect((await t.http.get(`/v1/vouchers/${s + 1}`).expect(200)).body.state).toBe('active');
     expect((await t.http.get(`/v1/vouchers/${s + 2}`).expect(200)).body.state).toBe('blocked');
-    await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s + 1)!, billingAccountId: accountId }).expect(201);
+    // The first credit opened the balance (a round trip of its own); this one goes in with the voucher's update: the same entries and events.
+    const second = (await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s + 1)!, billingAccountId: accountId }).expect(201)).body;
+    expect(second).toMatchObject({ serial: s + 1, faceValue: { amount: 1500, currency: 'EUR' }, lineId: null, balance: { amount: 3000, currency: 'EUR' } });
     expect(await balance(accountId)).toBe(3000);
+    const byVoucher = async (serial: number) => {
+      const [entry] = await t.database.sql`select id, seq::int, type, amount::int, balance_after::int, ref_type, ref_id, actor from billing.ledger_entries where ref_id = ${String(serial)} and billing_account_id = ${accountId}`;
+      const [credited] = await t.database.sql`select payload from platform.events where type = 'balance.credited' and payload->>'entryId' = ${entry!.id}`;
+      const [event] = await t.database.sql`select payload, request_id is not null as traced from platform.events where type = 'voucher.redeemed' and aggregate_id = ${String(serial)}`;
+      return { entry: entry!, credited: credited!.payload, event: event!.payload, traced: event!.traced };
+    };
+    const [one, two] = [await byVoucher(s), await byVoucher(s + 1)];
+    expect(two.entry).toMatchObject({ id: second.entryId, seq: 2, type: 'voucher', amount: 1500, balance_after: 3000, ref_type: 'voucher', actor: one.entry.actor });
+    expect(two.credited).toEqual({ ...one.credited, entryId: second.entryId, balance: { amount: 3000, currency: 'EUR' } });
+    expect(one.event).toEqual({ serial: s, batchId: batch.id, faceValue: { amount: 1500, currency: 'EUR' }, bundle: null, billingAccountId: accountId, customerId, lineId, partnerId, by: one.entry.actor });
+    expect(two.event).toEqual({ ...one.event, serial: s + 1, lineId: null });
+    expect([one.traced, two.traced]).toEqual([true, true]);
     const audit = await t.database.sql`select action from platform.audit_log where entity_type = 'voucher_range' order by id`;
     expect(audit.map((a) => a.action)).toEqual(['vouchers.distributed', 'vouchers.activated', 'vouchers.blocked', 'vouchers.unblocked']);
   }, 120_000);
