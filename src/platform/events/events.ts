@@ -65,23 +65,28 @@ const RELAY_BATCH = 500;
  */
 export async function relayOutbox(db: Db, subscribers: Subscriber[]): Promise<number> {
   return db.transaction(async (tx) => {
-    const claimed = await tx.execute<{ id: string; type: string }>(sql`
+    const claimed = await tx.execute<{ id: string; type: string; occurred_at: string }>(sql`
       with batch as (
         select id, occurred_at from ${events} where dispatched_at is null
         order by txid, id limit ${RELAY_BATCH} for update skip locked)
       update ${events} e set dispatched_at = now() from batch
       where e.id = batch.id and e.occurred_at = batch.occurred_at -- the partition key: one partition per row
-      returning e.id, e.type`);
+      returning e.id, e.type, e.occurred_at`);
     claimed.sort((a, b) => (a.id < b.id ? -1 : 1));
     const deliveries = subscribers.flatMap((s) => {
-      const eventIds = claimed.filter((e) => s.types.includes(e.type) || s.types.includes('*')).map((e) => e.id);
-      return eventIds.length ? [{ subscriber: s.name, eventIds }] : [];
+      const mine = claimed.filter((e) => s.types.includes(e.type) || s.types.includes('*'));
+      if (!mine.length) return [];
+      // The events' time span lets the delivery read them from their month's partition only
+      // (to the millisecond: the last one's microseconds are within the millisecond after it).
+      const times = mine.map((e) => Date.parse(e.occurred_at));
+      const span = [new Date(Math.min(...times)).toISOString(), new Date(Math.max(...times) + 1).toISOString()];
+      return [{ subscriber: s.name, event_ids: mine.map((e) => e.id), span }];
     });
     if (deliveries.length) {
       await tx.execute(sql`select graphile_worker.add_job('platform.deliver_events',
-          json_build_object('subscriber', d.subscriber, 'eventIds', d.event_ids),
+          json_build_object('subscriber', d.subscriber, 'eventIds', d.event_ids, 'span', d.span),
           job_key => 'deliver:' || d.subscriber || ':' || (d.event_ids->>0), max_attempts => 25)
-        from json_to_recordset(${JSON.stringify(deliveries.map((d) => ({ subscriber: d.subscriber, event_ids: d.eventIds })))}::json) as d(subscriber text, event_ids json)`);
+        from json_to_recordset(${JSON.stringify(deliveries)}::json) as d(subscriber text, event_ids json, span json)`);
     }
     return claimed.length;
   });
@@ -123,9 +128,11 @@ export function startOutboxRelay(db: Db, subscribers: Subscriber[], log: Logger,
   };
 }
 
-async function loadEvents(db: Db, ids: string[]): Promise<Map<string, DomainEvent>> {
+/** `span`: the first and last occurred_at of the events, if known (the partitions to look in). */
+async function loadEvents(db: Db, ids: string[], span?: [string, string]): Promise<Map<string, DomainEvent>> {
   const rows = await db.execute<{ id: string; type: string; aggregate_id: string | null; payload: Record<string, unknown>; occurred_at: string }>(sql`
-    select id, type, aggregate_id, payload, occurred_at from ${events} where id = any(${sql.param(ids)}::uuid[])`);
+    select id, type, aggregate_id, payload, occurred_at from ${events} where id = any(${sql.param(ids)}::uuid[])
+      ${span ? sql`and occurred_at between ${span[0]}::timestamptz and ${span[1]}::timestamptz` : sql``}`);
   return new Map(rows.map((row) => [row.id, { id: row.id, type: row.type, aggregateId: row.aggregate_id, payload: row.payload, occurredAt: new Date(row.occurred_at).toISOString() }]));
 }
 
@@ -173,9 +180,9 @@ export function eventJobs(db: Db, subscribers: Subscriber[]): Partial<JobsSetup>
   return {
     tasks: {
       'platform.deliver_events': async (payload, helpers) => {
-        const { subscriber, eventIds } = payload as { subscriber: string; eventIds: string[] };
+        const { subscriber, eventIds, span } = payload as { subscriber: string; eventIds: string[]; span?: [string, string] };
         const target = targetOf(subscriber);
-        const found = await loadEvents(db, eventIds);
+        const found = await loadEvents(db, eventIds, span);
         // An event gone (its partition dropped) is logged and skipped: it must not hold back the pass's others.
         const list = eventIds.flatMap((id) => {
           const event = found.get(id);

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { platform } from '../db/tables.js';
 
@@ -16,5 +17,6 @@ export const idempotencyKeys = platform.table('idempotency_keys', {
 }, (t) => [
   primaryKey({ columns: [t.principal, t.key] }),
   index('idempotency_keys_created_at_idx').on(t.createdAt),
-  index('idempotency_keys_resource_idx').on(t.resourceId),
+  // Only responses that name a resource are looked up by it (erasure); most name none.
+  index('idempotency_keys_resource_idx').on(t.resourceId).where(sql`resource_id is not null`),
 ]);

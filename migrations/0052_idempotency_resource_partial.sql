@@ -1,0 +1,2 @@
+DROP INDEX "platform"."idempotency_keys_resource_idx";--> statement-breakpoint
+CREATE INDEX "idempotency_keys_resource_idx" ON "platform"."idempotency_keys" USING btree ("resource_id") WHERE resource_id is not null;
