@@ -88,6 +88,7 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
       if (refused.error.code !== 'invalid_pin' && refused.error.code !== 'voucher_blocked') throw refused.error;
       // A wrong PIN (or a blocked voucher presented) counts: committed with its count, then refused.
       await recordFailure(tx, ctx, settings, keys, refused.blockedSerial, input);
+      key?.refuse(tx, refused.error);
       return { refused: refused.error };
     }
     const redeemed = won.entry_id ? creditedAlready(won, target, input) : await credited(tx, ctx, settings, won, target, input);
@@ -100,9 +101,10 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
 
 /**
  * The request's Idempotency-Key, taken and answered in the redemption's transaction: its turn goes
- * out first, with the voucher's update, and its answer with the COMMIT (platform/http/idempotency).
+ * out first, with the voucher's update, and its answer with the COMMIT (platform/http/idempotency);
+ * a wrong PIN's refusal is stored with its count.
  */
-export interface RequestKey { turn(tx: Tx): PromiseLike<unknown>; answer(tx: Tx, redeemed: Redeemed): void }
+export interface RequestKey { turn(tx: Tx): PromiseLike<unknown>; answer(tx: Tx, redeemed: Redeemed): void; refuse(tx: Tx, error: AppError): void }
 export type Redeemed = Awaited<ReturnType<typeof credited>>;
 
 type Won = {
@@ -129,7 +131,7 @@ function wonAndCredited(ctx: Ctx, settings: RedemptionSettings, pinHash: Buffer,
     ${creditFrom('value', { ...VOUCHER_CREDIT, billingAccountId, actor: by, extendValidityDays: settings.rechargeValidityDays })},
     redeemed as (${eventInsertFrom('voucher.redeemed', sql`jsonb_build_object('serial', won.serial, 'batchId', won.batch_id,
       'faceValue', jsonb_build_object('amount', won.face_value, 'currency', won.currency), 'bundle', null, 'billingAccountId', ${billingAccountId}::uuid,
-      'customerId', entry.customer_id, 'lineId', ${input.lineId ?? null}::uuid, 'partnerId', won.partner_id, 'by', ${by}::text)`,
+      'customerId', entry.customer_id, 'lineId', ${input.lineId ?? null}::text, 'partnerId', won.partner_id, 'by', ${by}::text)`,
     sql`won join entry on true`, { aggregateId: sql`won.serial::text`, requestId: ctx.requestId })})
     select won.*, entry.id as entry_id, entry.balance from won left join entry on true`;
 }

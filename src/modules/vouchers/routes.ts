@@ -171,7 +171,7 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
     let answer: string | undefined;
     try {
       const redeemed = await redeem(db, ctxOf(req), hash, redemption, req.ip, req.body, key && {
-        turn: key.turn, answer: (tx, r) => { answer = key.answer(tx, 201, r); },
+        turn: key.turn, answer: (tx, r) => { answer = key.answer(tx, 201, r); }, refuse: key.refuse,
       });
       return key && answer !== undefined ? key.send(answer) : reply.status(201).send(redeemed);
     } catch (err) {

@@ -4,7 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { FieldCrypto } from '../crypto/fields.js';
 import { type Db, postgresCode, type Tx } from '../db/client.js';
-import { httpErrors, problem } from './errors.js';
+import { type AppError, httpErrors, problem } from './errors.js';
 import { idempotencyKeys } from './tables.js';
 
 declare module 'fastify' {
@@ -21,7 +21,8 @@ declare module 'fastify' {
   }
 }
 
-interface Claim { principal: string; key: string; hash: string; inTransaction: boolean; answered?: boolean }
+/** `settled`: nothing more is to be stored for the key (its answer went in the transaction, or there is none to keep). */
+interface Claim { principal: string; key: string; hash: string; inTransaction: boolean; settled?: boolean }
 
 export const idempotencyHeaders = z.object({
   'idempotency-key': z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional()
@@ -70,7 +71,7 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
 
   app.addHook('onSend', async (req, reply, payload) => {
     const claim = req.idempotency;
-    if (!claim || claim.answered) return payload;
+    if (!claim || claim.settled) return payload;
     req.idempotency = null;
     const where = and(eq(idempotencyKeys.principal, claim.principal), eq(idempotencyKeys.key, claim.key));
     // Postgres refused a statement: nothing committed, so a retry with this key may run it again.
@@ -98,12 +99,21 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
       // not JSON: nothing to link
     }
     try {
-      // A refusal of work in a transaction has no claim to update: the first answer stored stands.
-      await db.execute(claim.inTransaction ? sql`${answerInsert(crypto, claim, reply.statusCode, text, headers, resourceId)} on conflict do nothing`
-        : sql`
-        update ${idempotencyKeys} set state = 'done', response_status = ${reply.statusCode}, response_sealed = ${crypto.encrypt(text)},
-          response_headers = ${JSON.stringify(headers)}::jsonb, resource_id = ${resourceId}
-        where principal = ${claim.principal} and key = ${claim.key}`);
+      if (claim.inTransaction) {
+        // A refusal of work in a transaction has no claim to update. If a copy of the request
+        // answered first (it ran while this one was refused), its answer stands and is given.
+        const stored = await db.execute(sql`${answerInsert(crypto, claim, reply.statusCode, text, headers, resourceId)}
+          on conflict (principal, key) do update set request_hash = excluded.request_hash, state = excluded.state, response_status = excluded.response_status,
+            response_sealed = excluded.response_sealed, response_headers = excluded.response_headers, resource_id = excluded.resource_id, created_at = now()
+          where k.created_at < now() - ${KEEP}
+          returning 1`);
+        if (!stored.length) return (await priorAnswer(db, crypto, reply, claim)) ?? payload;
+      } else {
+        await db.execute(sql`
+          update ${idempotencyKeys} set state = 'done', response_status = ${reply.statusCode}, response_sealed = ${crypto.encrypt(text)},
+            response_headers = ${JSON.stringify(headers)}::jsonb, resource_id = ${resourceId}
+          where principal = ${claim.principal} and key = ${claim.key}`);
+      }
     } catch (err) {
       // The work is committed and the client still gets its answer. The key stays "in flight"
       // (retries get 409): refusing a retry is safe, running a money-moving request twice is not.
@@ -126,8 +136,17 @@ async function replay(db: Db, crypto: FieldCrypto, reply: FastifyReply, claim: P
   return reply.serializer((b) => b as string).send(body);
 }
 
+/** The stored answer of the same request, to send in place of this one's (onSend), if there is one. */
+async function priorAnswer(db: Db, crypto: FieldCrypto, reply: FastifyReply, claim: Claim) {
+  const [prior] = await db.select().from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.principal, claim.principal), eq(idempotencyKeys.key, claim.key)));
+  if (prior?.state !== 'done' || prior.requestHash !== claim.hash) return undefined;
+  reply.status(prior.responseStatus!).headers({ ...prior.responseHeaders, 'idempotent-replayed': 'true' });
+  return prior.responseSealed ? crypto.decrypt(prior.responseSealed) : '';
+}
+
 function answerInsert(crypto: FieldCrypto, claim: Claim, status: number, text: string, headers: Record<string, string>, resourceId: string | null) {
-  return sql`insert into ${idempotencyKeys} (principal, key, request_hash, state, response_status, response_sealed, response_headers, resource_id)
+  return sql`insert into ${idempotencyKeys} as k (principal, key, request_hash, state, response_status, response_sealed, response_headers, resource_id)
     values (${claim.principal}, ${claim.key}, ${claim.hash}, 'done', ${status}, ${crypto.encrypt(text)}, ${JSON.stringify(headers)}::jsonb, ${resourceId})`;
 }
 
@@ -143,21 +162,35 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export function keyInTransaction(req: FastifyRequest, reply: FastifyReply, crypto: FieldCrypto) {
   const claim = req.idempotency;
   if (!claim?.inTransaction) return undefined;
+  const store = (tx: Tx, status: number, body: unknown, type: string) => {
+    const text = String(reply.code(status).serialize(body));
+    const id = (body as { id?: unknown }).id;
+    tx.execute(answerInsert(crypto, claim, status, text, { 'content-type': type }, typeof id === 'string' ? id : null)).then(undefined, () => {});
+    return text;
+  };
   return {
-    turn: (tx: Tx) => tx.execute(sql`select platform.idempotency_turn(${claim.principal}, ${claim.key})`),
+    /** A copy still running is waited for a second at most, then answered 409 (not stored). */
+    turn: (tx: Tx) => tx.execute(sql`select platform.idempotency_turn(${claim.principal}, ${claim.key})`).then(undefined, (err: unknown) => {
+      if (postgresCode(err) !== '55P03') throw err;
+      claim.settled = true;
+      throw httpErrors.idempotency_request_in_flight();
+    }),
     /**
      * Serialises the response as the route's schema says and stores it; once committed, the route
      * sends the text with `send`. The INSERT is sent, not awaited, so that it goes out with the
      * COMMIT: if it fails, the transaction does (pipelinedTransaction), with its error.
      */
-    answer(tx: Tx, status: number, body: unknown) {
-      const text = String(reply.code(status).serialize(body));
-      const id = (body as { id?: unknown }).id;
-      tx.execute(answerInsert(crypto, claim, status, text, { 'content-type': JSON_TYPE }, typeof id === 'string' ? id : null)).then(undefined, () => {});
-      return text;
+    answer: (tx: Tx, status: number, body: unknown) => store(tx, status, body, JSON_TYPE),
+    /**
+     * The refusal of a transaction that commits anyway (a wrong PIN's count), stored in it, so
+     * that a copy waiting for the key replays it rather than running (and counting) again.
+     */
+    refuse(tx: Tx, err: AppError) {
+      store(tx, err.status, problem(err), 'application/problem+json');
+      claim.settled = true;
     },
     send(text: string) {
-      claim.answered = true;
+      claim.settled = true;
       return reply.header('content-type', JSON_TYPE).send(text);
     },
   };
@@ -172,7 +205,7 @@ export async function replayIfTaken(db: Db, crypto: FieldCrypto, req: FastifyReq
   const code = postgresCode(err);
   const constraint = (err as { cause?: { constraint_name?: string } }).cause?.constraint_name ?? (err as { constraint_name?: string }).constraint_name;
   if (!claim?.inTransaction || !(code === 'IK409' || (code === '23505' && constraint === 'idempotency_keys_principal_key_pk'))) return undefined;
-  claim.answered = true; // nothing of this request's is stored: the first request's answer stands
+  claim.settled = true; // nothing of this request's is stored: the first request's answer stands
   return replay(db, crypto, reply, claim);
 }
 

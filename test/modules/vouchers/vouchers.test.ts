@@ -173,10 +173,12 @@ describe('redemption', () => {
     const key = idem();
     const body = { pin: pins.get(batch.serialFrom)!, lineId };
     const copies = await Promise.all(Array.from({ length: 20 }, () => t.http.post('/v1/voucher-redemptions').set('idempotency-key', key).send(body)));
-    expect(copies.map((r) => r.status)).toEqual(Array(20).fill(201));
-    expect(new Set(copies.map((r) => JSON.stringify(r.body))).size).toBe(1);
-    expect(copies.filter((r) => r.headers['idempotent-replayed'] === 'true').length).toBe(19);
-    expect(copies.every((r) => /^application\/json/.test(r.headers['content-type']!))).toBe(true);
+    // A copy that waits more than a second for the first is told it is still in flight (409), as before.
+    const answered = copies.filter((r) => r.status === 201);
+    expect(copies.filter((r) => r.status !== 201).every((r) => r.status === 409 && r.body.code === 'idempotency_request_in_flight')).toBe(true);
+    expect(new Set(answered.map((r) => JSON.stringify(r.body))).size).toBe(1);
+    expect(answered.filter((r) => r.headers['idempotent-replayed'] !== 'true').length).toBe(1);
+    expect(answered.every((r) => /^application\/json/.test(r.headers['content-type']!))).toBe(true);
     expect(await balance(accountId)).toBe(1500);
     const [credits] = await t.database.sql`select count(*)::int as n from billing.ledger_entries where billing_account_id = ${accountId} and type = 'voucher'`;
     expect(credits!.n).toBe(1);
@@ -204,9 +206,24 @@ describe('redemption', () => {
     }
     expect((await t.http.post('/v1/voucher-redemptions').set('idempotency-key', busyKey).send(next).expect(201)).headers['idempotent-replayed']).toBeUndefined();
 
-    // Past the replay window a key is used afresh.
+    // Past the replay window a key is used afresh, and its new answer is the one kept.
     await t.database.sql`update platform.idempotency_keys set created_at = now() - interval '25 hours' where key = ${refusedKey}`;
     expect((await t.http.post('/v1/voucher-redemptions').set('idempotency-key', refusedKey).send(body).expect(409)).headers['idempotent-replayed']).toBeUndefined();
+    expect((await t.http.post('/v1/voucher-redemptions').set('idempotency-key', refusedKey).send(body).expect(409)).headers['idempotent-replayed']).toBe('true');
+
+    // Copies of a wrong PIN: counted once, one answer. (The address's count goes back after, for the tests that follow.)
+    const other = await prepaidLine();
+    const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: other.customerId }));
+    const wrongKey = idem();
+    const wrong = await Promise.all(Array.from({ length: 5 }, () => customer.post('/v1/voucher-redemptions').set('idempotency-key', wrongKey).send({ pin: '11111111111111', lineId: other.lineId })));
+    const wrongAnswers = wrong.filter((r) => r.status === 422);
+    expect(wrongAnswers.length).toBeGreaterThan(0);
+    expect(wrong.every((r) => r.status === 422 || r.body.code === 'idempotency_request_in_flight')).toBe(true);
+    expect(new Set(wrongAnswers.map((r) => JSON.stringify(r.body))).size).toBe(1);
+    expect(wrongAnswers[0]!.body.code).toBe('invalid_pin');
+    const [counted] = await t.database.sql`select failures from vouchers.pin_failures where key = ${`account:${other.accountId}`}`;
+    expect(counted!.failures).toBe(1);
+    await t.database.sql`update vouchers.pin_failures set failures = failures - 1 where key like 'address:%'`;
   });
 
   it('a customer redeems on their own line only; an unsold voucher looks like a wrong PIN to them, not to staff', async () => {
