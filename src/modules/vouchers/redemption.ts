@@ -144,6 +144,7 @@ function creditedAlready(won: Won, target: { billingAccountId: string }, input: 
     faceValue, entryId: won.entry_id, balance: { amount: won.balance!, currency: faceValue.currency }, bundle: null,
   };
 }
+
 type Money = { amount: number; currency: string };
 type Bundle = { addOnId: string; orderId: string };
 
