@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, lte, notInArray, type SQL, sql } from 'drizzle-orm';
 import { type Ctx, systemCtx } from '../../platform/context.js';
-import type { Db, Tx } from '../../platform/db/client.js';
+import { type Db, postgresCode, postgresConstraint, type Tx } from '../../platform/db/client.js';
 import { emit, eventInsertFrom } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
@@ -92,8 +92,8 @@ async function apply(tx: Tx, m: Movement, delta: number, expiring: boolean) {
 
 /** A second entry for the same cause, as the refusal the caller knows. */
 function duplicateEntry(err: unknown, m: Pick<Movement, 'type' | 'refType'> & { refId: string }) {
-  const cause = (err as { cause?: { code?: string; constraint_name?: string } }).cause ?? (err as { code?: string; constraint_name?: string });
-  if (cause.code === '23505' && (cause.constraint_name === 'ledger_entries_cause_key' || cause.constraint_name === 'ledger_entries_payment_key')) {
+  const constraint = postgresCode(err) === '23505' ? postgresConstraint(err) : undefined;
+  if (constraint === 'ledger_entries_cause_key' || constraint === 'ledger_entries_payment_key') {
     return billingErrors.duplicate_entry(`${m.type} by ${m.refType} ${m.refId} is already on a ledger`);
   }
   return undefined;

@@ -106,6 +106,14 @@ export function postgresCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The constraint a failed query broke (a unique violation's index, say), if any. */
+export function postgresConstraint(err: unknown): string | undefined {
+  if (!postgresCode(err)) return undefined;
+  const e = err as { constraint_name?: unknown; cause?: { constraint_name?: unknown } };
+  const name = e.cause?.constraint_name ?? e.constraint_name;
+  return typeof name === 'string' ? name : undefined;
+}
+
 /** postgres.js's errors for a connection that went away, and Postgres ending the session. */
 export function connectionLost(err: unknown): boolean {
   const e = err as { code?: unknown; cause?: { code?: unknown } };

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { FieldCrypto } from '../crypto/fields.js';
-import { type Db, postgresCode, type Tx } from '../db/client.js';
+import { type Db, postgresCode, postgresConstraint, type Tx } from '../db/client.js';
 import { type AppError, httpErrors, problem } from './errors.js';
 import { idempotencyKeys } from './tables.js';
 
@@ -125,22 +125,28 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
 
 /** Answers from the key's first request: its response, 409 while it runs, 422 for another request. */
 async function replay(db: Db, crypto: FieldCrypto, reply: FastifyReply, claim: Pick<Claim, 'principal' | 'key' | 'hash'>) {
-  const [prior] = await db.select().from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.principal, claim.principal), eq(idempotencyKeys.key, claim.key)));
+  const prior = await priorOf(db, claim);
   if (!prior) throw httpErrors.idempotency_request_in_flight(); // expired and re-claimed between two statements
   if (prior.state === 'in_flight') throw httpErrors.idempotency_request_in_flight();
   if (prior.requestHash !== claim.hash) throw httpErrors.idempotency_key_reused();
   // The stored body is already the serialised response: bypass the route's schema serializer.
-  reply.status(prior.responseStatus!).headers({ ...prior.responseHeaders, 'idempotent-replayed': 'true' });
-  const body = prior.responseSealed ? crypto.decrypt(prior.responseSealed) : '';
-  return reply.serializer((b) => b as string).send(body);
+  return reply.serializer((b) => b as string).send(replayed(crypto, reply, prior));
 }
 
 /** The stored answer of the same request, to send in place of this one's (onSend), if there is one. */
 async function priorAnswer(db: Db, crypto: FieldCrypto, reply: FastifyReply, claim: Claim) {
+  const prior = await priorOf(db, claim);
+  return prior?.state === 'done' && prior.requestHash === claim.hash ? replayed(crypto, reply, prior) : undefined;
+}
+
+async function priorOf(db: Db, claim: Pick<Claim, 'principal' | 'key'>) {
   const [prior] = await db.select().from(idempotencyKeys)
     .where(and(eq(idempotencyKeys.principal, claim.principal), eq(idempotencyKeys.key, claim.key)));
-  if (prior?.state !== 'done' || prior.requestHash !== claim.hash) return undefined;
+  return prior;
+}
+
+/** Sets the stored answer's status and headers on the reply; its body, unsealed. */
+function replayed(crypto: FieldCrypto, reply: FastifyReply, prior: typeof idempotencyKeys.$inferSelect) {
   reply.status(prior.responseStatus!).headers({ ...prior.responseHeaders, 'idempotent-replayed': 'true' });
   return prior.responseSealed ? crypto.decrypt(prior.responseSealed) : '';
 }
@@ -203,8 +209,7 @@ export function keyInTransaction(req: FastifyRequest, reply: FastifyReply, crypt
 export async function replayIfTaken(db: Db, crypto: FieldCrypto, req: FastifyRequest, reply: FastifyReply, err: unknown) {
   const claim = req.idempotency;
   const code = postgresCode(err);
-  const constraint = (err as { cause?: { constraint_name?: string } }).cause?.constraint_name ?? (err as { constraint_name?: string }).constraint_name;
-  if (!claim?.inTransaction || !(code === 'IK409' || (code === '23505' && constraint === 'idempotency_keys_principal_key_pk'))) return undefined;
+  if (!claim?.inTransaction || !(code === 'IK409' || (code === '23505' && postgresConstraint(err) === 'idempotency_keys_principal_key_pk'))) return undefined;
   claim.settled = true; // nothing of this request's is stored: the first request's answer stands
   return replay(db, crypto, reply, claim);
 }
