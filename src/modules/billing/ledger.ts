@@ -1,6 +1,7 @@
 import { and, desc, eq, lt, lte, notInArray, type SQL, sql } from 'drizzle-orm';
 import { type Ctx, systemCtx } from '../../platform/context.js';
 import { type Db, postgresCode, postgresConstraint, type Tx } from '../../platform/db/client.js';
+import type { Bound } from '../../platform/db/prebuilt.js';
 import { emit, eventInsertFrom } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
@@ -100,12 +101,19 @@ function duplicateEntry(err: unknown, m: Pick<Movement, 'type' | 'refType'> & { 
 }
 
 /**
+ * A movement's fixed parts, as a statement takes them: in a prebuilt statement the account and
+ * actor may be bound values, and `ids` binds the ids of the entry and of the credit's event.
+ */
+type MovementInStatement = Omit<Movement, 'amount' | 'currency' | 'refId' | 'billingAccountId' | 'actor'>
+  & { billingAccountId: string | Bound; actor: string | Bound; ids?: { entry: Bound; event: Bound } };
+
+/**
  * A movement as CTEs of a larger statement: `b` updates the balance, `credited` (a credit's)
  * records its event, `entry` is the ledger entry with the balance after it. The amount, currency
  * and cause may be SQL over `from`, a FROM item of at most one row: with none, nothing moves.
  */
-function movementCtes(m: Omit<Movement, 'amount' | 'currency' | 'refId'>, p: { delta: SQL; currency: SQL; refId: SQL; from?: SQL; expiring: boolean; credited: boolean }) {
-  const entryId = uuidv7();
+function movementCtes(m: MovementInStatement, p: { delta: SQL; currency: SQL; refId: SQL; from?: SQL; expiring: boolean; credited: boolean }) {
+  const entryId = m.ids?.entry ?? uuidv7();
   const { delta, currency } = p;
   const from = p.from ? sql` from ${p.from}` : sql``;
   return sql`b as (
@@ -119,7 +127,7 @@ function movementCtes(m: Omit<Movement, 'amount' | 'currency' | 'refId'>, p: { d
         returning bal.amount, bal.entries, bal.low_balance_threshold, bal.customer_id, ${delta} as delta, ${currency} as currency, ${p.refId} as ref_id)${p.credited ? sql`,
       credited as (${eventInsertFrom('balance.credited', sql`jsonb_build_object('billingAccountId', ${m.billingAccountId}::uuid, 'customerId', b.customer_id,
         'balance', jsonb_build_object('amount', b.amount, 'currency', b.currency), 'entryId', ${entryId}::uuid, 'type', ${m.type}::text,
-        'amount', jsonb_build_object('amount', b.delta, 'currency', b.currency))`, sql`b`, { aggregateId: m.billingAccountId })})` : sql``},
+        'amount', jsonb_build_object('amount', b.delta, 'currency', b.currency))`, sql`b`, { aggregateId: sql`${m.billingAccountId}::text`, id: m.ids?.event })})` : sql``},
       entry as (
         insert into ${ledgerEntries} (id, billing_account_id, seq, type, amount, currency, balance_after, ref_type, ref_id, reason, actor)
         select ${entryId}, ${m.billingAccountId}, b.entries, ${m.type}, b.delta, b.currency, b.amount, ${m.refType}, b.ref_id, ${m.reason ?? null}, ${m.actor} from b
@@ -136,7 +144,7 @@ function movementCtes(m: Omit<Movement, 'amount' | 'currency' | 'refId'>, p: { d
  * credits the usual way (`credit`), which opens or expires the balance first. A second credit for
  * the same cause fails the statement: `creditRefusal` names it.
  */
-export function creditFrom(source: string, m: Pick<Movement, 'billingAccountId' | 'type' | 'refType' | 'actor' | 'extendValidityDays' | 'reason'>) {
+export function creditFrom(source: string, m: Pick<MovementInStatement, 'billingAccountId' | 'type' | 'refType' | 'actor' | 'extendValidityDays' | 'reason' | 'ids'>) {
   const s = sql`${sql.identifier(source)}`;
   return movementCtes(m, {
     delta: sql`${s}.amount`, currency: sql`${s}.currency`, refId: sql`${s}.ref_id`, from: s, expiring: false, credited: m.type !== 'usage',

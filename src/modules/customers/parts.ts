@@ -4,6 +4,7 @@ import { audit } from '../../platform/audit/audit.js';
 import { customerScope } from '../../platform/auth/permissions.js';
 import { actorOf, type Ctx } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
+import { type Bound, prebuilt } from '../../platform/db/prebuilt.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { addressInAreas } from './areas.js';
@@ -139,13 +140,20 @@ export const updateBillingAccount = (deps: CustomerDeps, ctx: Ctx, customerId: s
 export async function findBillingAccount(db: Tx, ctx: Ctx, id: string, opts: { share?: boolean } = {}): Promise<typeof billingAccounts.$inferSelect | undefined> {
   // Written out: every payment, recharge and redemption asks, and drizzle's select builder costs more CPU than the query.
   const scope = scopeWhere(customerScope(ctx.principal));
-  const [row] = await db.execute<Omit<typeof billingAccounts.$inferSelect, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string }>(sql`
-    select a.id, a.customer_id as "customerId", a.name, a.type, a.currency, a.bill_cycle_day as "billCycleDay", a.status,
-      a.created_at as "createdAt", a.updated_at as "updatedAt"
-    from ${billingAccounts} a join ${customers} on ${customers.id} = a.customer_id
-    where a.id = ${id}${scope ? sql` and ${scope}` : sql``}${opts.share ? sql` for share of a` : sql``}`);
+  const [row] = await db.execute<Omit<typeof billingAccounts.$inferSelect, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string }>(scope
+    ? accountQuery(sql`${id}`, scope, opts.share ?? false)
+    : (opts.share ? everyAccountShared : everyAccount)({ id }));
   return row && { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
 }
+
+const accountQuery = (id: SQL | Bound, scope: SQL | undefined, share: boolean) => sql`
+  select a.id, a.customer_id as "customerId", a.name, a.type, a.currency, a.bill_cycle_day as "billCycleDay", a.status,
+    a.created_at as "createdAt", a.updated_at as "updatedAt"
+  from ${billingAccounts} a join ${customers} on ${customers.id} = a.customer_id
+  where a.id = ${id}${scope ? sql` and ${scope}` : sql``}${share ? sql` for share of a` : sql``}`;
+// Prebuilt for callers who see every account (staff, the system): most of those who ask.
+const everyAccount = prebuilt(['id'], (v) => accountQuery(v.id, undefined, false));
+const everyAccountShared = prebuilt(['id'], (v) => accountQuery(v.id, undefined, true));
 
 /**
  * For the bill run: every open postpaid account, with the country its invoices are taxed in (the

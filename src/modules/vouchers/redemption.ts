@@ -2,8 +2,10 @@ import { eq, sql } from 'drizzle-orm';
 import { actorOf, type Ctx } from '../../platform/context.js';
 import { type Db, postgresCode, type Tx, together } from '../../platform/db/client.js';
 import { databaseNow } from '../../platform/db/clock.js';
+import { prebuilt } from '../../platform/db/prebuilt.js';
 import { emit, eventInsertFrom } from '../../platform/events/events.js';
 import type { AppError } from '../../platform/http/errors.js';
+import { uuidv7 } from '../../platform/ids.js';
 import { credit, creditFrom, creditRefusal } from '../billing/index.js';
 import { findBillingAccount } from '../customers/index.js';
 import { grantAddOn, visibleLine } from '../orders/index.js';
@@ -73,7 +75,7 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
     const [, account, [turn], [won]] = await together(
       key ? key.turn(tx) : Promise.resolve(),
       known ? Promise.resolve(known) : findBillingAccount(tx, ctx, billingAccountId),
-      tx.execute<{ locked_until: string | null }>(sql`select vouchers.attempt_turn(${keys[0].key}, ${sql.param(keys.map((k) => k.key))}::text[]) as locked_until`),
+      tx.execute<{ locked_until: string | null }>(attemptTurn({ turn: keys[0].key, keys: keys.map((k) => k.key) })),
       tx.execute<Won>(wonAndCredited(ctx, settings, pinHash, billingAccountId, input)),
     ).catch((err: unknown) => {
       // The turn was not ours within its wait: too many attempts on the account at once.
@@ -119,22 +121,38 @@ const VOUCHER_CREDIT = { type: 'voucher', refType: 'voucher' } as const;
  * bundle, or the balance does not take it as it stands (`creditFrom`): `credited` then does it.
  */
 function wonAndCredited(ctx: Ctx, settings: RedemptionSettings, pinHash: Buffer, billingAccountId: string, input: RedeemInput) {
-  const by = actorOf(ctx);
-  return sql`
+  let statement = wonStatements.get(settings);
+  if (!statement) wonStatements.set(settings, statement = wonStatement(settings));
+  return statement({
+    pinHash, billingAccountId, lineId: input.lineId ?? null, by: actorOf(ctx), requestId: ctx.requestId ?? null,
+    entryId: uuidv7(), creditedId: uuidv7(), redeemedId: uuidv7(),
+  });
+}
+
+const attemptTurn = prebuilt(['turn', 'keys'], (v) => sql`select vouchers.attempt_turn(${v.turn}, ${v.keys}::text[]) as locked_until`);
+
+/** Built once per settings (prebuilt): it is sent with every redemption. */
+const wonStatements = new WeakMap<RedemptionSettings, ReturnType<typeof wonStatement>>();
+
+const wonStatement = (settings: RedemptionSettings) => prebuilt(
+  ['pinHash', 'billingAccountId', 'lineId', 'by', 'requestId', 'entryId', 'creditedId', 'redeemedId'],
+  (v) => sql`
     with won as (
-      update ${vouchers} v set state = 'redeemed', redeemed_at = now(), redeemed_billing_account_id = ${billingAccountId}, redeemed_line_id = ${input.lineId ?? null},
-        redeemed_by = ${by}, updated_at = now()
+      update ${vouchers} v set state = 'redeemed', redeemed_at = now(), redeemed_billing_account_id = ${v.billingAccountId}, redeemed_line_id = ${v.lineId},
+        redeemed_by = ${v.by}, updated_at = now()
       from ${voucherBatches} vb
-      where v.pin_hash = ${pinHash} and v.state = 'active' and v.valid_from <= now() and v.valid_until > now() and vb.id = v.batch_id
+      where v.pin_hash = ${v.pinHash} and v.state = 'active' and v.valid_from <= now() and v.valid_until > now() and vb.id = v.batch_id
       returning v.serial, v.batch_id, v.partner_id, v.redeemed_at, vb.face_value, vb.currency, vb.add_on_id),
     value as (select face_value as amount, currency, serial::text as ref_id from won where add_on_id is null),
-    ${creditFrom('value', { ...VOUCHER_CREDIT, billingAccountId, actor: by, extendValidityDays: settings.rechargeValidityDays })},
+    ${creditFrom('value', {
+      ...VOUCHER_CREDIT, billingAccountId: v.billingAccountId, actor: v.by, extendValidityDays: settings.rechargeValidityDays,
+      ids: { entry: v.entryId, event: v.creditedId },
+    })},
     redeemed as (${eventInsertFrom('voucher.redeemed', sql`jsonb_build_object('serial', won.serial, 'batchId', won.batch_id,
-      'faceValue', jsonb_build_object('amount', won.face_value, 'currency', won.currency), 'bundle', null, 'billingAccountId', ${billingAccountId}::uuid,
-      'customerId', entry.customer_id, 'lineId', ${input.lineId ?? null}::text, 'partnerId', won.partner_id, 'by', ${by}::text)`,
-    sql`won join entry on true`, { aggregateId: sql`won.serial::text`, requestId: ctx.requestId })})
-    select won.*, entry.id as entry_id, entry.balance from won left join entry on true`;
-}
+      'faceValue', jsonb_build_object('amount', won.face_value, 'currency', won.currency), 'bundle', null, 'billingAccountId', ${v.billingAccountId}::uuid,
+      'customerId', entry.customer_id, 'lineId', ${v.lineId}::text, 'partnerId', won.partner_id, 'by', ${v.by}::text)`,
+    sql`won join entry on true`, { aggregateId: sql`won.serial::text`, requestId: v.requestId, id: v.redeemedId })})
+    select won.*, entry.id as entry_id, entry.balance from won left join entry on true`);
 
 /** The redemption's answer when the voucher's statement credited it. */
 function creditedAlready(won: Won, target: { billingAccountId: string }, input: RedeemInput) {

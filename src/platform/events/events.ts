@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db, Tx } from '../db/client.js';
+import type { Bound } from '../db/prebuilt.js';
 import { uuidv7 } from '../ids.js';
 import type { JobsSetup } from '../jobs/jobs.js';
 import { eventDeliveries, events } from './tables.js';
@@ -48,11 +49,11 @@ export function eventInsert(type: string, payload: Record<string, unknown>, meta
  * The INSERT of the event of `source`, a CTE of at most one row (the id is drawn here) in the
  * caller's larger statement, its payload (and aggregate id, if SQL) built in SQL from that row:
  * an event that needs a value only the statement computes (a balance after an update) goes in
- * with it instead of in a round trip of its own.
+ * with it instead of in a round trip of its own. In a prebuilt statement, `id` binds the event's id.
  */
-export function eventInsertFrom(type: string, payload: SQL, source: SQL, meta: { aggregateId?: string | SQL; requestId?: string } = {}) {
+export function eventInsertFrom(type: string, payload: SQL, source: SQL, meta: { aggregateId?: string | SQL; requestId?: string | Bound | null; id?: Bound } = {}) {
   return sql`insert into ${events} (id, type, aggregate_id, payload, request_id)
-    select ${uuidv7()}, ${type}, ${meta.aggregateId ?? null}, ${payload}, ${meta.requestId ?? null} from ${source}`;
+    select ${meta.id ?? uuidv7()}, ${type}, ${meta.aggregateId ?? null}, ${payload}, ${meta.requestId ?? null} from ${source}`;
 }
 
 const RELAY_BATCH = 500;

@@ -4,6 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { FieldCrypto } from '../crypto/fields.js';
 import { type Db, postgresCode, postgresConstraint, type Tx } from '../db/client.js';
+import { type Bound, prebuilt } from '../db/prebuilt.js';
 import { type AppError, httpErrors, problem } from './errors.js';
 import { idempotencyKeys } from './tables.js';
 
@@ -102,11 +103,7 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
       if (claim.inTransaction) {
         // A refusal of work in a transaction has no claim to update. If a copy of the request
         // answered first (it ran while this one was refused), its answer stands and is given.
-        const stored = await db.execute(sql`${answerInsert(crypto, claim, reply.statusCode, text, headers, resourceId)}
-          on conflict (principal, key) do update set request_hash = excluded.request_hash, state = excluded.state, response_status = excluded.response_status,
-            response_sealed = excluded.response_sealed, response_headers = excluded.response_headers, resource_id = excluded.resource_id, created_at = now()
-          where k.created_at < now() - ${KEEP}
-          returning 1`);
+        const stored = await db.execute(answerStatement(crypto, claim, reply.statusCode, text, headers, resourceId, 'unless-answered'));
         if (!stored.length) return (await priorAnswer(db, crypto, reply, claim)) ?? payload;
       } else {
         await db.execute(sql`
@@ -151,10 +148,28 @@ function replayed(crypto: FieldCrypto, reply: FastifyReply, prior: typeof idempo
   return prior.responseSealed ? crypto.decrypt(prior.responseSealed) : '';
 }
 
-function answerInsert(crypto: FieldCrypto, claim: Claim, status: number, text: string, headers: Record<string, string>, resourceId: string | null) {
-  return sql`insert into ${idempotencyKeys} as k (principal, key, request_hash, state, response_status, response_sealed, response_headers, resource_id)
-    values (${claim.principal}, ${claim.key}, ${claim.hash}, 'done', ${status}, ${crypto.encrypt(text)}, ${JSON.stringify(headers)}::jsonb, ${resourceId})`;
+/**
+ * The key's answer. `unless-answered`: an answer after the work's transaction (a refusal before
+ * it), which gives way to an answer already stored, unless that one has expired; the statement
+ * then returns no row.
+ */
+function answerStatement(crypto: FieldCrypto, claim: Claim, status: number, text: string, headers: Record<string, string>, resourceId: string | null, mode?: 'unless-answered') {
+  const values = { ...claim, status, sealed: crypto.encrypt(text), headers: JSON.stringify(headers), resourceId };
+  return mode ? answerUnlessAnswered(values) : answerInsert(values);
 }
+
+// Prebuilt: a key answered in its transaction sends these with every request.
+const answerInsertOf = (v: Record<'principal' | 'key' | 'hash' | 'status' | 'sealed' | 'headers' | 'resourceId', Bound>) => sql`
+  insert into ${idempotencyKeys} as k (principal, key, request_hash, state, response_status, response_sealed, response_headers, resource_id)
+    values (${v.principal}, ${v.key}, ${v.hash}, 'done', ${v.status}, ${v.sealed}, ${v.headers}::jsonb, ${v.resourceId})`;
+const ANSWER = ['principal', 'key', 'hash', 'status', 'sealed', 'headers', 'resourceId'] as const;
+const answerInsert = prebuilt(ANSWER, answerInsertOf);
+const answerUnlessAnswered = prebuilt(ANSWER, (v) => sql`${answerInsertOf(v)}
+  on conflict (principal, key) do update set request_hash = excluded.request_hash, state = excluded.state, response_status = excluded.response_status,
+    response_sealed = excluded.response_sealed, response_headers = excluded.response_headers, resource_id = excluded.resource_id, created_at = now()
+  where k.created_at < now() - ${KEEP}
+  returning 1`);
+const turnStatement = prebuilt(['principal', 'key'], (v) => sql`select platform.idempotency_turn(${v.principal}, ${v.key})`);
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -171,12 +186,12 @@ export function keyInTransaction(req: FastifyRequest, reply: FastifyReply, crypt
   const store = (tx: Tx, status: number, body: unknown, type: string) => {
     const text = String(reply.code(status).serialize(body));
     const id = (body as { id?: unknown }).id;
-    tx.execute(answerInsert(crypto, claim, status, text, { 'content-type': type }, typeof id === 'string' ? id : null)).then(undefined, () => {});
+    tx.execute(answerStatement(crypto, claim, status, text, { 'content-type': type }, typeof id === 'string' ? id : null)).then(undefined, () => {});
     return text;
   };
   return {
     /** A copy still running is waited for a second at most, then answered 409 (not stored). */
-    turn: (tx: Tx) => tx.execute(sql`select platform.idempotency_turn(${claim.principal}, ${claim.key})`).then(undefined, (err: unknown) => {
+    turn: (tx: Tx) => tx.execute(turnStatement(claim)).then(undefined, (err: unknown) => {
       if (postgresCode(err) !== '55P03') throw err;
       claim.settled = true;
       throw httpErrors.idempotency_request_in_flight();
