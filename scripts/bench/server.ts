@@ -74,6 +74,13 @@ async function waitReady(url: string, child: ChildProcess, ms: number) {
   throw new Error(`server not ready after ${ms / 1000} s`);
 }
 
+/** The Node flags `npm start` runs the server with (package.json): the bench measures the server as it is started. */
+function startFlags(): string[] {
+  const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+  if (start[0] !== 'node' || start.at(-1) !== 'src/main.ts') throw new Error(`the start script is not "node ... src/main.ts": ${start.join(' ')}`);
+  return start.slice(1, -1);
+}
+
 /**
  * Starts `src/main.ts` on its own embedded Postgres in a throw-away DATA_DIR, with its in-process
  * job worker (as `npm start` runs) unless `worker` is false.
@@ -86,7 +93,7 @@ export async function startServer({ worker = true, env = {} as Record<string, st
   const apiKey = randomBytes(30).toString('base64url'); // 40 characters
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, ...startFlags(), 'src/main.ts'], {
     cwd: root,
     // stdout goes to our stderr: with --json our stdout carries only the result.
     stdio: ['ignore', 2, 2],
