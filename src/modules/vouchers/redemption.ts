@@ -56,14 +56,15 @@ function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
  * had within 300 ms is refused as busy (429), so that a burst holds no connection for long. A
  * wrong PIN's transaction is committed with its count; nothing else in it changed.
  *
- * The common case costs two round trips: BEGIN, the request key's turn, the target, the turn
- * (with the lockouts) and the voucher's update with its credit and event go out together; then
- * the request key's answer and COMMIT.
+ * The common case costs two round trips: BEGIN, the request key's turn, the account's turn (with
+ * the lockouts) and the voucher's update with its credit and event go out together; then the
+ * request key's answer and COMMIT. (A line, or the account of a caller who sees only some, is
+ * looked up before: a third.)
  */
 export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput, key?: RequestKey) {
   // A line is found before the transaction (its account names the turn to take), and so is an
   // account named by a caller who sees only some: nobody takes the turn of an account they cannot
-  // see. Staff see every account: theirs is looked up with the turn.
+  // see. Staff see every account: theirs is looked up in the transaction, if at all.
   const known = input.lineId ? await lineTarget(db, ctx, input.lineId)
     : ctx.principal.kind === 'staff' ? undefined : await accountTarget(db, ctx, input.billingAccountId!);
   const pinHash = hash(normalisePin(input.pin));
@@ -72,9 +73,8 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
     const billingAccountId = known?.billingAccountId ?? input.billingAccountId!.toLowerCase();
     const keys = failureKeys(ctx, address, billingAccountId);
     // The account's turn, and the lockouts as they stand once it is ours (vouchers.attempt_turn).
-    const [, account, [turn], [won]] = await together(
+    const [, [turn], [won]] = await together(
       key ? key.turn(tx) : Promise.resolve(),
-      known ? Promise.resolve(known) : findBillingAccount(tx, ctx, billingAccountId),
       tx.execute<{ locked_until: string | null }>(attemptTurn({ turn: keys[0].key, keys: keys.map((k) => k.key) })),
       tx.execute<Won>(wonAndCredited(ctx, settings, pinHash, billingAccountId, input)),
     ).catch((err: unknown) => {
@@ -82,9 +82,10 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
       throw postgresCode(err) === '55P03' ? voucherErrors.redemption_busy() : creditRefusal(err, VOUCHER_CREDIT) ?? err;
     });
     // Refusals before the PIN counts: the transaction (and the voucher's update with it) rolls back.
-    if (!account) throw voucherErrors.target_not_found('No such billing account');
+    // A staff caller's account is looked up only now, and only when no balance took the credit (a
+    // balance that did is the account's): a refusal, or a credit the usual way.
+    const target = known ?? (won?.entry_id ? null : await accountTarget(tx, ctx, billingAccountId));
     if (turn!.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(turn!.locked_until).toISOString() });
-    const target = { billingAccountId, customerId: account.customerId, currency: account.currency };
     if (!won) {
       const refused = await refusal(tx, pinHash, ctx.principal.kind === 'staff');
       if (refused.error.code !== 'invalid_pin' && refused.error.code !== 'voucher_blocked') throw refused.error;
@@ -93,7 +94,7 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
       key?.refuse(tx, refused.error);
       return { refused: refused.error };
     }
-    const redeemed = won.entry_id ? creditedAlready(won, target, input) : await credited(tx, ctx, settings, won, target, input);
+    const redeemed = won.entry_id ? creditedAlready(won, { billingAccountId }, input) : await credited(tx, ctx, settings, won, target!, input);
     key?.answer(tx, redeemed);
     return { redeemed };
   });
@@ -221,7 +222,7 @@ async function givePack(tx: Tx, ctx: Ctx, serial: number, addOnId: string, input
 }
 
 /** The account a redemption names: only one the caller may see. */
-async function accountTarget(db: Db, ctx: Ctx, id: string) {
+async function accountTarget(db: Tx, ctx: Ctx, id: string) {
   const account = await findBillingAccount(db, ctx, id);
   if (!account) throw voucherErrors.target_not_found('No such billing account');
   return { billingAccountId: account.id, customerId: account.customerId, currency: account.currency };

@@ -242,6 +242,20 @@ describe('redemption', () => {
     await customer.get('/v1/vouchers').expect(403);
   });
 
+  it('staff naming an account that does not exist are refused before the PIN counts, and the voucher stays as it was', async () => {
+    const { batch, pins } = await printedBatch(1);
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialFrom }).expect(200);
+    const nobody = '01a20000-0000-7000-8000-000000000000';
+    const pin = pins.get(batch.serialFrom)!;
+    for (const tried of [pin, '11111111111111']) {
+      expect((await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: tried, billingAccountId: nobody }).expect(404)).body.code).toBe('target_not_found');
+    }
+    expect(await t.database.sql`select failures from vouchers.pin_failures where key = ${`account:${nobody}`}`).toEqual([]);
+    expect((await t.http.get(`/v1/vouchers/${batch.serialFrom}`).expect(200)).body.state).toBe('active');
+    const { accountId } = await prepaidLine();
+    await t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin, billingAccountId: accountId }).expect(201);
+  });
+
   it('wrong PINs lock the line out for a while, even for the right PIN, and tell fraud review', async () => {
     const { batch, pins } = await printedBatch(1);
     await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialFrom }).expect(200);
