@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prebuilt } from '../../src/platform/db/prebuilt.js';
+import { eventInsertFrom } from '../../src/platform/events/events.js';
 import { events } from '../../src/platform/events/tables.js';
 import { type TestApp, testApp } from '../support/app.js';
 
@@ -26,6 +27,13 @@ describe('prebuilt statements', () => {
     expect(first[0]).toEqual({ next: 2, name: 'Ada', tags: ['a', 'b'], pin: Buffer.from([1, 2]), label: 'first', never: true });
     expect(second).toEqual({ next: 42, name: null, tags: [], pin: Buffer.from([255]), label: 'first', never: true });
     expect(builds).toBe(1);
+  });
+
+  it('refuse a builder that draws its own id, or decides with a value instead of sending it', () => {
+    const drawing = prebuilt(['type'], (v) => eventInsertFrom('test.event', sql`'{}'::jsonb`, sql`(select 1) one`, { aggregateId: sql`${v.type}::text` }));
+    expect(() => drawing({ type: 'x' })).toThrow('binds every value it draws');
+    const deciding = prebuilt(['flag', 'n'], (v) => (v.flag ? sql`select ${v.n}::int` : sql`select 0`));
+    expect(() => deciding({ flag: false, n: 1 })).toThrow('does not send flag');
   });
 
   it('refuse a call that leaves a value out, and a statement that embeds one', async () => {

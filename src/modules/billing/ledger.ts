@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, lte, notInArray, type SQL, sql } from 'drizzle-orm';
 import { type Ctx, systemCtx } from '../../platform/context.js';
 import { type Db, postgresCode, postgresConstraint, type Tx } from '../../platform/db/client.js';
-import type { Bound } from '../../platform/db/prebuilt.js';
+import { type Bound, drawn } from '../../platform/db/prebuilt.js';
 import { emit, eventInsertFrom } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
@@ -113,7 +113,7 @@ type MovementInStatement = Omit<Movement, 'amount' | 'currency' | 'refId' | 'bil
  * and cause may be SQL over `from`, a FROM item of at most one row: with none, nothing moves.
  */
 function movementCtes(m: MovementInStatement, p: { delta: SQL; currency: SQL; refId: SQL; from?: SQL; expiring: boolean; credited: boolean }) {
-  const entryId = m.ids?.entry ?? uuidv7();
+  const entryId = m.ids?.entry ?? drawn(uuidv7);
   const { delta, currency } = p;
   const from = p.from ? sql` from ${p.from}` : sql``;
   return sql`b as (

@@ -58,8 +58,8 @@ function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
  *
  * The common case costs two round trips: BEGIN, the request key's turn, the account's turn (with
  * the lockouts) and the voucher's update with its credit and event go out together; then the
- * request key's answer and COMMIT. (A line, or the account of a caller who sees only some, is
- * looked up before: a third.)
+ * request key's answer and COMMIT. A line, or the account of a caller who sees only some, is
+ * looked up before, and a staff caller's account after when no balance took the credit: a third.
  */
 export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput, key?: RequestKey) {
   // A line is found before the transaction (its account names the turn to take), and so is an

@@ -36,23 +36,54 @@ class BuiltSQL extends SQL {
 export function prebuilt<K extends string>(names: readonly K[], build: (values: Record<K, Bound>) => SQL) {
   let built: { text: string; bind: (values: Record<K, unknown>) => unknown[] } | undefined;
   return (values: Record<K, unknown>): SQL => {
-    built ??= compile(build(Object.fromEntries(names.map((n) => [n, sql.placeholder(n)])) as unknown as Record<K, Bound>));
+    built ??= compile(names, building(() => build(Object.fromEntries(names.map((n) => [n, sql.placeholder(n)])) as unknown as Record<K, Bound>)));
     return new BuiltSQL(built.text, built.bind(values));
   };
 }
 
-function compile<K extends string>(statement: SQL) {
+let buildingNow = false;
+
+function building<T>(build: () => T): T {
+  buildingNow = true;
+  try {
+    return build();
+  } finally {
+    buildingNow = false;
+  }
+}
+
+/**
+ * For a statement's builder that draws a value of its own (an id) unless given one: refused while
+ * a prebuilt statement is built, where the value would be drawn once and sent with every call.
+ */
+export function drawn<T>(draw: () => T): T {
+  if (buildingNow) throw new Error('a prebuilt statement binds every value it draws (an id): name it among its values');
+  return draw();
+}
+
+function compile<K extends string>(names: readonly K[], statement: SQL) {
   const query = dialect.sqlToQuery(statement);
   // Where each parameter's value comes from: a placeholder's call value (through its column's
   // encoder, if any), or the value fixed at the build.
+  const used = new Set<string>();
   const slots = query.params.map((p): ((values: Record<string, unknown>) => unknown) => {
-    if (is(p, Placeholder)) return (values) => valueOf(values, p.name);
+    if (is(p, Placeholder)) {
+      used.add(p.name);
+      return (values) => valueOf(values, p.name);
+    }
     if (is(p, Param) && is(p.value, Placeholder)) {
-      const { encoder, value } = p;
-      return (values) => encoder.mapToDriverValue(valueOf(values, (value as Placeholder).name));
+      const { encoder, value: { name } } = p as Param & { value: Placeholder };
+      used.add(name);
+      return (values) => {
+        const value = valueOf(values, name);
+        return value === null ? null : encoder.mapToDriverValue(value);
+      };
     }
     return () => p;
   });
+  // A value the statement never sends was used by the builder's own logic, decided once for all calls.
+  const unused = names.filter((n) => !used.has(n));
+  if (unused.length) throw new Error(`a prebuilt statement does not send ${unused.join(', ')}: a builder may only place its values`);
   return { text: query.sql, bind: (values: Record<K, unknown>) => slots.map((slot) => slot(values)) };
 }
 

@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { type Db, type Tx, together } from '../db/client.js';
-import type { Bound } from '../db/prebuilt.js';
+import { type Bound, drawn } from '../db/prebuilt.js';
 import { uuidv7 } from '../ids.js';
 import type { JobsSetup } from '../jobs/jobs.js';
 import { eventDeliveries, events } from './tables.js';
@@ -53,7 +53,7 @@ export function eventInsert(type: string, payload: Record<string, unknown>, meta
  */
 export function eventInsertFrom(type: string, payload: SQL, source: SQL, meta: { aggregateId?: string | SQL; requestId?: string | Bound | null; id?: Bound } = {}) {
   return sql`insert into ${events} (id, type, aggregate_id, payload, request_id)
-    select ${meta.id ?? uuidv7()}, ${type}, ${meta.aggregateId ?? null}, ${payload}, ${meta.requestId ?? null} from ${source}`;
+    select ${meta.id ?? drawn(uuidv7)}, ${type}, ${meta.aggregateId ?? null}, ${payload}, ${meta.requestId ?? null} from ${source}`;
 }
 
 const RELAY_BATCH = 500;
@@ -74,7 +74,9 @@ export async function relayOutbox(db: Db, subscribers: Subscriber[]): Promise<nu
       tx.execute<{ id: string; type: string; occurred_at: string }>(sql`
         with batch as (select id, occurred_at from ${events} where dispatched_at is null order by txid, id limit ${RELAY_BATCH})
         update ${events} e set dispatched_at = now() from batch
-        where e.id = batch.id and e.occurred_at = batch.occurred_at -- the partition key: one partition per row
+        -- occurred_at, the partition key: one partition per row. dispatched_at again: a relay that
+        -- does not take turns (an older version, mid-deploy) may have claimed the row meanwhile.
+        where e.id = batch.id and e.occurred_at = batch.occurred_at and e.dispatched_at is null
         returning e.id, e.type, e.occurred_at`),
     );
     claimed.sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -178,6 +180,8 @@ async function deliverSlice(db: Db, target: Subscriber, slice: DomainEvent[]) {
  */
 export function eventJobs(db: Db, subscribers: Subscriber[]): Partial<JobsSetup> {
   const byName = new Map(subscribers.map((s) => [s.name, s]));
+  // A pass adds one job per subscriber name: two of one name would make every pass fail.
+  if (byName.size !== subscribers.length) throw new Error('two subscribers have the same name');
   const targetOf = (name: string) => {
     const target = byName.get(name);
     if (!target) throw new Error(`no subscriber named ${name}`);
