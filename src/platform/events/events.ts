@@ -64,8 +64,7 @@ const RELAY_BATCH = 500;
  * transaction. A job per event and subscriber cost the worker more than most handlers do.
  * Passes take turns (an advisory lock: relays on several instances run one after the other, each
  * pass seeing the last one's marks), so that claiming an event is its update alone, without a row
- * lock written first: the relay's statements were a tenth of Postgres's work under load. Returns
- * how many events it handled.
+ * lock written first. Returns how many events it handled.
  */
 export async function relayOutbox(db: Db, subscribers: Subscriber[]): Promise<number> {
   return db.transaction(async (tx) => {
