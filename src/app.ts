@@ -131,7 +131,9 @@ export async function buildApp(p: Platform) {
     redemption: {
       failuresPerTarget: config.VOUCHER_FAILURES_PER_TARGET, failuresPerCaller: config.VOUCHER_FAILURES_PER_CALLER, failuresPerAddress: config.VOUCHER_FAILURES_PER_ADDRESS,
       windowMinutes: config.VOUCHER_FAILURE_WINDOW_MINUTES, lockoutMinutes: config.VOUCHER_LOCKOUT_MINUTES, rechargeValidityDays: config.RECHARGE_VALIDITY_DAYS,
+      groupSize: config.VOUCHER_REDEMPTION_GROUP_SIZE,
     },
+    registry: metrics.registry,
   };
   await app.register(vouchersModule, vouchers);
   const service = {

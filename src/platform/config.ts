@@ -57,6 +57,8 @@ const schema = z.object({
   VOUCHER_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100000).default(20),
   VOUCHER_FAILURE_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
   VOUCHER_LOCKOUT_MINUTES: z.coerce.number().int().min(1).max(10080).default(30),
+  /** Redemptions arriving together are made in groups of up to this many (one statement, one commit); 0: each on its own. */
+  VOUCHER_REDEMPTION_GROUP_SIZE: z.coerce.number().int().min(0).max(500).default(32),
   /** The address customers reach this API at, for links in messages (one-click unsubscribe, surveys). */
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:3000'),
   /** Campaigns: the language a message falls back to when none of the customer's is written. */

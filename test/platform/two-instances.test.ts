@@ -58,4 +58,33 @@ describe('two instances on one database', () => {
     expect(dups).toEqual({ n: total, d: total });
     expect(runs.get('A')! + runs.get('B')!).toBe(total);
   });
+
+  it('redeems each voucher once when the groups of both instances race for the same PINs', async () => {
+    const batch = (await a.http.post('/v1/voucher-batches').send({
+      name: 'Twin recharge', faceValue: { amount: 500, currency: 'EUR' }, quantity: 10, validUntil: new Date(Date.now() + 86_400_000).toISOString(),
+    }).expect(201)).body;
+    await a.runJobs();
+    const csv = (await a.http.get(`/v1/voucher-batches/${batch.id}/pins`).expect(200)).text;
+    const pins = csv.trim().split('\n').slice(1).map((l) => l.split(',')[1]!);
+    await a.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialTo }).expect(200);
+    const accounts: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const customer = (await a.http.post('/v1/customers').send({ type: 'individual', givenName: 'Twin', familyName: `Payer ${i}` }).expect(201)).body;
+      const account = (await a.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
+      await a.http.get(`/v1/billing-accounts/${account.id}/balance`).expect(200);
+      accounts.push(account.id);
+    }
+    // Every PIN four times, twice through each instance, each time to another account.
+    const sends = pins.flatMap((pin, i) => [0, 1, 2, 3].map((j) => ({ via: j % 2 ? b : a, pin, billingAccountId: accounts[(i * 4 + j) % 20]! })));
+    const results = await Promise.all(sends.map((r, n) => r.via.http.post('/v1/voucher-redemptions').set('idempotency-key', `twin-redeem-${n}`)
+      .send({ pin: r.pin, billingAccountId: r.billingAccountId })));
+    for (const pin of pins) {
+      const mine = results.filter((_, n) => sends[n]!.pin === pin);
+      expect(mine.filter((r) => r.status === 201)).toHaveLength(1);
+      expect(mine.filter((r) => r.status !== 201).every((r) => ['voucher_already_redeemed', 'redemption_busy'].includes(r.body.code))).toBe(true);
+    }
+    const [money] = await a.database.sql`select sum(amount)::int as total, count(*)::int as entries from billing.ledger_entries where billing_account_id = any(${accounts})`;
+    expect(money).toEqual({ total: 5000, entries: 10 });
+    for (const id of accounts) expect((await a.http.get(`/v1/billing-accounts/${id}/ledger/reconciliation`).expect(200)).body.consistent).toBe(true);
+  });
 });

@@ -105,15 +105,17 @@ function duplicateEntry(err: unknown, m: Pick<Movement, 'type' | 'refType'> & { 
  * actor may be bound values, and `ids` binds the ids of the entry and of the credit's event.
  */
 type MovementInStatement = Omit<Movement, 'amount' | 'currency' | 'refId' | 'billingAccountId' | 'actor'>
-  & { billingAccountId: string | Bound; actor: string | Bound; ids?: { entry: Bound; event: Bound } };
+  & { billingAccountId: string | Bound | SQL; actor: string | Bound | SQL; ids?: { entry: Bound | SQL; event: Bound | SQL } };
 
 /**
  * A movement as CTEs of a larger statement: `b` updates the balance, `credited` (a credit's)
- * records its event, `entry` is the ledger entry with the balance after it. The amount, currency
- * and cause may be SQL over `from`, a FROM item of at most one row: with none, nothing moves.
+ * records its event, `entry` is the ledger entry with the balance after it. The amount, currency,
+ * cause, and (`creditsFrom`) the account, actor and ids may be SQL over `from`, a FROM item of one
+ * row per balance: with none, nothing moves. `b` carries each row's account, actor and ids on to
+ * the entry and the event.
  */
 function movementCtes(m: MovementInStatement, p: { delta: SQL; currency: SQL; refId: SQL; from?: SQL; expiring: boolean; credited: boolean }) {
-  const entryId = m.ids?.entry ?? drawn(uuidv7);
+  const ids = m.ids ?? { entry: drawn(uuidv7), event: drawn(uuidv7) };
   const { delta, currency } = p;
   const from = p.from ? sql` from ${p.from}` : sql``;
   return sql`b as (
@@ -124,34 +126,38 @@ function movementCtes(m: MovementInStatement, p: { delta: SQL; currency: SQL; re
           and bal.amount + ${delta} >= case when ${m.ownMoneyOnly ?? false} then 0 else -bal.credit_limit end
           and (${delta} > 0 or ${p.expiring} or bal.valid_until is null or bal.valid_until > now())
           and (${!m.extendValidityDays} or bal.valid_until is null or bal.valid_until > now() or bal.amount <= 0)
-        returning bal.amount, bal.entries, bal.low_balance_threshold, bal.customer_id, ${delta} as delta, ${currency} as currency, ${p.refId} as ref_id)${p.credited ? sql`,
-      credited as (${eventInsertFrom('balance.credited', sql`jsonb_build_object('billingAccountId', ${m.billingAccountId}::uuid, 'customerId', b.customer_id,
-        'balance', jsonb_build_object('amount', b.amount, 'currency', b.currency), 'entryId', ${entryId}::uuid, 'type', ${m.type}::text,
-        'amount', jsonb_build_object('amount', b.delta, 'currency', b.currency))`, sql`b`, { aggregateId: sql`${m.billingAccountId}::text`, id: m.ids?.event })})` : sql``},
+        returning bal.amount, bal.entries, bal.low_balance_threshold, bal.customer_id, ${delta} as delta, ${currency} as currency, ${p.refId} as ref_id,
+          bal.billing_account_id, ${ids.entry}::uuid as entry_id, ${ids.event}::uuid as event_id, ${m.actor}::text as actor)${p.credited ? sql`,
+      credited as (${eventInsertFrom('balance.credited', sql`jsonb_build_object('billingAccountId', b.billing_account_id, 'customerId', b.customer_id,
+        'balance', jsonb_build_object('amount', b.amount, 'currency', b.currency), 'entryId', b.entry_id, 'type', ${m.type}::text,
+        'amount', jsonb_build_object('amount', b.delta, 'currency', b.currency))`, sql`b`, { aggregateId: sql`b.billing_account_id::text`, id: sql`b.event_id` })})` : sql``},
       entry as (
-        insert into ${ledgerEntries} (id, billing_account_id, seq, type, amount, currency, balance_after, ref_type, ref_id, reason, actor)
-        select ${entryId}, ${m.billingAccountId}, b.entries, ${m.type}, b.delta, b.currency, b.amount, ${m.refType}, b.ref_id, ${m.reason ?? null}, ${m.actor} from b
-        returning id, billing_account_id, seq::float8 as seq, type, amount::float8 as amount, currency, balance_after::float8 as balance_after, ref_type, ref_id, reason, actor,
-          created_at, balance_after::float8 as balance, (select low_balance_threshold::float8 from b) as threshold, (select customer_id from b) as customer_id)`;
+        insert into ${ledgerEntries} as le (id, billing_account_id, seq, type, amount, currency, balance_after, ref_type, ref_id, reason, actor)
+        select b.entry_id, b.billing_account_id, b.entries, ${m.type}, b.delta, b.currency, b.amount, ${m.refType}, b.ref_id, ${m.reason ?? null}, b.actor from b
+        returning le.id, le.billing_account_id, le.seq::float8 as seq, le.type, le.amount::float8 as amount, le.currency, le.balance_after::float8 as balance_after,
+          le.ref_type, le.ref_id, le.reason, le.actor, le.created_at, le.balance_after::float8 as balance,
+          (select b.low_balance_threshold::float8 from b where b.entry_id = le.id) as threshold, (select b.customer_id from b where b.entry_id = le.id) as customer_id)`;
 }
 
 /**
- * A credit as CTEs of the caller's statement (a voucher's redemption: the voucher's update and its
- * credit in one statement), its amount, currency and cause (a text) the columns `amount`,
- * `currency` and `ref_id` of `source`, a CTE of at most one row. The ledger entry is the CTE
- * `entry` (id, balance, customer_id ...); with no source row, or no balance that takes the credit
- * as it stands (none opened yet, or its money past its validity), it is empty, and the caller
- * credits the usual way (`credit`), which opens or expires the balance first. A second credit for
- * the same cause fails the statement: `creditRefusal` names it.
+ * Credits as CTEs of the caller's statement (a voucher's redemption, or a group of them: the
+ * vouchers' update and their credits in one statement). `source` is a CTE of one row per credit,
+ * each to a different account, with the columns `billing_account_id`, `amount`, `currency`,
+ * `ref_id` (the cause, a text), `entry_id` and `event_id` (the ids the entry and its event take)
+ * and `actor`. The ledger entries are the CTE `entry` (id, billing_account_id, balance,
+ * customer_id ...); a row whose balance does not take the credit as it stands (none opened yet,
+ * or its money past its validity) has none, and the caller credits it the usual way (`credit`),
+ * which opens or expires the balance first. A second credit for the same cause fails the
+ * statement: `creditRefusal` names it.
  */
-export function creditFrom(source: string, m: Pick<MovementInStatement, 'billingAccountId' | 'type' | 'refType' | 'actor' | 'extendValidityDays' | 'reason' | 'ids'>) {
+export function creditsFrom(source: string, m: Pick<MovementInStatement, 'type' | 'refType' | 'extendValidityDays' | 'reason'>) {
   const s = sql`${sql.identifier(source)}`;
-  return movementCtes(m, {
+  return movementCtes({ ...m, billingAccountId: sql`${s}.billing_account_id`, actor: sql`${s}.actor`, ids: { entry: sql`${s}.entry_id`, event: sql`${s}.event_id` } }, {
     delta: sql`${s}.amount`, currency: sql`${s}.currency`, refId: sql`${s}.ref_id`, from: s, expiring: false, credited: m.type !== 'usage',
   });
 }
 
-/** The refusal a failed `creditFrom` statement stands for (a duplicate entry), if any. */
+/** The refusal a failed `creditsFrom` statement stands for (a duplicate entry), if any. */
 export const creditRefusal = (err: unknown, m: Pick<Movement, 'type' | 'refType'>) => duplicateEntry(err, { ...m, refId: 'the source' });
 
 /** A credit's event goes in with the credit's own statement (it is emitted on every credit). */

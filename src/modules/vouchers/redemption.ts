@@ -3,15 +3,17 @@ import { actorOf, type Ctx } from '../../platform/context.js';
 import { type Db, postgresCode, type Tx, together } from '../../platform/db/client.js';
 import { databaseNow } from '../../platform/db/clock.js';
 import { prebuilt } from '../../platform/db/prebuilt.js';
-import { emit, eventInsertFrom } from '../../platform/events/events.js';
+import { emit } from '../../platform/events/events.js';
 import type { AppError } from '../../platform/http/errors.js';
-import { uuidv7 } from '../../platform/ids.js';
-import { credit, creditFrom, creditRefusal } from '../billing/index.js';
+import type { AnswerRow } from '../../platform/http/idempotency.js';
+import { credit, creditRefusal } from '../billing/index.js';
 import { findBillingAccount } from '../customers/index.js';
 import { grantAddOn, visibleLine } from '../orders/index.js';
 import { voucherErrors } from './errors.js';
 import { normalisePin, type PinHasher } from './pins.js';
-import { pinFailures, voucherBatches, vouchers } from './tables.js';
+import type { RedemptionGroups } from './redemption-groups.js';
+import { type Attempt, creditedAlready, redemptionStatement, VOUCHER_CREDIT, type Won } from './redemption-statement.js';
+import { pinFailures, vouchers } from './tables.js';
 
 export interface RedemptionSettings {
   failuresPerTarget: number;
@@ -20,12 +22,16 @@ export interface RedemptionSettings {
   windowMinutes: number;
   lockoutMinutes: number;
   rechargeValidityDays: number;
+  /** At most this many redemptions in a group (RedemptionGroups); 0: none. */
+  groupSize: number;
 }
 
 export interface RedeemInput { pin: string; lineId?: string; billingAccountId?: string }
 
 /** The counter key of an account's wrong PINs (a line's count against its account). */
 export const accountKey = (billingAccountId: string) => `account:${billingAccountId}`;
+
+type FailureKeys = ReturnType<typeof failureKeys>;
 
 /**
  * Whom a wrong PIN counts against: the account it was for (named by its line or itself: one
@@ -56,27 +62,47 @@ function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
  * had within 300 ms is refused as busy (429), so that a burst holds no connection for long. A
  * wrong PIN's transaction is committed with its count; nothing else in it changed.
  *
- * The common case costs two round trips: BEGIN, the request key's turn, the account's turn (with
- * the lockouts) and the voucher's update with its credit and event go out together; then the
- * request key's answer and COMMIT. A line, or the account of a caller who sees only some, is
- * looked up before, and a staff caller's account after when no balance took the credit: a third.
+ * Redemptions that arrive together are first offered to a group (`RedemptionGroups`): one
+ * statement and one commit for all of them, the turns taken and wrong PINs counted in it as
+ * below. A redemption the group did not make (a turn taken, a voucher used ...) then runs on its
+ * own, as follows, and is answered from there.
+ *
+ * On its own, the common case costs two round trips: BEGIN, the request key's turn, the account's
+ * turn (with the lockouts) and the voucher's update with its credit and event go out together;
+ * then the request key's answer and COMMIT. A line, or the account of a caller who sees only some,
+ * is looked up before, and a staff caller's account after when no balance took the credit: a third.
  */
-export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput, key?: RequestKey) {
+export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput, key?: RequestKey) {
   // A line is found before the transaction (its account names the turn to take), and so is an
   // account named by a caller who sees only some: nobody takes the turn of an account they cannot
   // see. Staff see every account: theirs is looked up in the transaction, if at all.
   const known = input.lineId ? await lineTarget(db, ctx, input.lineId)
     : ctx.principal.kind === 'staff' ? undefined : await accountTarget(db, ctx, input.billingAccountId!);
-  const pinHash = hash(normalisePin(input.pin));
+  // As Postgres spells it: an id in capitals must name the same counters and turn.
+  const billingAccountId = known?.billingAccountId ?? input.billingAccountId!.toLowerCase();
+  const keys = failureKeys(ctx, address, billingAccountId);
+  const attempt: Attempt = {
+    pinHash: hash(normalisePin(input.pin)), billingAccountId, lineId: input.lineId ?? null, by: actorOf(ctx), requestId: ctx.requestId ?? null,
+  };
+  const grouped = await groups?.redeem({
+    attempt, turns: { principal: key?.held.principal ?? null, key: key?.held.key ?? null, failureKeys: [keys[0].key, keys[1].key, keys[2].key] },
+    answer: key && ((redeemed) => key.answerRow(redeemed)),
+    // Tried under the account's turn in the group's transaction: counted there, as on its own. A
+    // staff caller's account must exist first (target_not_found: it redeems on its own, and is refused there).
+    refuse: async (tx) => {
+      if (!known) await accountTarget(tx, ctx, billingAccountId);
+      const refused = await notRedeemed(tx, ctx, settings, keys, attempt.pinHash, input, key);
+      return refused.counted ? refused.error : undefined;
+    },
+  });
+  if (grouped && 'refused' in grouped) throw grouped.refused;
+  if (grouped) return grouped.redeemed;
   const outcome = await db.transaction(async (tx) => {
-    // As Postgres spells it: an id in capitals must name the same counters and turn.
-    const billingAccountId = known?.billingAccountId ?? input.billingAccountId!.toLowerCase();
-    const keys = failureKeys(ctx, address, billingAccountId);
     // The account's turn, and the lockouts as they stand once it is ours (vouchers.attempt_turn).
     const [, [turn], [won]] = await together(
       key ? key.turn(tx) : Promise.resolve(),
       tx.execute<{ locked_until: string | null }>(attemptTurn({ turn: keys[0].key, keys: keys.map((k) => k.key) })),
-      tx.execute<Won>(wonAndCredited(ctx, settings, pinHash, billingAccountId, input)),
+      tx.execute<Won>(redemptionStatement(settings, [attempt])),
     ).catch((err: unknown) => {
       // The turn was not ours within its wait: too many attempts on the account at once.
       throw postgresCode(err) === '55P03' ? voucherErrors.redemption_busy() : creditRefusal(err, VOUCHER_CREDIT) ?? err;
@@ -87,14 +113,11 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
     const target = known ?? (won?.entry_id ? null : await accountTarget(tx, ctx, billingAccountId));
     if (turn!.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(turn!.locked_until).toISOString() });
     if (!won) {
-      const refused = await refusal(tx, pinHash, ctx.principal.kind === 'staff');
-      if (refused.error.code !== 'invalid_pin' && refused.error.code !== 'voucher_blocked') throw refused.error;
-      // A wrong PIN (or a blocked voucher presented) counts: committed with its count, then refused.
-      await recordFailure(tx, ctx, settings, keys, refused.blockedSerial, input);
-      key?.refuse(tx, refused.error);
+      const refused = await notRedeemed(tx, ctx, settings, keys, attempt.pinHash, input, key);
+      if (!refused.counted) throw refused.error;
       return { refused: refused.error };
     }
-    const redeemed = won.entry_id ? creditedAlready(won, { billingAccountId }, input) : await credited(tx, ctx, settings, won, target!, input);
+    const redeemed: Redeemed = won.entry_id ? creditedAlready(won, billingAccountId, attempt.lineId) : await credited(tx, ctx, settings, won, target!, input);
     key?.answer(tx, redeemed);
     return { redeemed };
   });
@@ -105,64 +128,16 @@ export async function redeem(db: Db, ctx: Ctx, hash: PinHasher, settings: Redemp
 /**
  * The request's Idempotency-Key, taken and answered in the redemption's transaction: its turn goes
  * out first, with the voucher's update, and its answer with the COMMIT (platform/http/idempotency);
- * a wrong PIN's refusal is stored with its count.
+ * a wrong PIN's refusal is stored with its count. A group takes the key's turn in its statement
+ * (`held`) and stores its members' answers together (`answerRow`).
  */
-export interface RequestKey { turn(tx: Tx): PromiseLike<unknown>; answer(tx: Tx, redeemed: Redeemed): void; refuse(tx: Tx, error: AppError): void }
+export interface RequestKey {
+  turn(tx: Tx): PromiseLike<unknown>; answer(tx: Tx, redeemed: Redeemed): void; refuse(tx: Tx, error: AppError): void;
+  held: { principal: string; key: string }; answerRow(redeemed: Redeemed): AnswerRow;
+}
 export type Redeemed = Awaited<ReturnType<typeof credited>>;
 
-type Won = {
-  serial: string; batch_id: string; partner_id: string | null; redeemed_at: string; face_value: string | null; currency: string | null; add_on_id: string | null;
-  entry_id: string | null; balance: number | null;
-};
-const VOUCHER_CREDIT = { type: 'voucher', refType: 'voucher' } as const;
-
-/**
- * The voucher's update, and with it, in the same statement, its value credited and its event:
- * the common case needs no round trip of its own for them. No credit when the voucher is a
- * bundle, or the balance does not take it as it stands (`creditFrom`): `credited` then does it.
- */
-function wonAndCredited(ctx: Ctx, settings: RedemptionSettings, pinHash: Buffer, billingAccountId: string, input: RedeemInput) {
-  let statement = wonStatements.get(settings);
-  if (!statement) wonStatements.set(settings, statement = wonStatement(settings));
-  return statement({
-    pinHash, billingAccountId, lineId: input.lineId ?? null, by: actorOf(ctx), requestId: ctx.requestId ?? null,
-    entryId: uuidv7(), creditedId: uuidv7(), redeemedId: uuidv7(),
-  });
-}
-
 const attemptTurn = prebuilt(['turn', 'keys'], (v) => sql`select vouchers.attempt_turn(${v.turn}, ${v.keys}::text[]) as locked_until`);
-
-/** Built once per settings (prebuilt): it is sent with every redemption. */
-const wonStatements = new WeakMap<RedemptionSettings, ReturnType<typeof wonStatement>>();
-
-const wonStatement = (settings: RedemptionSettings) => prebuilt(
-  ['pinHash', 'billingAccountId', 'lineId', 'by', 'requestId', 'entryId', 'creditedId', 'redeemedId'],
-  (v) => sql`
-    with won as (
-      update ${vouchers} v set state = 'redeemed', redeemed_at = now(), redeemed_billing_account_id = ${v.billingAccountId}, redeemed_line_id = ${v.lineId},
-        redeemed_by = ${v.by}, updated_at = now()
-      from ${voucherBatches} vb
-      where v.pin_hash = ${v.pinHash} and v.state = 'active' and v.valid_from <= now() and v.valid_until > now() and vb.id = v.batch_id
-      returning v.serial, v.batch_id, v.partner_id, v.redeemed_at, vb.face_value, vb.currency, vb.add_on_id),
-    value as (select face_value as amount, currency, serial::text as ref_id from won where add_on_id is null),
-    ${creditFrom('value', {
-      ...VOUCHER_CREDIT, billingAccountId: v.billingAccountId, actor: v.by, extendValidityDays: settings.rechargeValidityDays,
-      ids: { entry: v.entryId, event: v.creditedId },
-    })},
-    redeemed as (${eventInsertFrom('voucher.redeemed', sql`jsonb_build_object('serial', won.serial, 'batchId', won.batch_id,
-      'faceValue', jsonb_build_object('amount', won.face_value, 'currency', won.currency), 'bundle', null, 'billingAccountId', ${v.billingAccountId}::uuid,
-      'customerId', entry.customer_id, 'lineId', ${v.lineId}::text, 'partnerId', won.partner_id, 'by', ${v.by}::text)`,
-    sql`won join entry on true`, { aggregateId: sql`won.serial::text`, requestId: v.requestId, id: v.redeemedId })})
-    select won.*, entry.id as entry_id, entry.balance from won left join entry on true`);
-
-/** The redemption's answer when the voucher's statement credited it. */
-function creditedAlready(won: Won, target: { billingAccountId: string }, input: RedeemInput) {
-  const faceValue = { amount: Number(won.face_value), currency: won.currency! };
-  return {
-    serial: Number(won.serial), billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: new Date(won.redeemed_at),
-    faceValue, entryId: won.entry_id, balance: { amount: won.balance!, currency: faceValue.currency }, bundle: null,
-  };
-}
 
 type Money = { amount: number; currency: string };
 type Bundle = { addOnId: string; orderId: string };
@@ -186,6 +161,19 @@ async function credited(tx: Tx, ctx: Ctx, settings: RedemptionSettings, won: Won
     result = { faceValue, entryId: entry.id, balance: { amount: entry.balance, currency: faceValue.currency }, bundle: null };
   }
   return { serial, billingAccountId: target.billingAccountId, lineId: input.lineId ?? null, redeemedAt: new Date(won.redeemed_at), ...result };
+}
+
+/**
+ * A PIN tried under the account's turn that redeemed nothing. A wrong PIN (or a blocked voucher
+ * presented) counts, and its refusal is stored with the key: the transaction commits with them.
+ * Any other refusal counts nothing (`counted: false`): its transaction is to roll back.
+ */
+async function notRedeemed(tx: Tx, ctx: Ctx, settings: RedemptionSettings, keys: FailureKeys, pinHash: Buffer, input: RedeemInput, key?: RequestKey) {
+  const refused = await refusal(tx, pinHash, ctx.principal.kind === 'staff');
+  if (refused.error.code !== 'invalid_pin' && refused.error.code !== 'voucher_blocked') return { error: refused.error, counted: false };
+  await recordFailure(tx, ctx, settings, keys, refused.blockedSerial, input);
+  key?.refuse(tx, refused.error);
+  return { error: refused.error, counted: true };
 }
 
 /**
@@ -266,7 +254,7 @@ async function lockOut(db: Tx, ctx: Ctx, s: RedemptionSettings, k: { kind: strin
  * Records a wrong PIN (or a blocked voucher presented) on the account, the caller and the address,
  * in the attempt's transaction. A key at its limit is locked, its count reset.
  */
-async function recordFailure(tx: Tx, ctx: Ctx, s: RedemptionSettings, keys: ReturnType<typeof failureKeys>, blockedSerial: number | null, input: RedeemInput) {
+async function recordFailure(tx: Tx, ctx: Ctx, s: RedemptionSettings, keys: FailureKeys, blockedSerial: number | null, input: RedeemInput) {
   const limits = { target: s.failuresPerTarget, caller: s.failuresPerCaller, address: s.failuresPerAddress };
   for (const k of keys) {
     const failures = await countFailure(tx, s, k.key);

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { ctxOf } from '../../platform/auth/guard.js';
 import type { FieldCrypto } from '../../platform/crypto/fields.js';
@@ -11,6 +12,7 @@ import { createBatch, downloadPins, getBatch, listBatches } from './batches.js';
 import { voucherErrors } from './errors.js';
 import type { PinHasher } from './pins.js';
 import { redeem, type RedemptionSettings } from './redemption.js';
+import { RedemptionGroups } from './redemption-groups.js';
 import { activate, block, distribute, getVoucher, listVouchers, unblock } from './stock.js';
 import { voucherStates } from './tables.js';
 import { currencyCode } from '../../platform/http/money.js';
@@ -39,9 +41,10 @@ const voucherView = z.object({
 const rangeResult = z.object({ serialFrom: z.number().int(), serialTo: z.number().int(), count: z.number().int() });
 const blockResult = z.object({ serialFrom: z.number().int(), serialTo: z.number().int(), changed: z.number().int(), unchanged: z.number().int().describe('Vouchers of the range this change did not apply to') });
 
-export interface VoucherDeps { db: Db; crypto: FieldCrypto; hash: PinHasher; redemption: RedemptionSettings }
+export interface VoucherDeps { db: Db; crypto: FieldCrypto; hash: PinHasher; redemption: RedemptionSettings; registry?: Registry }
 
-export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { db, crypto, hash, redemption }) => {
+export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { db, crypto, hash, redemption, registry }) => {
+  const groups = redemption.groupSize > 0 ? new RedemptionGroups(db, redemption, { size: redemption.groupSize, groups: 2 }, app.log, registry) : undefined;
   app.post('/v1/voucher-batches', {
     config: { auth: 'vouchers:manage' },
     schema: {
@@ -170,8 +173,13 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
     const key = keyInTransaction(req, reply, crypto);
     let answer: string | undefined;
     try {
-      const redeemed = await redeem(db, ctxOf(req), hash, redemption, req.ip, req.body, key && {
-        turn: key.turn, answer: (tx, r) => { answer = key.answer(tx, 201, r); }, refuse: key.refuse,
+      const redeemed = await redeem(db, groups, ctxOf(req), hash, redemption, req.ip, req.body, key && {
+        turn: key.turn, answer: (tx, r) => { answer = key.answer(tx, 201, r); }, refuse: key.refuse, held: key.held,
+        answerRow: (r) => {
+          const stored = key.answerRow(201, r);
+          answer = stored.text;
+          return stored.row;
+        },
       });
       return key && answer !== undefined ? key.send(answer) : reply.status(201).send(redeemed);
     } catch (err) {

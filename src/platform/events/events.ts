@@ -46,12 +46,13 @@ export function eventInsert(type: string, payload: Record<string, unknown>, meta
 }
 
 /**
- * The INSERT of the event of `source`, a CTE of at most one row (the id is drawn here) in the
- * caller's larger statement, its payload (and aggregate id, if SQL) built in SQL from that row:
- * an event that needs a value only the statement computes (a balance after an update) goes in
- * with it instead of in a round trip of its own. In a prebuilt statement, `id` binds the event's id.
+ * The INSERT of the events of `source`, a FROM item of the caller's larger statement, one event a
+ * row, its payload (and aggregate id, if SQL) built in SQL from that row: an event that needs a
+ * value only the statement computes (a balance after an update) goes in with it instead of in a
+ * round trip of its own. The id is drawn here (for a source of at most one row), or bound in a
+ * prebuilt statement, or a column of the source's; so may the request id be.
  */
-export function eventInsertFrom(type: string, payload: SQL, source: SQL, meta: { aggregateId?: string | SQL; requestId?: string | Bound | null; id?: Bound } = {}) {
+export function eventInsertFrom(type: string, payload: SQL, source: SQL, meta: { aggregateId?: string | SQL; requestId?: string | Bound | SQL | null; id?: Bound | SQL } = {}) {
   return sql`insert into ${events} (id, type, aggregate_id, payload, request_id)
     select ${meta.id ?? drawn(uuidv7)}, ${type}, ${meta.aggregateId ?? null}, ${payload}, ${meta.requestId ?? null} from ${source}`;
 }

@@ -103,7 +103,7 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
       if (claim.inTransaction) {
         // A refusal of work in a transaction has no claim to update. If a copy of the request
         // answered first (it ran while this one was refused), its answer stands and is given.
-        const stored = await db.execute(answerStatement(crypto, claim, reply.statusCode, text, headers, resourceId, 'unless-answered'));
+        const stored = await db.execute(answerUnlessAnswered(answerValues(crypto, claim, reply.statusCode, text, headers, resourceId)));
         if (!stored.length) return (await priorAnswer(db, crypto, reply, claim)) ?? payload;
       } else {
         await db.execute(sql`
@@ -148,14 +148,9 @@ function replayed(crypto: FieldCrypto, reply: FastifyReply, prior: typeof idempo
   return prior.responseSealed ? crypto.decrypt(prior.responseSealed) : '';
 }
 
-/**
- * The key's answer. `unless-answered`: an answer after the work's transaction (a refusal before
- * it), which gives way to an answer already stored, unless that one has expired; the statement
- * then returns no row.
- */
-function answerStatement(crypto: FieldCrypto, claim: Claim, status: number, text: string, headers: Record<string, string>, resourceId: string | null, mode?: 'unless-answered') {
-  const values = { ...claim, status, sealed: crypto.encrypt(text), headers: JSON.stringify(headers), resourceId };
-  return mode ? answerUnlessAnswered(values) : answerInsert(values);
+/** The key's answer, as the answer statements bind it. */
+function answerValues(crypto: FieldCrypto, claim: Claim, status: number, text: string, headers: Record<string, string>, resourceId: string | null): AnswerRow {
+  return { principal: claim.principal, key: claim.key, hash: claim.hash, status, sealed: crypto.encrypt(text), headers: JSON.stringify(headers), resourceId };
 }
 
 // Prebuilt: a key answered in its transaction sends these with every request.
@@ -164,12 +159,36 @@ const answerInsertOf = (v: Record<'principal' | 'key' | 'hash' | 'status' | 'sea
     values (${v.principal}, ${v.key}, ${v.hash}, 'done', ${v.status}, ${v.sealed}, ${v.headers}::jsonb, ${v.resourceId})`;
 const ANSWER = ['principal', 'key', 'hash', 'status', 'sealed', 'headers', 'resourceId'] as const;
 const answerInsert = prebuilt(ANSWER, answerInsertOf);
+/**
+ * An answer after the work's transaction (a refusal before it), which gives way to an answer
+ * already stored, unless that one has expired; the statement then returns no row.
+ */
 const answerUnlessAnswered = prebuilt(ANSWER, (v) => sql`${answerInsertOf(v)}
   on conflict (principal, key) do update set request_hash = excluded.request_hash, state = excluded.state, response_status = excluded.response_status,
     response_sealed = excluded.response_sealed, response_headers = excluded.response_headers, resource_id = excluded.resource_id, created_at = now()
   where k.created_at < now() - ${KEEP}
   returning 1`);
 const turnStatement = prebuilt(['principal', 'key'], (v) => sql`select platform.idempotency_turn(${v.principal}, ${v.key})`);
+
+/** A key's answer, as `storeAnswers` stores it with others'. */
+export type AnswerRow = Record<(typeof ANSWER)[number], unknown>;
+
+/**
+ * The answers of several keys in one statement (a group of redemptions, committed together). Like
+ * an answer in its transaction, the statement fails if a key has an answer already.
+ */
+export function storeAnswers(tx: Tx, rows: AnswerRow[]) {
+  const column = (name: (typeof ANSWER)[number]) => rows.map((r) => r[name]);
+  return tx.execute(answersInsert({
+    principals: column('principal'), keys: column('key'), hashes: column('hash'), statuses: column('status'), sealed: column('sealed'),
+    headers: column('headers'), resourceIds: column('resourceId'),
+  }));
+}
+const answersInsert = prebuilt(['principals', 'keys', 'hashes', 'statuses', 'sealed', 'headers', 'resourceIds'], (v) => sql`
+  insert into ${idempotencyKeys} (principal, key, request_hash, state, response_status, response_sealed, response_headers, resource_id)
+    select principal, key, hash, 'done', status, sealed, headers::jsonb, resource_id
+    from unnest(${v.principals}::text[], ${v.keys}::text[], ${v.hashes}::text[], ${v.statuses}::int[], ${v.sealed}::text[], ${v.headers}::text[], ${v.resourceIds}::text[])
+      as a(principal, key, hash, status, sealed, headers, resource_id)`);
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -183,10 +202,14 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export function keyInTransaction(req: FastifyRequest, reply: FastifyReply, crypto: FieldCrypto) {
   const claim = req.idempotency;
   if (!claim?.inTransaction) return undefined;
-  const store = (tx: Tx, status: number, body: unknown, type: string) => {
+  const answerOf = (status: number, body: unknown, type: string) => {
     const text = String(reply.code(status).serialize(body));
     const id = (body as { id?: unknown }).id;
-    tx.execute(answerStatement(crypto, claim, status, text, { 'content-type': type }, typeof id === 'string' ? id : null)).then(undefined, () => {});
+    return { text, row: answerValues(crypto, claim, status, text, { 'content-type': type }, typeof id === 'string' ? id : null) };
+  };
+  const store = (tx: Tx, status: number, body: unknown, type: string) => {
+    const { text, row } = answerOf(status, body, type);
+    tx.execute(answerInsert(row)).then(undefined, () => {});
     return text;
   };
   return {
@@ -202,6 +225,10 @@ export function keyInTransaction(req: FastifyRequest, reply: FastifyReply, crypt
      * COMMIT: if it fails, the transaction does (pipelinedTransaction), with its error.
      */
     answer: (tx: Tx, status: number, body: unknown) => store(tx, status, body, JSON_TYPE),
+    /** The key, for a statement that takes its turn itself (`platform.idempotency_try_turn`). */
+    held: { principal: claim.principal, key: claim.key },
+    /** A success's answer (the text to `send` once committed) as a row for `storeAnswers`, which stores it with others in their transaction. */
+    answerRow: (status: number, body: unknown) => answerOf(status, body, JSON_TYPE),
     /**
      * The refusal of a transaction that commits anyway (a wrong PIN's count), stored in it, so
      * that a copy waiting for the key replays it rather than running (and counting) again.

@@ -152,6 +152,83 @@ describe('redemption', () => {
     expect((await t.http.get(`/v1/billing-accounts/${accountId}/ledger/reconciliation`).expect(200)).body.consistent).toBe(true);
   }, 60_000);
 
+  it('redemptions that arrive together are made in groups, the rest on their own: every right PIN credited once, every wrong one counted', async () => {
+    const { batch, pins } = await printedBatch(48, 700);
+    const s = batch.serialFrom as number;
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: s, serialTo: s + 47 }).expect(200);
+    // Twenty accounts whose balances are open (a first look opens one), two whose are not: a group
+    // that wins a voucher for one of those is undone, and its members redeem on their own.
+    const open: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const { accountId } = await customerWithAccount(t, 'prepaid');
+      await balance(accountId);
+      open.push(accountId);
+    }
+    const unopened = [(await customerWithAccount(t, 'prepaid')).accountId, (await customerWithAccount(t, 'prepaid')).accountId];
+    const guesser = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
+    const sends = [
+      // Two vouchers for each open account: the same account is never twice in one group.
+      ...Array.from({ length: 40 }, (_, i) => ({ pin: pins.get(s + i)!, billingAccountId: open[i % 20]!, by: t.http })),
+      ...unopened.map((billingAccountId, i) => ({ pin: pins.get(s + 40 + i)!, billingAccountId, by: t.http })),
+      // One PIN sent three times, to three accounts: one credit.
+      ...[0, 1, 2].map((i) => ({ pin: pins.get(s + 42)!, billingAccountId: open[i]!, by: t.http })),
+      ...[0, 1, 2].map((i) => ({ pin: String(30_000_000_000_000 + i), billingAccountId: open[19]!, by: guesser })),
+    ].map((r) => ({ ...r, key: idem() }));
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec((await t.http.get('/metrics').expect(200)).text)?.[1] ?? 0);
+    const made = 'voucher_redemption_group_members_total{made="true"}';
+    const [madeBefore, committedBefore, undoneBefore] = [await metric(made), await metric('voucher_redemption_groups_total{outcome="committed"}'), await metric('voucher_redemption_groups_total{outcome="undone"}')];
+    const results = await Promise.all(sends.map((r) => r.by.post('/v1/voucher-redemptions').set('idempotency-key', r.key).send({ pin: r.pin, billingAccountId: r.billingAccountId })));
+
+    expect(results.slice(0, 42).map((r) => r.status)).toEqual(Array(42).fill(201));
+    results.slice(0, 42).forEach((r, i) => expect(r.body).toMatchObject({ serial: s + i, billingAccountId: sends[i]!.billingAccountId, faceValue: { amount: 700, currency: 'EUR' } }));
+    const copies = results.slice(42, 45);
+    expect(copies.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(copies.filter((r) => r.status !== 201).every((r) => r.body.code === 'voucher_already_redeemed' || r.body.code === 'redemption_busy')).toBe(true);
+    expect(results.slice(45).map((r) => r.body.code)).toEqual(['invalid_pin', 'invalid_pin', 'invalid_pin']);
+    const [counted] = await t.database.sql`select failures from vouchers.pin_failures where key = ${`account:${open[19]}`}`;
+    expect(counted!.failures).toBe(3);
+    await t.database.sql`update vouchers.pin_failures set failures = failures - 3 where key like 'address:%'`;
+
+    // Each account holds exactly what it was given, entry by entry, with one event per credit and per voucher.
+    const copyTo = copies.findIndex((r) => r.status === 201);
+    for (const [i, accountId] of open.entries()) {
+      const expected = 1400 + (i === copyTo ? 700 : 0);
+      expect(await balance(accountId)).toBe(expected);
+      expect((await t.http.get(`/v1/billing-accounts/${accountId}/ledger/reconciliation`).expect(200)).body.consistent).toBe(true);
+    }
+    for (const accountId of unopened) expect(await balance(accountId)).toBe(700);
+    const serials = Array.from({ length: 43 }, (_, i) => String(s + i));
+    const [events] = await t.database.sql`select count(*) filter (where type = 'voucher.redeemed')::int as redeemed, count(distinct aggregate_id)::int as vouchers
+      from platform.events where type = 'voucher.redeemed' and aggregate_id = any(${serials})`;
+    expect(events).toEqual({ redeemed: 43, vouchers: 43 });
+    const [credits] = await t.database.sql`select count(*)::int as n from platform.events where type = 'balance.credited' and payload->>'type' = 'voucher'
+      and aggregate_id = any(${[...open, ...unopened]})`;
+    expect(credits!.n).toBe(43);
+
+    // Most were made by groups, several to a group; at least one group was undone (an unopened balance).
+    const madeByGroups = await metric(made) - madeBefore;
+    expect(madeByGroups).toBeGreaterThanOrEqual(10);
+    expect(await metric('voucher_redemption_groups_total{outcome="committed"}') - committedBefore).toBeLessThan(madeByGroups);
+    expect(await metric('voucher_redemption_groups_total{outcome="undone"}') - undoneBefore).toBeGreaterThanOrEqual(1);
+
+    // One arriving alone is a group of one, its answer stored with it: the same key replays it.
+    const alone = { pin: pins.get(s + 43)!, billingAccountId: open[4]! };
+    const key = idem();
+    const first = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', key).send(alone).expect(201);
+    expect(await metric(made)).toBe(madeByGroups + madeBefore + 1);
+    const again = await t.http.post('/v1/voucher-redemptions').set('idempotency-key', key).send(alone).expect(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+
+    // A right PIN for an account locked out is refused in a group as on its own, beside others made.
+    await t.database.sql`insert into vouchers.pin_failures (key, window_start, failures, locked_until) values (${`account:${open[7]}`}, now(), 0, now() + interval '10 minutes')`;
+    const beside = await Promise.all([44, 45, 46].map((i, j) => t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem())
+      .send({ pin: pins.get(s + i)!, billingAccountId: open[[7, 8, 9][j]!]! })));
+    expect(beside.map((r) => r.body.code ?? r.status)).toEqual(['redemption_locked_out', 201, 201]);
+    expect((await t.http.get(`/v1/vouchers/${s + 44}`).expect(200)).body.state).toBe('active');
+    await t.database.sql`delete from vouchers.pin_failures where key = ${`account:${open[7]}`}`;
+  }, 60_000);
+
   it('a retried redemption with its Idempotency-Key replays the first answer; without one it is refused', async () => {
     const { batch, pins } = await printedBatch(1);
     await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialFrom }).expect(200);
@@ -285,12 +362,23 @@ describe('redemption', () => {
     const other = await prepaidLine();
     const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: other.customerId }));
     const guess = (i: number) => customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: String(20_000_000_000_000 + i), lineId: other.lineId });
-    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => guess(i)));
+    // The right PIN goes last: it is redeemed only if its turn came before the lockout.
+    const { batch, pins } = await printedBatch(1);
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialFrom }).expect(200);
+    const right = customer.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(batch.serialFrom)!, lineId: other.lineId });
+    const burst = await Promise.all([...Array.from({ length: 12 }, (_, i) => guess(i)), right]);
+    const rightAnswer = burst.pop();
     const codes = burst.map((r) => r.body.code);
     // Those whose turn did not come in time are busy (and not counted); the rest are tried one by one.
     expect(codes.every((c) => ['invalid_pin', 'redemption_busy', 'redemption_locked_out'].includes(c))).toBe(true);
     const tried = codes.filter((c) => c === 'invalid_pin').length;
     expect(tried).toBeLessThanOrEqual(5);
+    const [lockout] = await t.database.sql`select locked_until - make_interval(mins => 30) as since from vouchers.pin_failures where key = ${`account:${other.accountId}`} and locked_until is not null`;
+    if (rightAnswer!.status === 201) {
+      if (lockout) expect(new Date(rightAnswer!.body.redeemedAt).getTime()).toBeLessThan(new Date(lockout.since).getTime());
+    } else {
+      expect(rightAnswer!.body.code).toMatch(/^(redemption_locked_out|redemption_busy)$/);
+    }
     // Sent one by one, the guesses go on until the limit, then the account is locked out.
     const after: string[] = [];
     for (let i = 100; i < 106; i++) after.push((await guess(i)).body.code);
