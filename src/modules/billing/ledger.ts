@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, lte, notInArray, type SQL, sql } from 'drizzle-orm';
 import { type Ctx, systemCtx } from '../../platform/context.js';
 import { type Db, postgresCode, postgresConstraint, type Tx } from '../../platform/db/client.js';
-import { type Bound, drawn } from '../../platform/db/prebuilt.js';
+import type { Bound } from '../../platform/db/prebuilt.js';
 import { emit, eventInsertFrom } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { findBillingAccount } from '../customers/index.js';
@@ -51,8 +51,11 @@ async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promi
   if (!Number.isSafeInteger(m.amount) || m.amount <= 0) throw new RangeError('a movement is a positive integer in minor units');
   let expired = false;
   let opened = false;
+  // Drawn once, before any other event the caller emits after calling: tried again (the balance
+  // opened or expired first), the credit's event keeps its place in the outbox's order.
+  const ids = { entry: uuidv7(), event: uuidv7() };
   for (;;) {
-    const rows = await apply(tx, m, delta, expiring);
+    const rows = await apply(tx, m, ids, delta, expiring);
     if (rows.length) {
       const entry = rows[0]!;
       await afterMove(tx, m, entry);
@@ -79,8 +82,8 @@ async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promi
 }
 
 /** The update and its entry in one statement: either both happen or neither. */
-async function apply(tx: Tx, m: Movement, delta: number, expiring: boolean) {
-  const parts = movementCtes(m, { delta: sql`${delta}::bigint`, currency: sql`${m.currency}::text`, refId: sql`${m.refId}::text`, expiring, credited: creditedInStatement(m, delta) });
+async function apply(tx: Tx, m: Movement, ids: { entry: string; event: string }, delta: number, expiring: boolean) {
+  const parts = movementCtes({ ...m, ids: { entry: sql`${ids.entry}`, event: sql`${ids.event}` } }, { delta: sql`${delta}::bigint`, currency: sql`${m.currency}::text`, refId: sql`${m.refId}::text`, expiring, credited: creditedInStatement(m, delta) });
   const statement = (db: Tx) => db.execute<Entry & { balance: number; threshold: number | null; customerId: string }>(sql`
       with ${parts} select id, billing_account_id as "billingAccountId", seq, type, amount, currency, balance_after as "balanceAfter", ref_type as "refType",
         ref_id as "refId", reason, actor, created_at as "createdAt", balance, threshold, customer_id as "customerId" from entry`);
@@ -102,10 +105,11 @@ function duplicateEntry(err: unknown, m: Pick<Movement, 'type' | 'refType'> & { 
 
 /**
  * A movement's fixed parts, as a statement takes them: in a prebuilt statement the account and
- * actor may be bound values, and `ids` binds the ids of the entry and of the credit's event.
+ * actor may be bound values. `ids` are the ids of the entry and of the credit's event, drawn by
+ * the caller (bound, in a prebuilt statement, or columns of a source's rows).
  */
 type MovementInStatement = Omit<Movement, 'amount' | 'currency' | 'refId' | 'billingAccountId' | 'actor'>
-  & { billingAccountId: string | Bound | SQL; actor: string | Bound | SQL; ids?: { entry: Bound | SQL; event: Bound | SQL } };
+  & { billingAccountId: string | Bound | SQL; actor: string | Bound | SQL; ids: { entry: Bound | SQL; event: Bound | SQL } };
 
 /**
  * A movement as CTEs of a larger statement: `b` updates the balance, `credited` (a credit's)
@@ -115,7 +119,7 @@ type MovementInStatement = Omit<Movement, 'amount' | 'currency' | 'refId' | 'bil
  * the entry and the event.
  */
 function movementCtes(m: MovementInStatement, p: { delta: SQL; currency: SQL; refId: SQL; from?: SQL; expiring: boolean; credited: boolean }) {
-  const ids = m.ids ?? { entry: drawn(uuidv7), event: drawn(uuidv7) };
+  const { ids } = m;
   const { delta, currency } = p;
   const from = p.from ? sql` from ${p.from}` : sql``;
   return sql`b as (

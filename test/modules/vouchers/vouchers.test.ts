@@ -204,6 +204,12 @@ describe('redemption', () => {
     const [credits] = await t.database.sql`select count(*)::int as n from platform.events where type = 'balance.credited' and payload->>'type' = 'voucher'
       and aggregate_id = any(${[...open, ...unopened]})`;
     expect(credits!.n).toBe(43);
+    // A balance opened by its first credit: that credit's event still comes before the voucher's.
+    for (const accountId of unopened) {
+      const order = await t.database.sql`select type from platform.events
+        where (type = 'balance.credited' and aggregate_id = ${accountId}) or (type = 'voucher.redeemed' and payload->>'billingAccountId' = ${accountId}) order by id`;
+      expect(order.map((e) => e.type)).toEqual(['balance.credited', 'voucher.redeemed']);
+    }
 
     // Most were made by groups, several to a group; at least one group was undone (an unopened balance).
     const madeByGroups = await metric(made) - madeBefore;
