@@ -235,6 +235,24 @@ describe('redemption', () => {
     await t.database.sql`delete from vouchers.pin_failures where key = ${`account:${open[7]}`}`;
   }, 60_000);
 
+  it('a voucher in another currency than its balance undoes its group: the others are made again without it, and it is refused on its own', async () => {
+    const { batch, pins } = await printedBatch(6, 900);
+    const s = batch.serialFrom as number;
+    await t.http.post('/v1/vouchers/activations').send({ serialFrom: s, serialTo: s + 5 }).expect(200);
+    const accounts: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const customer = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Ada', familyName: 'Dollar' }).expect(201)).body;
+      const account = (await t.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type: 'prepaid', currency: i === 3 ? 'USD' : 'EUR' }).expect(201)).body;
+      await balance(account.id);
+      accounts.push(account.id);
+    }
+    const results = await Promise.all(accounts.map((billingAccountId, i) => t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem())
+      .send({ pin: pins.get(s + i)!, billingAccountId })));
+    expect(results.map((r) => r.body.code ?? r.status)).toEqual([201, 201, 201, 'currency_mismatch', 201, 201]);
+    expect((await t.http.get(`/v1/vouchers/${s + 3}`).expect(200)).body.state).toBe('active');
+    for (const [i, id] of accounts.entries()) expect(await balance(id)).toBe(i === 3 ? 0 : 900);
+  });
+
   it('a retried redemption with its Idempotency-Key replays the first answer; without one it is refused', async () => {
     const { batch, pins } = await printedBatch(1);
     await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialFrom }).expect(200);
