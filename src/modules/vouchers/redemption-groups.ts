@@ -52,7 +52,7 @@ export class RedemptionGroups {
   private readonly waiting: Waiting[] = [];
   private running = 0;
   private readonly busy = new Set<string>();
-  private readonly counted: (outcome: 'committed' | 'undone', members: number, redeemed: number) => void = () => {};
+  private readonly counted = { group: (_outcome: 'committed' | 'undone') => {}, members: (_offered: number, _redeemed: number) => {} };
 
   constructor(
     private readonly db: Db, private readonly settings: { rechargeValidityDays: number }, private readonly limits: { size: number; groups: number },
@@ -60,11 +60,13 @@ export class RedemptionGroups {
   ) {
     if (!registry) return;
     const groups = new Counter({ name: 'voucher_redemption_groups_total', help: 'Groups of redemptions, by outcome (undone: each member redeemed on its own)', labelNames: ['outcome'], registers: [registry] });
-    const members = new Counter({ name: 'voucher_redemption_group_members_total', help: 'Redemptions offered to a group, by whether the group made them', labelNames: ['made'], registers: [registry] });
-    this.counted = (outcome, n, redeemed) => {
-      groups.inc({ outcome });
-      members.inc({ made: 'true' }, redeemed);
-      members.inc({ made: 'false' }, n - redeemed);
+    const members = new Counter({ name: 'voucher_redemption_group_members_total', help: 'Redemptions offered to a group, by whether a group redeemed them', labelNames: ['made'], registers: [registry] });
+    this.counted = {
+      group: (outcome) => groups.inc({ outcome }),
+      members: (offered, redeemed) => {
+        members.inc({ made: 'true' }, redeemed);
+        members.inc({ made: 'false' }, offered - redeemed);
+      },
     };
   }
 
@@ -119,16 +121,17 @@ export class RedemptionGroups {
     for (let again = true; members.length;) {
       try {
         made = await this.db.transaction((tx) => this.made(tx, members));
-        this.counted('committed', members.length, [...made.values()].filter((o) => o && 'redeemed' in o).length);
+        this.counted.group('committed');
         break;
       } catch (err) {
-        this.counted('undone', members.length, 0);
+        this.counted.group('undone');
         if (!expected(err)) this.log.warn({ err }, 'a group of voucher redemptions failed: its members redeem on their own');
         if (!(err instanceof Uncredited && again)) break;
         again = false;
         members = members.filter((w) => !err.members.has(w));
       }
     }
+    this.counted.members(group.length, [...made.values()].filter((o) => o && 'redeemed' in o).length);
     for (const w of group) w.done(made.get(w));
   }
 
