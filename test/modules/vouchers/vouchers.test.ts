@@ -23,6 +23,21 @@ async function printedBatch(quantity: number, faceValue = 1500) {
   return { batch, pins };
 }
 
+/** A printed batch sold whole: every voucher active. */
+async function soldBatch(quantity: number, faceValue: number) {
+  const printed = await printedBatch(quantity, faceValue);
+  await t.http.post('/v1/vouchers/activations').send({ serialFrom: printed.batch.serialFrom, serialTo: printed.batch.serialTo }).expect(200);
+  return { ...printed, s: printed.batch.serialFrom as number };
+}
+
+/** A prepaid account of a customer of its own, its balance opened by a first look. */
+async function openAccount(currency = 'EUR') {
+  const customer = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Ada', familyName: 'Prepaid' }).expect(201)).body;
+  const account = (await t.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type: 'prepaid', currency }).expect(201)).body;
+  await balance(account.id);
+  return account.id as string;
+}
+
 /** Time passes: a batch's validity, and so its vouchers', has ended. */
 async function endValidity(batchId: string) {
   await t.database.sql`update vouchers.voucher_batches set valid_from = now() - interval '2 days', valid_until = now() - interval '1 minute' where id = ${batchId}`;
@@ -153,17 +168,11 @@ describe('redemption', () => {
   }, 60_000);
 
   it('redemptions that arrive together are made in groups, the rest on their own: every right PIN credited once, every wrong one counted', async () => {
-    const { batch, pins } = await printedBatch(48, 700);
-    const s = batch.serialFrom as number;
-    await t.http.post('/v1/vouchers/activations').send({ serialFrom: s, serialTo: s + 47 }).expect(200);
+    const { pins, s } = await soldBatch(48, 700);
     // Twenty accounts whose balances are open (a first look opens one), two whose are not: a group
     // that wins a voucher for one of those is undone, and its members redeem on their own.
     const open: string[] = [];
-    for (let i = 0; i < 20; i++) {
-      const { accountId } = await customerWithAccount(t, 'prepaid');
-      await balance(accountId);
-      open.push(accountId);
-    }
+    for (let i = 0; i < 20; i++) open.push(await openAccount());
     const unopened = [(await customerWithAccount(t, 'prepaid')).accountId, (await customerWithAccount(t, 'prepaid')).accountId];
     const guesser = asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }));
     const sends = [
@@ -236,16 +245,9 @@ describe('redemption', () => {
   }, 60_000);
 
   it('a voucher in another currency than its balance undoes its group: the others are made again without it, and it is refused on its own', async () => {
-    const { batch, pins } = await printedBatch(6, 900);
-    const s = batch.serialFrom as number;
-    await t.http.post('/v1/vouchers/activations').send({ serialFrom: s, serialTo: s + 5 }).expect(200);
+    const { pins, s } = await soldBatch(6, 900);
     const accounts: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const customer = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Ada', familyName: 'Dollar' }).expect(201)).body;
-      const account = (await t.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type: 'prepaid', currency: i === 3 ? 'USD' : 'EUR' }).expect(201)).body;
-      await balance(account.id);
-      accounts.push(account.id);
-    }
+    for (let i = 0; i < 6; i++) accounts.push(await openAccount(i === 3 ? 'USD' : 'EUR'));
     const results = await Promise.all(accounts.map((billingAccountId, i) => t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem())
       .send({ pin: pins.get(s + i)!, billingAccountId })));
     expect(results.map((r) => r.body.code ?? r.status)).toEqual([201, 201, 201, 'currency_mismatch', 201, 201]);
