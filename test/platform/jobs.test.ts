@@ -122,13 +122,34 @@ describe('outbox relay', () => {
     await Promise.all(Array.from({ length: 300 }, (_, n) => t.database.db.transaction((tx) => emit(tx, 'burst.event', { n }))));
     const relayed = await Promise.all(Array.from({ length: 4 }, async () => {
       let total = 0;
-      for (let n = await relayOutbox(t.database.db, subscribers); n > 0; n = await relayOutbox(t.database.db, subscribers)) total += n;
+      for (let n = await relayOutbox(t.database.db, subscribers); n !== 0; n = await relayOutbox(t.database.db, subscribers)) {
+        if (n === 'busy') await new Promise((r) => setTimeout(r, 5));
+        else total += n;
+      }
       return total;
     }));
     expect(relayed.reduce((a, b) => a + b, 0)).toBe(300);
     const [jobs] = await t.database.sql`select count(*)::int as n, count(distinct e)::int as d from graphile_worker._private_jobs j join graphile_worker._private_tasks k on k.id = j.task_id, json_array_elements_text(j.payload->'eventIds') as e
       where k.identifier = 'platform.deliver_events' and j.payload->>'subscriber' = 'test.count'`;
     expect(jobs).toEqual({ n: 300, d: 300 });
+  });
+
+  it('answers busy at once while another pass has the turn, and relays once it is over', async () => {
+    const subscribers: Subscriber[] = [{ name: 'test.turns', types: ['turn.event'], handle: async () => {} }];
+    await t.database.db.transaction((tx) => emit(tx, 'turn.event', {}));
+    const other = await t.database.sql.reserve();
+    try {
+      await other`select pg_advisory_lock(hashtextextended('platform.outbox_relay', 0))`;
+      const started = Date.now();
+      expect(await relayOutbox(t.database.db, subscribers)).toBe('busy');
+      expect(Date.now() - started).toBeLessThan(1_000);
+      const [waiting] = await t.database.sql`select count(*)::int as n from platform.events where type = 'turn.event' and dispatched_at is null`;
+      expect(waiting!.n).toBe(1);
+      await other`select pg_advisory_unlock_all()`;
+    } finally {
+      other.release();
+    }
+    expect(await relayOutbox(t.database.db, subscribers)).toBe(1);
   });
 
   it('runs as a loop beside a worker: an event reaches its subscriber without anyone polling by hand', async () => {

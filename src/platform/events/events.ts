@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { type Db, type Tx, together } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { type Bound, drawn } from '../db/prebuilt.js';
 import { uuidv7 } from '../ids.js';
 import type { JobsSetup } from '../jobs/jobs.js';
@@ -65,20 +65,21 @@ const RELAY_BATCH = 500;
  * transaction. A job per event and subscriber cost the worker more than most handlers do.
  * Passes take turns (an advisory lock: relays on several instances run one after the other, each
  * pass seeing the last one's marks), so that claiming an event is its update alone, without a row
- * lock written first. Returns how many events it handled.
+ * lock written first. Returns how many events it handled, or `busy` when another pass has the
+ * turn: it is not waited for, so that relays on other instances hold no connection in line, and
+ * one pass that hangs holds up no other instance's connections.
  */
-export async function relayOutbox(db: Db, subscribers: Subscriber[]): Promise<number> {
+export async function relayOutbox(db: Db, subscribers: Subscriber[]): Promise<number | 'busy'> {
   return db.transaction(async (tx) => {
-    const [, claimed] = await together(
-      tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('platform.outbox_relay', 0))`),
-      tx.execute<{ id: string; type: string; occurred_at: string }>(sql`
+    const [turn] = await tx.execute<{ mine: boolean }>(sql`select pg_try_advisory_xact_lock(hashtextextended('platform.outbox_relay', 0)) as mine`);
+    if (!turn!.mine) return 'busy' as const;
+    const claimed = await tx.execute<{ id: string; type: string; occurred_at: string }>(sql`
         with batch as (select id, occurred_at from ${events} where dispatched_at is null order by txid, id limit ${RELAY_BATCH})
         update ${events} e set dispatched_at = now() from batch
         -- occurred_at, the partition key: one partition per row. dispatched_at again: a relay that
         -- does not take turns (an older version, mid-deploy) may have claimed the row meanwhile.
         where e.id = batch.id and e.occurred_at = batch.occurred_at and e.dispatched_at is null
-        returning e.id, e.type, e.occurred_at`),
-    );
+        returning e.id, e.type, e.occurred_at`);
     claimed.sort((a, b) => (a.id < b.id ? -1 : 1));
     const deliveries = subscribers.flatMap((s) => {
       const mine = claimed.filter((e) => s.types.includes(e.type) || s.types.includes('*'));
@@ -112,7 +113,9 @@ export function startOutboxRelay(db: Db, subscribers: Subscriber[], log: Logger,
     while (running) {
       let handled = 0;
       try {
-        handled = await relayOutbox(db, subscribers);
+        const pass = await relayOutbox(db, subscribers);
+        // Another instance's pass has the turn: this relay tries again after a pause.
+        handled = pass === 'busy' ? 0 : pass;
         failures = 0;
       } catch (err) {
         failures++;
