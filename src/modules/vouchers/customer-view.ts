@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { viewPart } from '../customers/index.js';
-import { accountKey, type RedemptionSettings } from './redemption.js';
+import { accountKey } from './pin-failures.js';
+import type { RedemptionSettings } from './redemption.js';
 import { pinFailures } from './tables.js';
 
 const vouchersPart = z.object({

@@ -1,19 +1,23 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
-import { connectionLost, type Db, postgresCode, type Tx } from '../../platform/db/client.js';
+import { connectionLost, type Db, postgresCode, postgresConstraint, type Tx } from '../../platform/db/client.js';
 import { AppError } from '../../platform/http/errors.js';
 import { type AnswerRow, storeAnswers } from '../../platform/http/idempotency.js';
-import { type Attempt, creditedAlready, redemptionStatement, type Turns, type Won } from './redemption-statement.js';
+import { creditRefusal } from '../billing/index.js';
+import { type Failure, type FailureSettings, recordFailures } from './pin-failures.js';
+import { type Attempt, creditedAlready, redemptionStatement, type Turns, VOUCHER_CREDIT, type Won } from './redemption-statement.js';
 
 export type GroupRedeemed = ReturnType<typeof creditedAlready>;
 
 /**
- * A redemption offered to a group: its attempt, its turns, (with a request key) its answer's row,
- * and its refusal when the group tried its PIN and redeemed nothing: counted in the group's
- * transaction, or undefined when it is to redeem on its own (a voucher used or expired, say).
+ * A redemption offered to a group: its attempt, its turns, (with a request key) its answer's row;
+ * when the group tried its PIN and redeemed nothing, its `refusal` (a wrong PIN to count), or
+ * undefined when it is to redeem on its own (a voucher used or expired, say), and (with a key)
+ * `refused`, which stores the refusal as the key's answer once it is counted.
  */
 export interface Member {
-  attempt: Attempt; turns: Turns; answer?: (redeemed: GroupRedeemed) => AnswerRow; refuse: (tx: Tx) => Promise<AppError | undefined>;
+  attempt: Attempt; turns: Turns; answer?: (redeemed: GroupRedeemed) => AnswerRow;
+  refusal: (tx: Tx) => Promise<{ error: AppError; failure: Failure } | undefined>; refused?: (tx: Tx, error: AppError) => void;
 }
 
 /** What a group made of a member; undefined: it redeems on its own. */
@@ -28,8 +32,13 @@ class Uncredited extends Error {
   }
 }
 
-/** Failures that undo a group and are no fault: each member redeems on its own, where it is answered. */
-const expected = (err: unknown) => err instanceof Uncredited || connectionLost(err) || ['40P01', '40001', '23505', '55P03'].includes(postgresCode(err) ?? '');
+/**
+ * Failures that undo a group and are no fault: each member redeems on its own, where it is
+ * answered. A key answered meanwhile by a refusal from before its transaction, or a voucher's
+ * credit already on the ledger, is a unique violation of those two.
+ */
+const expected = (err: unknown) => err instanceof Uncredited || connectionLost(err) || ['40P01', '40001', '55P03'].includes(postgresCode(err) ?? '')
+  || (postgresCode(err) === '23505' && postgresConstraint(err) === 'idempotency_keys_principal_key_pk') || creditRefusal(err, VOUCHER_CREDIT) !== undefined;
 
 /**
  * Redemptions that arrive together, taken in one statement and one commit: under load most of
@@ -39,12 +48,13 @@ const expected = (err: unknown) => err instanceof Uncredited || connectionLost(e
  *
  * The group's statement takes each member's turns (its key's and its account's) and redeems
  * those who get them and are not locked out; a wrong PIN among them is counted in the group's
- * transaction, under the account's turn, as on its own (`Member.refuse`). Any other member (a
+ * transaction, under the account's turn, as on its own (`Member.refusal`). Any other member (a
  * turn taken, a key answered already, a lockout, a bundle, a voucher used) redeems on its own after
  * it, the usual way, and is answered from there. A voucher won that no balance took as it stands
  * (none opened yet, money past its validity, another currency) undoes the group, which is made
- * again once without those members. If the group fails, nothing of it is kept, and every member
- * redeems on its own. The members of a group, and of the groups running at once, name different
+ * again once without those members. If the group fails, every member redeems on its own: nothing
+ * of the group was kept, or (a connection lost with the COMMIT in flight) its keys' answers were,
+ * and each member's key replays its answer there (a redemption needs a key). The members of a group, and of the groups running at once, name different
  * accounts, PINs and keys: a balance is updated once per statement, and an account's turn, which
  * the group's transaction would hold already, would not keep two of them apart.
  */
@@ -55,11 +65,11 @@ export class RedemptionGroups {
   private readonly counted = { group: (_outcome: 'committed' | 'undone') => {}, members: (_offered: number, _redeemed: number) => {} };
 
   constructor(
-    private readonly db: Db, private readonly settings: { rechargeValidityDays: number }, private readonly limits: { size: number; groups: number },
+    private readonly db: Db, private readonly settings: FailureSettings & { rechargeValidityDays: number }, private readonly limits: { size: number; groups: number },
     private readonly log: Pick<FastifyBaseLogger, 'warn'>, registry?: Registry,
   ) {
     if (!registry) return;
-    const groups = new Counter({ name: 'voucher_redemption_groups_total', help: 'Groups of redemptions, by outcome (undone: each member redeemed on its own)', labelNames: ['outcome'], registers: [registry] });
+    const groups = new Counter({ name: 'voucher_redemption_groups_total', help: 'Statements of groups of redemptions, by outcome (undone: rolled back; its members redeemed on their own, or in a second try without those it could not credit)', labelNames: ['outcome'], registers: [registry] });
     const members = new Counter({ name: 'voucher_redemption_group_members_total', help: 'Redemptions offered to a group, by whether a group redeemed them', labelNames: ['made'], registers: [registry] });
     this.counted = {
       group: (outcome) => groups.inc({ outcome }),
@@ -71,8 +81,9 @@ export class RedemptionGroups {
   }
 
   /**
-   * What a group made of the member. So many waiting that a group could not take them soon
-   * (more than eight groups' worth): it redeems on its own at once, where a busy account is refused 429.
+   * What a group made of the member. So many waiting that groups could not take them soon (eight
+   * times what the groups running at once take): it redeems on its own at once, where a busy
+   * account is refused 429.
    */
   redeem(member: Member): Promise<GroupOutcome> {
     if (this.waiting.length >= this.limits.size * this.limits.groups * 8) return Promise.resolve(undefined);
@@ -142,16 +153,23 @@ export class RedemptionGroups {
     if (uncredited.size) throw new Uncredited(uncredited);
     const made = new Map<Waiting, GroupOutcome>();
     const answers: AnswerRow[] = [];
+    const wrong: { w: Waiting; error: AppError; failure: Failure }[] = [];
     for (const row of rows) {
       const w = members[Number(row.n) - 1]!;
       if (row.serial === null) {
-        const refused = await refusedOrAlone(tx, w.member);
-        if (refused) made.set(w, { refused });
+        const refused = await refusalOrAlone(tx, w.member);
+        if (refused) wrong.push({ w, ...refused });
         continue;
       }
       const redeemed = creditedAlready(row, w.member.attempt.billingAccountId, w.member.attempt.lineId);
       made.set(w, { redeemed });
       if (w.member.answer) answers.push(w.member.answer(redeemed));
+    }
+    // All the group's wrong PINs counted together, their counters taken in the one order every attempt takes them in.
+    if (wrong.length) await recordFailures(tx, this.settings, wrong.map((x) => x.failure));
+    for (const { w, error } of wrong) {
+      w.member.refused?.(tx, error);
+      made.set(w, { refused: error });
     }
     // Sent, not awaited: it goes out with the COMMIT, and its failure fails the transaction.
     if (answers.length) storeAnswers(tx, answers).then(undefined, () => {});
@@ -159,10 +177,10 @@ export class RedemptionGroups {
   }
 }
 
-/** A member's counted refusal; undefined (it redeems on its own) for one that is not counted, or refused before its PIN counts. */
-async function refusedOrAlone(tx: Tx, member: Member) {
+/** A member's refusal, to count; undefined (it redeems on its own) for one that is not counted, or refused before its PIN counts. */
+async function refusalOrAlone(tx: Tx, member: Member) {
   try {
-    return await member.refuse(tx);
+    return await member.refusal(tx);
   } catch (err) {
     if (err instanceof AppError) return undefined;
     throw err;

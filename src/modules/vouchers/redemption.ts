@@ -10,40 +10,19 @@ import { credit, creditRefusal } from '../billing/index.js';
 import { findBillingAccount } from '../customers/index.js';
 import { grantAddOn, visibleLine } from '../orders/index.js';
 import { voucherErrors } from './errors.js';
+import { type Failure, type FailureKeys, failureKeys, type FailureSettings, recordFailures } from './pin-failures.js';
 import { normalisePin, type PinHasher } from './pins.js';
 import type { RedemptionGroups } from './redemption-groups.js';
 import { type Attempt, creditedAlready, redemptionStatement, VOUCHER_CREDIT, type Won } from './redemption-statement.js';
-import { pinFailures, vouchers } from './tables.js';
+import { vouchers } from './tables.js';
 
-export interface RedemptionSettings {
-  failuresPerTarget: number;
-  failuresPerCaller: number;
-  failuresPerAddress: number;
-  windowMinutes: number;
-  lockoutMinutes: number;
+export interface RedemptionSettings extends FailureSettings {
   rechargeValidityDays: number;
   /** At most this many redemptions in a group (RedemptionGroups); 0: none. */
   groupSize: number;
 }
 
 export interface RedeemInput { pin: string; lineId?: string; billingAccountId?: string }
-
-/** The counter key of an account's wrong PINs (a line's count against its account). */
-export const accountKey = (billingAccountId: string) => `account:${billingAccountId}`;
-
-type FailureKeys = ReturnType<typeof failureKeys>;
-
-/**
- * Whom a wrong PIN counts against: the account it was for (named by its line or itself: one
- * count), the caller, the source address.
- */
-function failureKeys(ctx: Ctx, address: string, billingAccountId: string) {
-  return [
-    { kind: 'target', key: accountKey(billingAccountId) },
-    { kind: 'caller', key: `caller:${ctx.principal.kind}:${ctx.principal.id}` },
-    { kind: 'address', key: `address:${address}` },
-  ] as const;
-}
 
 /**
  * Redeems a voucher by PIN onto a prepaid balance: the voucher moves to redeemed and the balance
@@ -87,13 +66,14 @@ export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: 
   const grouped = await groups?.redeem({
     attempt, turns: { principal: key?.held.principal ?? null, key: key?.held.key ?? null, failureKeys: [keys[0].key, keys[1].key, keys[2].key] },
     answer: key && ((redeemed) => key.answerRow(redeemed)),
-    // Tried under the account's turn in the group's transaction: counted there, as on its own. A
-    // staff caller's account must exist first (target_not_found: it redeems on its own, and is refused there).
-    refuse: async (tx) => {
+    // Tried under the account's turn in the group's transaction, and counted there, as on its own.
+    // A staff caller's account must exist first (target_not_found: it redeems on its own, and is refused there).
+    refusal: async (tx) => {
       if (!known) await accountTarget(tx, ctx, billingAccountId);
-      const refused = await notRedeemed(tx, ctx, settings, keys, attempt.pinHash, input, key);
-      return refused.counted ? refused.error : undefined;
+      const tried = await triedRefusal(tx, ctx, keys, attempt.pinHash, input);
+      return tried.failure ? { error: tried.error, failure: tried.failure } : undefined;
     },
+    refused: key && ((tx, error) => key.refuse(tx, error)),
   });
   if (grouped && 'refused' in grouped) throw grouped.refused;
   if (grouped) return grouped.redeemed;
@@ -113,9 +93,11 @@ export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: 
     const target = known ?? (won?.entry_id ? null : await accountTarget(tx, ctx, billingAccountId));
     if (turn!.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(turn!.locked_until).toISOString() });
     if (!won) {
-      const refused = await notRedeemed(tx, ctx, settings, keys, attempt.pinHash, input, key);
-      if (!refused.counted) throw refused.error;
-      return { refused: refused.error };
+      const tried = await triedRefusal(tx, ctx, keys, attempt.pinHash, input);
+      if (!tried.failure) throw tried.error;
+      await recordFailures(tx, settings, [tried.failure]);
+      key?.refuse(tx, tried.error);
+      return { refused: tried.error };
     }
     const redeemed: Redeemed = won.entry_id ? creditedAlready(won, billingAccountId, attempt.lineId) : await credited(tx, ctx, settings, won, target!, input);
     key?.answer(tx, redeemed);
@@ -164,16 +146,18 @@ async function credited(tx: Tx, ctx: Ctx, settings: RedemptionSettings, won: Won
 }
 
 /**
- * A PIN tried under the account's turn that redeemed nothing. A wrong PIN (or a blocked voucher
- * presented) counts, and its refusal is stored with the key: the transaction commits with them.
- * Any other refusal counts nothing (`counted: false`): its transaction is to roll back.
+ * Why a PIN tried under the account's turn redeemed nothing. A wrong PIN (or a blocked voucher
+ * presented) is to be counted (`failure`), in the transaction, which then commits with its count
+ * and its refusal stored with the key. Any other refusal counts nothing: its transaction is to
+ * roll back.
  */
-async function notRedeemed(tx: Tx, ctx: Ctx, settings: RedemptionSettings, keys: FailureKeys, pinHash: Buffer, input: RedeemInput, key?: RequestKey) {
+async function triedRefusal(tx: Tx, ctx: Ctx, keys: FailureKeys, pinHash: Buffer, input: RedeemInput): Promise<{ error: AppError; failure?: Failure }> {
   const refused = await refusal(tx, pinHash, ctx.principal.kind === 'staff');
-  if (refused.error.code !== 'invalid_pin' && refused.error.code !== 'voucher_blocked') return { error: refused.error, counted: false };
-  await recordFailure(tx, ctx, settings, keys, refused.blockedSerial, input);
-  key?.refuse(tx, refused.error);
-  return { error: refused.error, counted: true };
+  if (refused.error.code !== 'invalid_pin' && refused.error.code !== 'voucher_blocked') return { error: refused.error };
+  return {
+    error: refused.error,
+    failure: { ctx, keys, blockedSerial: refused.blockedSerial, lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null },
+  };
 }
 
 /**
@@ -221,48 +205,4 @@ async function lineTarget(db: Db, ctx: Ctx, lineId: string) {
   const line = await visibleLine(db, ctx, lineId);
   if (!line || line.status === 'terminated') throw voucherErrors.target_not_found('No such line');
   return { billingAccountId: line.billingAccountId, customerId: line.customerId, currency: line.currency };
-}
-
-/** One more attempt on a key, in an upsert's DO UPDATE: a new window when the last one ended. */
-function oneMore(s: RedemptionSettings) {
-  const window = sql`make_interval(mins => ${s.windowMinutes})`;
-  return sql`failures = case when pin_failures.window_start <= now() - ${window} then 1 else pin_failures.failures + 1 end,
-    window_start = case when pin_failures.window_start <= now() - ${window} then now() else pin_failures.window_start end`;
-}
-
-/** One more failure on a key: how many its window now holds. */
-async function countFailure(tx: Tx, s: RedemptionSettings, key: string) {
-  const [row] = await tx.execute<{ failures: number }>(sql`
-    insert into ${pinFailures} (key, window_start, failures) values (${key}, now(), 1)
-    on conflict (key) do update set ${oneMore(s)} returning failures`);
-  return row!.failures;
-}
-
-/** Locks a key out (once: a key already locked keeps its time) and tells fraud review. */
-async function lockOut(db: Tx, ctx: Ctx, s: RedemptionSettings, k: { kind: string; key: string }, failures: number, input: RedeemInput) {
-  const [lock] = await db.execute<{ locked_until: string; fresh: boolean }>(sql`
-    update ${pinFailures} set locked_until = case when locked_until > now() then locked_until else now() + make_interval(mins => ${s.lockoutMinutes}) end,
-      failures = 0, window_start = now()
-    where key = ${k.key} returning locked_until, locked_until > now() + make_interval(mins => ${s.lockoutMinutes}) - interval '1 second' as fresh`);
-  if (!lock!.fresh) return;
-  await emit(db, 'voucher.redemption_locked_out', {
-    kind: k.kind, key: k.key, failures, lockedUntil: new Date(lock!.locked_until).toISOString(), caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null,
-  }, { aggregateId: k.key, requestId: ctx.requestId });
-}
-
-/**
- * Records a wrong PIN (or a blocked voucher presented) on the account, the caller and the address,
- * in the attempt's transaction. A key at its limit is locked, its count reset.
- */
-async function recordFailure(tx: Tx, ctx: Ctx, s: RedemptionSettings, keys: FailureKeys, blockedSerial: number | null, input: RedeemInput) {
-  const limits = { target: s.failuresPerTarget, caller: s.failuresPerCaller, address: s.failuresPerAddress };
-  for (const k of keys) {
-    const failures = await countFailure(tx, s, k.key);
-    if (failures >= limits[k.kind]) await lockOut(tx, ctx, s, k, failures, input);
-  }
-  if (blockedSerial !== null) {
-    await emit(tx, 'voucher.blocked_presented', {
-      serial: blockedSerial, caller: actorOf(ctx), lineId: input.lineId ?? null, billingAccountId: input.billingAccountId ?? null, address: keys[2].key,
-    }, { aggregateId: String(blockedSerial), requestId: ctx.requestId });
-  }
 }

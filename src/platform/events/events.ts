@@ -63,9 +63,9 @@ const RELAY_BATCH = 500;
  * One pass of the outbox relay: marks up to RELAY_BATCH undispatched events dispatched and adds,
  * per interested subscriber, one job that delivers all of this pass's events to it, all in one
  * transaction. A job per event and subscriber cost the worker more than most handlers do.
- * Passes take turns (an advisory lock: relays on several instances run one after the other, each
- * pass seeing the last one's marks), so that claiming an event is its update alone, without a row
- * lock written first. Returns how many events it handled, or `busy` when another pass has the
+ * Passes take turns (an advisory lock: one pass at a time over all instances, each seeing the
+ * last one's marks), so that claiming an event is its update alone, without a row lock written
+ * first. Returns how many events it handled, or `busy` when another pass has the
  * turn: it is not waited for, so that relays on other instances hold no connection in line, and
  * one pass that hangs holds up no other instance's connections.
  */

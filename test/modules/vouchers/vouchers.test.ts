@@ -244,6 +244,20 @@ describe('redemption', () => {
     await t.database.sql`delete from vouchers.pin_failures where key = ${`account:${open[7]}`}`;
   }, 60_000);
 
+  it('wrong PINs from several callers over many accounts at once are each counted and answered, groups and single attempts alike', async () => {
+    const accounts: string[] = [];
+    for (let i = 0; i < 12; i++) accounts.push(await openAccount());
+    const callers = await Promise.all([0, 1, 2].map(async () => asCaller(t, await keyFor(t, { principalKind: 'staff', role: 'csr' }))));
+    const guesses = Array.from({ length: 36 }, (_, i) => ({ by: callers[i % 3]!, billingAccountId: accounts[i % 12]!, pin: String(40_000_000_000_000 + i) }));
+    const answers = await Promise.all(guesses.map((g) => g.by.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: g.pin, billingAccountId: g.billingAccountId })));
+    expect(answers.every((r) => ['invalid_pin', 'redemption_locked_out', 'redemption_busy'].includes(r.body.code))).toBe(true);
+    const [counted] = await t.database.sql`select coalesce(sum(failures), 0)::int as n, count(*) filter (where locked_until > now())::int as locked
+      from vouchers.pin_failures where key = any(${accounts.map((a) => `account:${a}`)})`;
+    // Each account was tried three times, below its limit of five: every wrong PIN tried is on its account's count.
+    expect(counted).toEqual({ n: answers.filter((r) => r.body.code === 'invalid_pin').length, locked: 0 });
+    await t.database.sql`delete from vouchers.pin_failures where key like 'address:%' or key = any(${accounts.map((a) => `account:${a}`)})`;
+  });
+
   it('a voucher in another currency than its balance undoes its group: the others are made again without it, and it is refused on its own', async () => {
     const { pins, s } = await soldBatch(6, 900);
     const accounts: string[] = [];
