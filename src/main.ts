@@ -1,5 +1,4 @@
 import pino from 'pino';
-import type { Runner } from 'graphile-worker';
 import { buildApp } from './app.js';
 import { loadConfigOrExit } from './platform/config.js';
 import type { Database } from './platform/db/client.js';
@@ -7,7 +6,7 @@ import type { EmbeddedPostgres } from './platform/db/embedded.js';
 import { migrateDatabase } from './platform/db/migrate.js';
 import { openDatabase } from './platform/db/open.js';
 import { startOutboxRelay } from './platform/events/events.js';
-import { startWorker } from './platform/jobs/jobs.js';
+import { startWorker, type Worker } from './platform/jobs/jobs.js';
 import { logOptions } from './platform/log.js';
 import { loadSecrets } from './platform/secrets.js';
 import { ensureBootstrapAdminKey, firstStartAdminKey } from './platform/auth/service.js';
@@ -18,7 +17,7 @@ const log = pino(logOptions(config.LOG_LEVEL));
 // What start-up has opened so far: shutdown closes exactly these, in reverse order.
 let database: Database | undefined;
 let embedded: EmbeddedPostgres | undefined;
-let runner: Runner | undefined;
+let runner: Worker | undefined;
 let relay: ReturnType<typeof startOutboxRelay> | undefined;
 let app: Awaited<ReturnType<typeof buildApp>>['app'] | undefined;
 let stopping = false;

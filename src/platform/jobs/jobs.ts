@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { parseCronItems, run, type Runner, type TaskList, Logger } from 'graphile-worker';
+import pg from 'pg';
 import type { Logger as Pino } from 'pino';
 import type { Tx } from '../db/client.js';
 
@@ -40,15 +41,37 @@ export function workerLogger(log: Pino) {
   });
 }
 
-export async function startWorker(opts: { connectionString: string; jobs: JobsSetup; concurrency: number; log: Pino }): Promise<Runner> {
-  return run({
-    connectionString: opts.connectionString,
+/** The job worker. `stop` ends when its connections are closed: Postgres may be stopped next. */
+export interface Worker { events: Runner['events']; stop(): Promise<void> }
+
+export async function startWorker(opts: { connectionString: string; jobs: JobsSetup; concurrency: number; log: Pino }): Promise<Worker> {
+  // Ours, not the runner's: a runner ends the pool it made without waiting for its connections to
+  // close, and a Postgres stopped right after would end them with an error in the log.
+  const pool = new pg.Pool({ connectionString: opts.connectionString, max: Math.max(10, opts.concurrency + 2) });
+  // Logged, not thrown: pg drops a failed idle connection itself, and fails a checked-out one's next query.
+  pool.on('error', (err) => opts.log.error({ err }, 'an idle job worker connection failed'));
+  pool.on('connect', (client) => client.on('error', (err) => opts.log.error({ err }, 'a job worker connection failed')));
+  const runner = await run({
+    pgPool: pool,
     concurrency: opts.concurrency,
     noHandleSignals: true,
     pollInterval: 1000,
     taskList: opts.jobs.tasks,
     parsedCronItems: parseCronItems(opts.jobs.cron.map((c) => ({ task: c.task, match: c.pattern, identifier: c.task }))),
     logger: workerLogger(opts.log),
+  }).catch(async (err: unknown) => {
+    await pool.end();
+    throw err;
   });
+  return {
+    events: runner.events,
+    async stop() {
+      try {
+        await runner.stop();
+      } finally {
+        await pool.end();
+      }
+    },
+  };
 }
 
