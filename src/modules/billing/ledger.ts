@@ -83,7 +83,7 @@ async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promi
 
 /** The update and its entry in one statement: either both happen or neither. */
 async function apply(tx: Tx, m: Movement, ids: { entry: string; event: string }, delta: number, expiring: boolean) {
-  const parts = movementCtes({ ...m, ids: { entry: sql`${ids.entry}`, event: sql`${ids.event}` } }, { delta: sql`${delta}::bigint`, currency: sql`${m.currency}::text`, refId: sql`${m.refId}::text`, expiring, credited: creditedInStatement(m, delta) });
+  const parts = movementCtes({ ...m, ids }, { delta: sql`${delta}::bigint`, currency: sql`${m.currency}::text`, refId: sql`${m.refId}::text`, expiring, credited: creditedInStatement(m, delta) });
   const statement = (db: Tx) => db.execute<Entry & { balance: number; threshold: number | null; customerId: string }>(sql`
       with ${parts} select id, billing_account_id as "billingAccountId", seq, type, amount, currency, balance_after as "balanceAfter", ref_type as "refType",
         ref_id as "refId", reason, actor, created_at as "createdAt", balance, threshold, customer_id as "customerId" from entry`);
@@ -106,10 +106,10 @@ function duplicateEntry(err: unknown, m: Pick<Movement, 'type' | 'refType'> & { 
 /**
  * A movement's fixed parts, as a statement takes them: in a prebuilt statement the account and
  * actor may be bound values. `ids` are the ids of the entry and of the credit's event, drawn by
- * the caller (bound, in a prebuilt statement, or columns of a source's rows).
+ * the caller (values, bound in a prebuilt statement, or columns of a source's rows).
  */
 type MovementInStatement = Omit<Movement, 'amount' | 'currency' | 'refId' | 'billingAccountId' | 'actor'>
-  & { billingAccountId: string | Bound | SQL; actor: string | Bound | SQL; ids: { entry: Bound | SQL; event: Bound | SQL } };
+  & { billingAccountId: string | Bound | SQL; actor: string | Bound | SQL; ids: { entry: string | Bound | SQL; event: string | Bound | SQL } };
 
 /**
  * A movement as CTEs of a larger statement: `b` updates the balance, `credited` (a credit's)

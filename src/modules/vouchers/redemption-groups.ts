@@ -4,7 +4,7 @@ import { connectionLost, type Db, postgresCode, postgresConstraint, type Tx } fr
 import { AppError } from '../../platform/http/errors.js';
 import { type AnswerRow, storeAnswers } from '../../platform/http/idempotency.js';
 import { creditRefusal } from '../billing/index.js';
-import { type Failure, type FailureSettings, recordFailures } from './pin-failures.js';
+import { accountKey, type Failure, type FailureSettings, recordFailures } from './pin-failures.js';
 import { type Attempt, creditedAlready, redemptionStatement, type Turns, VOUCHER_CREDIT, type Won } from './redemption-statement.js';
 
 export type GroupRedeemed = ReturnType<typeof creditedAlready>;
@@ -189,5 +189,5 @@ async function refusalOrAlone(tx: Tx, member: Member) {
 
 function names(w: Waiting) {
   const { attempt, turns } = w.member;
-  return [`account:${attempt.billingAccountId}`, `pin:${w.pin}`, ...(turns.key === null ? [] : [`key:${turns.principal}:${turns.key}`])];
+  return [accountKey(attempt.billingAccountId), `pin:${w.pin}`, ...(turns.key === null ? [] : [`key:${turns.principal}:${turns.key}`])];
 }

@@ -3,6 +3,7 @@ import { prebuilt } from '../../platform/db/prebuilt.js';
 import { eventInsertFrom } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { creditsFrom } from '../billing/index.js';
+import type { FailureKeys } from './pin-failures.js';
 import { voucherBatches, vouchers } from './tables.js';
 
 /** What a redemption needs of its settings here: how long a recharge keeps the balance valid. */
@@ -15,7 +16,7 @@ export interface Attempt { pinHash: Buffer; billingAccountId: string; lineId: st
  * The turns a member of a group takes in the statement itself: its request key's (if any) and its
  * account's, with the keys its wrong PINs would count against (vouchers.attempt_try_turn).
  */
-export interface Turns { principal: string | null; key: string | null; failureKeys: readonly [string, string, string] }
+export interface Turns { principal: string | null; key: string | null; failureKeys: FailureKeys }
 
 /**
  * A voucher the statement redeemed: `entry_id` is null when no balance took its value (a bundle,
@@ -52,7 +53,7 @@ export function redemptionStatement(settings: Validity, attempts: Attempt[], tur
   if (turns) {
     Object.assign(values, {
       principals: turns.map((t) => t.principal), keys: turns.map((t) => t.key),
-      targets: turns.map((t) => t.failureKeys[0]), callers: turns.map((t) => t.failureKeys[1]), addresses: turns.map((t) => t.failureKeys[2]),
+      targets: turns.map((t) => t.failureKeys[0].key), callers: turns.map((t) => t.failureKeys[1].key), addresses: turns.map((t) => t.failureKeys[2].key),
     });
   }
   return byMode[key](values);

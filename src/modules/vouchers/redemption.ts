@@ -64,7 +64,7 @@ export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: 
     pinHash: hash(normalisePin(input.pin)), billingAccountId, lineId: input.lineId ?? null, by: actorOf(ctx), requestId: ctx.requestId ?? null,
   };
   const grouped = await groups?.redeem({
-    attempt, turns: { principal: key?.held.principal ?? null, key: key?.held.key ?? null, failureKeys: [keys[0].key, keys[1].key, keys[2].key] },
+    attempt, turns: { principal: key?.held.principal ?? null, key: key?.held.key ?? null, failureKeys: keys },
     answer: key && ((redeemed) => key.answerRow(redeemed)),
     // Tried under the account's turn in the group's transaction, and counted there, as on its own.
     // A staff caller's account must exist first (target_not_found: it redeems on its own, and is refused there).

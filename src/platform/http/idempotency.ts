@@ -103,7 +103,7 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Db;
       if (claim.inTransaction) {
         // A refusal of work in a transaction has no claim to update. If a copy of the request
         // answered first (it ran while this one was refused), its answer stands and is given.
-        const stored = await db.execute(answerUnlessAnswered(answerValues(crypto, claim, reply.statusCode, text, headers, resourceId)));
+        const stored = await db.execute(answerUnlessAnswered(columnsOf([answerValues(crypto, claim, reply.statusCode, text, headers, resourceId)])));
         if (!stored.length) return (await priorAnswer(db, crypto, reply, claim)) ?? payload;
       } else {
         await db.execute(sql`
@@ -153,42 +153,37 @@ function answerValues(crypto: FieldCrypto, claim: Claim, status: number, text: s
   return { principal: claim.principal, key: claim.key, hash: claim.hash, status, sealed: crypto.encrypt(text), headers: JSON.stringify(headers), resourceId };
 }
 
-// Prebuilt: a key answered in its transaction sends these with every request.
-const answerInsertOf = (v: Record<'principal' | 'key' | 'hash' | 'status' | 'sealed' | 'headers' | 'resourceId', Bound>) => sql`
-  insert into ${idempotencyKeys} as k (principal, key, request_hash, state, response_status, response_sealed, response_headers, resource_id)
-    values (${v.principal}, ${v.key}, ${v.hash}, 'done', ${v.status}, ${v.sealed}, ${v.headers}::jsonb, ${v.resourceId})`;
 const ANSWER = ['principal', 'key', 'hash', 'status', 'sealed', 'headers', 'resourceId'] as const;
-const answerInsert = prebuilt(ANSWER, answerInsertOf);
+
+/** A key's answer, as the answer statements store it (`storeAnswers` several at once). */
+export type AnswerRow = Record<(typeof ANSWER)[number], unknown>;
+
+/** The answers' columns, as the answer statements bind them: one array a column. */
+const columnsOf = (rows: AnswerRow[]) => Object.fromEntries(ANSWER.map((name) => [name, rows.map((r) => r[name])])) as AnswerRow;
+
+// Prebuilt: a key answered in its transaction sends one of these with every request.
+const answersInsertOf = (v: Record<(typeof ANSWER)[number], Bound>) => sql`
+  insert into ${idempotencyKeys} as k (principal, key, request_hash, state, response_status, response_sealed, response_headers, resource_id)
+    select principal, key, hash, 'done', status, sealed, headers::jsonb, resource_id
+    from unnest(${v.principal}::text[], ${v.key}::text[], ${v.hash}::text[], ${v.status}::int[], ${v.sealed}::text[], ${v.headers}::text[], ${v.resourceId}::text[])
+      as a(principal, key, hash, status, sealed, headers, resource_id)`;
+const answersInsert = prebuilt(ANSWER, answersInsertOf);
 /**
  * An answer after the work's transaction (a refusal before it), which gives way to an answer
  * already stored, unless that one has expired; the statement then returns no row.
  */
-const answerUnlessAnswered = prebuilt(ANSWER, (v) => sql`${answerInsertOf(v)}
+const answerUnlessAnswered = prebuilt(ANSWER, (v) => sql`${answersInsertOf(v)}
   on conflict (principal, key) do update set request_hash = excluded.request_hash, state = excluded.state, response_status = excluded.response_status,
     response_sealed = excluded.response_sealed, response_headers = excluded.response_headers, resource_id = excluded.resource_id, created_at = now()
   where k.created_at < now() - ${KEEP}
   returning 1`);
 const turnStatement = prebuilt(['principal', 'key'], (v) => sql`select platform.idempotency_turn(${v.principal}, ${v.key})`);
 
-/** A key's answer, as `storeAnswers` stores it with others'. */
-export type AnswerRow = Record<(typeof ANSWER)[number], unknown>;
-
 /**
- * The answers of several keys in one statement (a group of redemptions, committed together). Like
- * an answer in its transaction, the statement fails if a key has an answer already.
+ * Keys' answers in one statement: one answered in its transaction, or several (a group of
+ * redemptions, committed together). The statement fails if a key has an answer already.
  */
-export function storeAnswers(tx: Tx, rows: AnswerRow[]) {
-  const column = (name: (typeof ANSWER)[number]) => rows.map((r) => r[name]);
-  return tx.execute(answersInsert({
-    principals: column('principal'), keys: column('key'), hashes: column('hash'), statuses: column('status'), sealed: column('sealed'),
-    headers: column('headers'), resourceIds: column('resourceId'),
-  }));
-}
-const answersInsert = prebuilt(['principals', 'keys', 'hashes', 'statuses', 'sealed', 'headers', 'resourceIds'], (v) => sql`
-  insert into ${idempotencyKeys} (principal, key, request_hash, state, response_status, response_sealed, response_headers, resource_id)
-    select principal, key, hash, 'done', status, sealed, headers::jsonb, resource_id
-    from unnest(${v.principals}::text[], ${v.keys}::text[], ${v.hashes}::text[], ${v.statuses}::int[], ${v.sealed}::text[], ${v.headers}::text[], ${v.resourceIds}::text[])
-      as a(principal, key, hash, status, sealed, headers, resource_id)`);
+export const storeAnswers = (tx: Tx, rows: AnswerRow[]) => tx.execute(answersInsert(columnsOf(rows)));
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -209,7 +204,7 @@ export function keyInTransaction(req: FastifyRequest, reply: FastifyReply, crypt
   };
   const store = (tx: Tx, status: number, body: unknown, type: string) => {
     const { text, row } = answerOf(status, body, type);
-    tx.execute(answerInsert(row)).then(undefined, () => {});
+    storeAnswers(tx, [row]).then(undefined, () => {});
     return text;
   };
   return {
