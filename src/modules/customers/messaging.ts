@@ -29,7 +29,9 @@ export interface SegmentFilter {
 
 const point = (kind: 'phone' | 'email') => sql`(select p.value from ${contactPoints} p where p.customer_id = c.id and p.kind = ${kind}
   order by p.is_primary desc, p.created_at, p.id limit 1)`;
-const profile = sql`c.id, coalesce(c.company_name, trim(coalesce(c.given_name, '') || ' ' || coalesce(c.family_name, ''))) as name, c.status,
+// The name as `displayName` gives it: an individual with a company name on file is still addressed by their own.
+const profile = sql`c.id, case when c.type = 'business' then coalesce(c.company_name, '')
+    else concat_ws(' ', nullif(c.given_name, ''), nullif(c.family_name, '')) end as name, c.status,
   c.segment, c.preferred_language as "preferredLanguage", c.time_zone as "timeZone", ${point('phone')} as phone, ${point('email')} as email,
   coalesce((select jsonb_object_agg(k.channel, k.granted) from ${consents} k where k.customer_id = c.id), '{}'::jsonb) as consents`;
 

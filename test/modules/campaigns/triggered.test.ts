@@ -22,10 +22,10 @@ afterAll(async () => {
 });
 
 let seq = 0;
-async function lowBalance(who: { language: string; email?: string }) {
+async function lowBalance(who: { language: string; email?: string; companyName?: string }) {
   const email = who.email ?? `ada${process.pid}-${++seq}@example.org`;
   const customer = (await t.http.post('/v1/customers').send({
-    type: 'individual', givenName: 'Ada', familyName: `Lovelace${seq}`, preferredLanguage: who.language, contactPoints: [{ kind: 'email', value: email, isPrimary: true }],
+    type: 'individual', givenName: 'Ada', familyName: `Lovelace${seq}`, companyName: who.companyName, preferredLanguage: who.language, contactPoints: [{ kind: 'email', value: email, isPrimary: true }],
   }).expect(201)).body;
   const account = (await t.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
   await crossLowBalance(t, account.id);
@@ -55,7 +55,8 @@ describe('triggered messages', () => {
   });
 
   it('a language without a template falls back to the operator\'s; a customer no channel reaches gets a skipped message with the reason', async () => {
-    const { customerId, email } = await lowBalance({ language: 'fr' });
+    // A company name on an individual's file (a side business) is not how they are addressed.
+    const { customerId, email } = await lowBalance({ language: 'fr', companyName: 'Analytical Engines Ltd' });
     await run();
     expect((await messagesOf(customerId))[0]).toMatchObject({ state: 'sent', language: 'en', body: expect.stringMatching(/^Hello Ada Lovelace\d+, your balance is 0,00\s€\.$/) });
     // The English words, the French customer's way of writing money.
