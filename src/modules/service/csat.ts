@@ -33,9 +33,10 @@ export async function requestSurvey(tx: Tx, t: TicketRow, validDays: number) {
 }
 
 async function surveyOf(tx: Tx, token: string, lock = false) {
-  const q = tx.select({ survey: csatSurveys, number: tickets.number, subject: tickets.subject, customerId: tickets.customerId })
+  // The survey alone is locked, in its own statement: a lock on the join would hold the ticket too, and wait for an agent's change of it.
+  if (lock) await tx.select({ id: csatSurveys.id }).from(csatSurveys).where(eq(csatSurveys.tokenHash, hashOf(token))).for('update');
+  const [found] = await tx.select({ survey: csatSurveys, number: tickets.number, subject: tickets.subject, customerId: tickets.customerId })
     .from(csatSurveys).innerJoin(tickets, eq(tickets.id, csatSurveys.ticketId)).where(eq(csatSurveys.tokenHash, hashOf(token)));
-  const [found] = lock ? await q.for('update') : await q;
   if (!found) throw serviceErrors.survey_not_found();
   return found;
 }

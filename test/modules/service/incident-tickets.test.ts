@@ -130,6 +130,27 @@ describe('satisfaction surveys', () => {
     expect(n).toBe(0);
   });
 
+  it('an answer does not wait for a change of its ticket in progress', async () => {
+    const { ticket, token } = await resolvedTicket();
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((r) => { locked = r; });
+    const agent = t.database.sql.begin(async (tx) => {
+      await tx`select id from service.tickets where id = ${ticket.id} for update`;
+      locked();
+      await held;
+    });
+    await lockTaken;
+    const answered = await Promise.race([
+      anon(t).post(`/v1/csat/${token}`).send({ score: 4 }).then((res) => res.status),
+      new Promise((r) => setTimeout(() => r('waited'), 3000)),
+    ]);
+    release();
+    await agent;
+    expect(answered).toBe(201);
+  });
+
   it('a reopened and again resolved ticket is asked again; expired and unknown links are refused; customers cannot read the answers', async () => {
     const { ticket, token } = await resolvedTicket();
     await t.http.post(`/v1/tickets/${ticket.id}/transitions`).send({ to: 'open', reason: 'Still wrong' }).expect(200);
