@@ -13,6 +13,7 @@ import type { Db } from '../../platform/db/client.js';
 import { AppError } from '../../platform/http/errors.js';
 import { type CustomerViewPart, type CustomerViewRoot, dateOrNull, type ViewFlag, type ViewSubject, viewPart } from '../customers/index.js';
 import { measureSla } from './sla.js';
+import { slaMeasured } from './sla-schemas.js';
 import type { Calendar, SlaState } from './sla-rules.js';
 import { channels, incidentCustomers, incidents, interactions, priorities, serviceTypes, slaPolicies, businessCalendars, ticketHistory, tickets, ticketStatuses, tiers } from './tables.js';
 import type { RecurringSettings } from './escalations.js';
@@ -22,16 +23,12 @@ const VIEW_RECENT = 5;
 const VIEW_INCIDENTS = 10;
 
 const id = z.uuid();
-const measure = z.object({ targetMinutes: z.number().int(), elapsedMinutes: z.number().int(), dueAt: z.date().nullable(), state: z.enum(['ok', 'warning', 'breached']), met: z.boolean() });
 const ticketSummary = z.object({
   id, number: z.string(), subject: z.string(), serviceType: z.enum(serviceTypes), subcategory: z.string().nullable(), priority: z.enum(priorities),
   status: z.enum(ticketStatuses), pendingOn: z.enum(['customer', 'third_party']).nullable(), channel: z.enum(channels), queue: z.string(), assigneeId: z.string().nullable(),
   tier: z.enum(tiers), recurring: z.boolean(), lineId: id.nullable(), incidentId: id.nullable(),
   createdAt: z.date(), updatedAt: z.date(), resolvedAt: z.date().nullable(), closedAt: z.date().nullable(),
-  sla: z.object({
-    policyId: id, policyName: z.string(), state: z.enum(['ok', 'warning', 'breached']).describe('The worst of its targets'),
-    first_response: measure.nullable(), next_response: measure.nullable(), resolution: measure.nullable(),
-  }).nullable().describe('Measured now, as on GET /v1/tickets/{id}; null when no policy fits the ticket'),
+  sla: slaMeasured.extend({ state: z.enum(['ok', 'warning', 'breached']).describe('The worst of its targets') }).nullable().describe('Measured now, as on GET /v1/tickets/{id}; null when no policy fits the ticket'),
 });
 const servicePart = z.object({
   openTickets: z.array(ticketSummary).describe(`Tickets new, open or pending, newest first (at most ${VIEW_OPEN_TICKETS})`),

@@ -9,6 +9,7 @@ import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagin
 import { addSubcategory, addTriageRule, listSubcategories, listTriageRules } from './catalog.js';
 import { listInteractions, logInteraction } from './interactions.js';
 import { createCalendar, createPolicy, listCalendars, listPolicies } from './sla.js';
+import { slaMeasured } from './sla-schemas.js';
 import type { Calendar } from './sla-rules.js';
 import { channels, priorities, serviceTypes, ticketStatuses, tiers } from './tables.js';
 import { createRule, escalate, escalationsOf, linksOf, listRules } from './escalations.js';
@@ -18,7 +19,13 @@ const tags = ['service'];
 const id = z.uuid();
 const params = z.object({ id });
 const code = z.string().trim().min(2).max(40).regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and _');
-const staffOnly = (t: z.ZodType) => t.optional().describe('Staff only: absent for customers');
+// What a customer is not shown: how the operator works its tickets (queues, agents, tiers, targets, who moved it and why).
+const staffOnlySchemas = new Set<z.ZodType>();
+const staffOnly = (t: z.ZodType) => {
+  const marked = t.optional().describe(t.description ? `${t.description} (staff only: absent for customers)` : 'Staff only: absent for customers');
+  staffOnlySchemas.add(marked);
+  return marked;
+};
 const ticketView = z.object({
   id, number: z.string(), customerId: id, lineId: id.nullable(), orderId: id.nullable(), invoiceId: id.nullable(),
   serviceType: z.enum(serviceTypes), subcategory: z.string().nullable(), categorisedBy: staffOnly(z.enum(['caller', 'triage'])), priority: z.enum(priorities),
@@ -29,7 +36,9 @@ const ticketView = z.object({
   firstResponseAt: z.date().nullable(), awaitingReplySince: z.date().nullable().describe('A customer message no staff reply has answered yet'),
   createdAt: z.date(), updatedAt: z.date(), resolvedAt: z.date().nullable(), closedAt: z.date().nullable(),
 });
-// What a customer is not shown: how the operator works its tickets (queues, agents, tiers, targets, who moved it and why).
+const slaView = slaMeasured.nullable().describe('The SLA measured now; null when no policy fits the ticket');
+const ticketWithSla = ticketView.extend({ sla: staffOnly(slaView) });
+const hiddenFromCustomers = new Set(Object.entries(ticketWithSla.shape).filter(([, s]) => staffOnlySchemas.has(s)).map(([k]) => k));
 const isCustomer = (ctx: Ctx) => ctx.principal.kind === 'customer';
 const authorSeenBy = <M extends { authorKind: string; authorId?: string }>(ctx: Ctx, m: M): M => {
   if (!isCustomer(ctx) || m.authorKind === 'customer') return m;
@@ -38,16 +47,8 @@ const authorSeenBy = <M extends { authorKind: string; authorId?: string }>(ctx: 
 };
 function seenBy<T extends object>(ctx: Ctx, t: T): T {
   if (!isCustomer(ctx)) return t;
-  const { queue, assigneeId, openedBy, tier, recurring, slaPolicyId, categorisedBy, sla, ...shown } = t as T & Record<string, unknown>;
-  return shown as T;
+  return Object.fromEntries(Object.entries(t).filter(([k]) => !hiddenFromCustomers.has(k))) as T;
 }
-const measure = z.object({
-  targetMinutes: z.number().int(), elapsedMinutes: z.number().int().describe('Working minutes on the policy\'s calendar, pauses left out'),
-  dueAt: z.date().nullable().describe('When the target is (or was) reached; null while the clock is paused short of it'),
-  state: z.enum(['ok', 'warning', 'breached']), met: z.boolean(),
-});
-const slaView = z.object({ policyId: id, policyName: z.string(), first_response: measure.nullable(), next_response: measure.nullable(), resolution: measure.nullable() }).nullable()
-  .describe('The SLA measured now; null when no policy fits the ticket');
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, '"HH:MM"');
 const calendarBody = z.union([
   z.object({ kind: z.literal('24x7') }).strict(),
@@ -103,7 +104,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
 
   app.get('/v1/tickets/:id', {
     config: { auth: 'service:read' },
-    schema: { operationId: 'getTicket', tags, summary: 'A ticket, with its SLA measured now', params, response: { 200: ticketView.extend({ sla: slaView.optional() }), ...problems(400, 404) } },
+    schema: { operationId: 'getTicket', tags, summary: 'A ticket, with its SLA measured now', params, response: { 200: ticketWithSla, ...problems(400, 404) } },
   }, async (req) => seenBy(ctxOf(req), await getTicket(db, ctxOf(req), req.params.id)));
 
   app.patch('/v1/tickets/:id', {
