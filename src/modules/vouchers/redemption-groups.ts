@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { connectionLost, type Db, postgresCode, postgresConstraint, type Tx } from '../../platform/db/client.js';
@@ -37,6 +38,9 @@ class Uncredited extends Error {
  * answered. A key answered meanwhile by a refusal from before its transaction, or a voucher's
  * credit already on the ledger, is a unique violation of those two.
  */
+/** How long a group waits for a row lock before it gives up. */
+const GROUP_LOCK_TIMEOUT_MS = 500;
+
 const expected = (err: unknown) => err instanceof Uncredited || connectionLost(err) || ['40P01', '40001', '55P03'].includes(postgresCode(err) ?? '')
   || (postgresCode(err) === '23505' && postgresConstraint(err) === 'idempotency_keys_principal_key_pk') || creditRefusal(err, VOUCHER_CREDIT) !== undefined;
 
@@ -148,6 +152,10 @@ export class RedemptionGroups {
 
   /** The group's statement, then its members' refusals, then the answers of those it redeemed (sent with the COMMIT). */
   private async made(tx: Tx, members: Waiting[]) {
+    // A voucher or balance row held long elsewhere holds up its own redemption, not the others
+    // around it: past the timeout the group is undone, and its members redeem on their own (and wait there).
+    // Sent, not awaited: it goes out ahead of the statement, whose transaction its failure fails.
+    tx.execute(sql`set local lock_timeout = ${sql.raw(`'${GROUP_LOCK_TIMEOUT_MS}ms'`)}`).then(undefined, () => {});
     const rows = await tx.execute<Won>(redemptionStatement(this.settings, members.map((w) => w.member.attempt), members.map((w) => w.member.turns)));
     const uncredited = new Set(rows.filter((r) => r.serial !== null && r.entry_id === null).map((r) => members[Number(r.n) - 1]!));
     if (uncredited.size) throw new Uncredited(uncredited);

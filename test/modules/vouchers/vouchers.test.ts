@@ -269,6 +269,36 @@ describe('redemption', () => {
     for (const [i, id] of accounts.entries()) expect(await balance(id)).toBe(i === 3 ? 0 : 900);
   });
 
+  it('a voucher row held long elsewhere holds up its own redemption, not those grouped with it', async () => {
+    const { pins, s } = await soldBatch(8, 400);
+    const accounts: string[] = [];
+    for (let i = 0; i < 8; i++) accounts.push(await openAccount());
+    const redeem = (i: number) => t.http.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s + i)!, billingAccountId: accounts[i]! });
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((r) => { locked = r; });
+    // Two vouchers held (a long block of their range, say): the first two groups wait on them.
+    const holder = t.database.sql.begin(async (tx) => {
+      await tx`select serial from vouchers.vouchers where serial in (${s}, ${s + 1}) for update`;
+      locked();
+      await held;
+    });
+    await lockTaken;
+    // Sent now (a supertest request goes out when it is awaited).
+    const stuck = [0, 1].map((i) => redeem(i).then((r) => r));
+    await new Promise((r) => setTimeout(r, 50));
+    const others = await Promise.race([
+      Promise.all([2, 3, 4, 5, 6, 7].map(redeem)).then((rs) => rs.map((r) => r.status)),
+      new Promise((r) => setTimeout(() => r('waited'), 4000)),
+    ]);
+    release();
+    await holder;
+    expect(others).toEqual(Array(6).fill(201));
+    expect((await Promise.all(stuck)).map((r) => r.status)).toEqual([201, 201]);
+    for (const id of accounts) expect(await balance(id)).toBe(400);
+  });
+
   it('a retried redemption with its Idempotency-Key replays the first answer; without one it is refused', async () => {
     const { batch, pins } = await printedBatch(1);
     await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialFrom }).expect(200);
