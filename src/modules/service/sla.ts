@@ -66,7 +66,8 @@ export function measureSla(policy: Policy, calendar: Calendar, t: Pick<TicketRow
 
 /**
  * Scheduled: the SLA of every ticket still being worked, measured; each warning and breach not met
- * is recorded and announced once (`ticket.sla_warning`, `ticket.sla_breached`). Tickets are read in
+ * is recorded and announced once per policy (`ticket.sla_warning`, `ticket.sla_breached`): a ticket
+ * moved to another policy has new targets. Tickets are read in
  * slices; a calendar object is reused across tickets (the rules cache their working days per object).
  */
 export async function detectBreaches(db: Db) {
@@ -101,11 +102,11 @@ export async function detectBreaches(db: Db) {
         const levels = m.state === 'breached' ? ['warning', 'breached'] as const : ['warning'] as const;
         await db.transaction(async (tx) => {
           for (const level of levels) {
-            const [fresh] = await tx.insert(ticketSlaEvents).values({ ticketId: t.id, target, since, level }).onConflictDoNothing().returning();
+            const [fresh] = await tx.insert(ticketSlaEvents).values({ ticketId: t.id, policyId: policy.id, target, since, level }).onConflictDoNothing().returning();
             if (!fresh) continue;
             announced++;
             await emit(tx, level === 'breached' ? 'ticket.sla_breached' : 'ticket.sla_warning', {
-              ticketId: t.id, number: t.number, customerId: t.customerId, target, dueAt: m.dueAt, elapsedMinutes: m.elapsedMinutes, targetMinutes: m.targetMinutes, queue: t.queue, assigneeId: t.assigneeId,
+              ticketId: t.id, number: t.number, customerId: t.customerId, policyId: policy.id, target, dueAt: m.dueAt, elapsedMinutes: m.elapsedMinutes, targetMinutes: m.targetMinutes, queue: t.queue, assigneeId: t.assigneeId,
             }, { aggregateId: t.id });
           }
         });

@@ -182,12 +182,17 @@ export const interactions = serviceSchema.table('interactions', {
 /** Each SLA warning and breach of a ticket, once: the job emits the event when it inserts the row. */
 export const ticketSlaEvents = serviceSchema.table('ticket_sla_events', {
   ticketId: uuid().notNull().references(() => tickets.id),
+  /**
+   * The policy the target was measured by: a ticket moved to another policy (a new priority) has
+   * new targets, announced again. Null only for records from before it was kept.
+   */
+  policyId: uuid().references(() => slaPolicies.id),
   target: text({ enum: ['first_response', 'next_response', 'resolution'] }).notNull(),
   /** For next response, the customer message it was due from; the others (once a ticket): the epoch. */
   since: timestamp({ withTimezone: true }).notNull(),
   level: text({ enum: ['warning', 'breached'] }).notNull(),
   at: ts(),
-}, (t) => [primaryKey({ columns: [t.ticketId, t.target, t.since, t.level] })]);
+}, (t) => [uniqueIndex('ticket_sla_events_key').on(t.ticketId, t.policyId, t.target, t.since, t.level)]);
 
 /**
  * When a ticket moves up a tier: on an SLA warning or breach (of a target, or any), for a customer

@@ -63,6 +63,26 @@ describe('SLA on tickets', () => {
     expect((await sla(ticket.id)).next_response).toBeNull();
   });
 
+  it('a ticket moved to another policy has new targets: their warnings and breaches are announced again', async () => {
+    const always = (await t.http.post('/v1/business-calendars').send({ name: 'Round the clock', calendar: { kind: '24x7' } }).expect(201)).body;
+    const policy = async (priority: string, firstResponseMinutes: number) => (await t.http.post('/v1/sla-policies').send({
+      name: `Internet, ${priority}`, serviceType: 'internet', priority, calendarId: always.id, firstResponseMinutes, resolutionMinutes: 600, warnPercent: 50,
+    }).expect(201)).body.id as string;
+    const [high, urgent] = [await policy('high', 30), await policy('urgent', 20)];
+    const { customerId } = await customerWithAccount(t);
+    const ticket = (await csr.post('/v1/tickets').send({ customerId, serviceType: 'internet', priority: 'high', channel: 'phone', subject: 'Slow fibre', description: 'Since Monday' }).expect(201)).body;
+    expect(ticket.slaPolicyId).toBe(high);
+    await age(ticket.id, 20); // 20 of 30 minutes: warned
+    await detect();
+    expect(await breaches(ticket.id)).toEqual(['ticket.sla_warning:first_response']);
+    expect((await csr.patch(`/v1/tickets/${ticket.id}`).send({ priority: 'urgent' }).expect(200)).body.slaPolicyId).toBe(urgent);
+    await detect(); // 20 of 20 minutes under the new policy
+    await detect();
+    expect(await breaches(ticket.id)).toEqual(['ticket.sla_warning:first_response', 'ticket.sla_warning:first_response', 'ticket.sla_breached:first_response']);
+    const announced = await t.database.sql`select payload->>'policyId' as policy from platform.events where aggregate_id = ${ticket.id} and type like 'ticket.sla_%' order by id`;
+    expect(announced.map((e) => e.policy)).toEqual([high, urgent, urgent]);
+  });
+
   it('pending pauses the resolution clock; a new priority means another policy, its targets counted from the start', async () => {
     const { customerId } = await customerWithAccount(t);
     const { id } = (await csr.post('/v1/tickets').send({ customerId, serviceType: 'mobile', priority: 'high', channel: 'app', subject: 'Roaming', description: 'No data in Spain' }).expect(201)).body;
