@@ -7,7 +7,7 @@ import { uuidv7 } from '../../platform/ids.js';
 import { serviceErrors } from './errors.js';
 import { type Calendar, workingMs } from './sla-rules.js';
 import { businessCalendars, slaPolicies, ticketHistory, tickets, ticketSlaEvents } from './tables.js';
-import { choosePolicy, type Target, ticketSla } from './ticket-sla.js';
+import { choosePolicy, nextSlaCheck, type Target, ticketSla } from './ticket-sla.js';
 
 type TicketRow = typeof tickets.$inferSelect;
 export type NewPolicy = Omit<typeof slaPolicies.$inferInsert, 'id' | 'createdBy' | 'createdAt'>;
@@ -65,21 +65,25 @@ export function measureSla(policy: Policy, calendar: Calendar, t: Pick<TicketRow
 }
 
 /**
- * Scheduled: the SLA of every ticket still being worked, measured; each warning and breach not met
- * is recorded and announced once per policy (`ticket.sla_warning`, `ticket.sla_breached`): a ticket
- * moved to another policy has new targets. Tickets are read in
- * slices; a calendar object is reused across tickets (the rules cache their working days per object).
+ * Scheduled: the SLA of every ticket still being worked whose check is due (`slaCheckAt`), measured;
+ * each warning and breach not met is recorded and announced once per policy (`ticket.sla_warning`,
+ * `ticket.sla_breached`): a ticket moved to another policy has new targets. Each ticket measured is
+ * given its next check: when its next warning or breach is due, or none while nothing can come as it
+ * stands (a change of the ticket sets it to now). Tickets are read in slices; a calendar object is
+ * reused across tickets (the rules cache their working days per object).
  */
 export async function detectBreaches(db: Db) {
   const now = new Date();
   const calendars = new Map<string, Calendar>();
-  let after = '00000000-0000-0000-0000-000000000000';
+  let after = { at: new Date(0), id: '00000000-0000-0000-0000-000000000000' };
   let announced = 0;
   for (;;) {
     const slice = await db.select().from(tickets)
-      .where(and(inArray(tickets.status, ['new', 'open', 'pending']), sql`${tickets.slaPolicyId} is not null`, sql`${tickets.id} > ${after}`)).orderBy(asc(tickets.id)).limit(500);
+      .where(and(inArray(tickets.status, ['new', 'open', 'pending']), sql`${tickets.slaPolicyId} is not null`, sql`${tickets.slaCheckAt} <= ${now.toISOString()}`,
+        sql`(${tickets.slaCheckAt}, ${tickets.id}) > (${after.at.toISOString()}::timestamptz, ${after.id}::uuid)`))
+      .orderBy(asc(tickets.slaCheckAt), asc(tickets.id)).limit(500);
     if (!slice.length) return announced;
-    after = slice.at(-1)!.id;
+    after = { at: slice.at(-1)!.slaCheckAt!, id: slice.at(-1)!.id };
     const policies = new Map((await db.select().from(slaPolicies).where(inArray(slaPolicies.id, [...new Set(slice.map((t) => t.slaPolicyId!))]))).map((p) => [p.id, p]));
     for (const p of policies.values()) {
       if (!calendars.has(p.calendarId)) {
@@ -91,26 +95,40 @@ export async function detectBreaches(db: Db) {
     for (const h of await db.select().from(ticketHistory).where(inArray(ticketHistory.ticketId, slice.map((t) => t.id))).orderBy(asc(ticketHistory.at), asc(ticketHistory.id))) {
       histories.set(h.ticketId, [...(histories.get(h.ticketId) ?? []), h]);
     }
+    const checks: { id: string; was: Date; next: Date | null }[] = [];
     for (const t of slice) {
       const policy = policies.get(t.slaPolicyId!)!;
-      const measures = measureSla(policy, calendars.get(policy.calendarId)!, t, histories.get(t.id) ?? [], now);
-      for (const target of ['first_response', 'next_response', 'resolution'] as Target[]) {
-        const m = measures[target];
-        if (!m || m.met || m.state === 'ok') continue;
-        // First response and resolution happen once a ticket: one key (the epoch); each customer message has its own next response.
-        const since = target === 'next_response' ? t.awaitingReplySince! : new Date(0);
-        const levels = m.state === 'breached' ? ['warning', 'breached'] as const : ['warning'] as const;
-        await db.transaction(async (tx) => {
-          for (const level of levels) {
-            const [fresh] = await tx.insert(ticketSlaEvents).values({ ticketId: t.id, policyId: policy.id, target, since, level }).onConflictDoNothing().returning();
-            if (!fresh) continue;
-            announced++;
-            await emit(tx, level === 'breached' ? 'ticket.sla_breached' : 'ticket.sla_warning', {
-              ticketId: t.id, number: t.number, customerId: t.customerId, policyId: policy.id, target, dueAt: m.dueAt, elapsedMinutes: m.elapsedMinutes, targetMinutes: m.targetMinutes, queue: t.queue, assigneeId: t.assigneeId,
-            }, { aggregateId: t.id });
-          }
-        });
-      }
+      const calendar = calendars.get(policy.calendarId)!;
+      const clock = { history: histories.get(t.id) ?? [], firstResponseAt: t.firstResponseAt, awaitingReplySince: t.awaitingReplySince, resolvedAt: t.resolvedAt, now };
+      announced += await announce(db, t, policy, measureSla(policy, calendar, t, clock.history, now));
+      checks.push({ id: t.id, was: t.slaCheckAt!, next: nextSlaCheck(calendar, policy, clock) });
     }
+    // Only where nothing changed the ticket meanwhile: a change set its check to now, and that stands.
+    await db.execute(sql`update ${tickets} t set sla_check_at = c.next
+      from json_to_recordset(${JSON.stringify(checks)}::json) as c(id uuid, was timestamptz, next timestamptz)
+      where t.id = c.id and t.sla_check_at = c.was`);
   }
+}
+
+/** Each warning and breach of the ticket's measures not announced yet under its policy, recorded and announced. */
+async function announce(db: Db, t: TicketRow, policy: Policy, measures: ReturnType<typeof measureSla>) {
+  let announced = 0;
+  for (const target of ['first_response', 'next_response', 'resolution'] as Target[]) {
+    const m = measures[target];
+    if (!m || m.met || m.state === 'ok') continue;
+    // First response and resolution happen once a ticket: one key (the epoch); each customer message has its own next response.
+    const since = target === 'next_response' ? t.awaitingReplySince! : new Date(0);
+    const levels = m.state === 'breached' ? ['warning', 'breached'] as const : ['warning'] as const;
+    await db.transaction(async (tx) => {
+      for (const level of levels) {
+        const [fresh] = await tx.insert(ticketSlaEvents).values({ ticketId: t.id, policyId: policy.id, target, since, level }).onConflictDoNothing().returning();
+        if (!fresh) continue;
+        announced++;
+        await emit(tx, level === 'breached' ? 'ticket.sla_breached' : 'ticket.sla_warning', {
+          ticketId: t.id, number: t.number, customerId: t.customerId, policyId: policy.id, target, dueAt: m.dueAt, elapsedMinutes: m.elapsedMinutes, targetMinutes: m.targetMinutes, queue: t.queue, assigneeId: t.assigneeId,
+        }, { aggregateId: t.id });
+      }
+    });
+  }
+  return announced;
 }

@@ -110,8 +110,16 @@ export const tickets = serviceSchema.table('tickets', {
   updatedAt: ts(),
   resolvedAt: at(),
   closedAt: at(),
+  /**
+   * When the SLA job is to measure it again: the next warning or breach due, or null (none can
+   * come as it stands). Set to now by a trigger (migration 0056) on every change of what the clock
+   * is measured from: status, policy, first response, a customer message waiting, resolution.
+   */
+  // In milliseconds, as the job reads and compares it.
+  slaCheckAt: timestamp({ withTimezone: true }).default(sql`date_trunc('milliseconds', now())`),
 }, (t) => [
   uniqueIndex('tickets_number_key').on(t.number),
+  index('tickets_sla_check_idx').on(t.slaCheckAt, t.id).where(sql`status in ('new', 'open', 'pending') and sla_policy_id is not null and sla_check_at is not null`),
   index('tickets_customer_idx').on(t.customerId, t.id),
   index('tickets_created_idx').on(t.createdAt),
   // The 360° view reads a customer's open tickets whatever their history.

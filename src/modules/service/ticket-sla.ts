@@ -34,16 +34,40 @@ function measure(cal: Calendar, segments: ClockSegment[], target: number, warn: 
   return { targetMinutes: target, elapsedMinutes: Math.floor(ms / 60_000), dueAt: dueAt(cal, segments, target), state: slaState(ms, target, warn), met };
 }
 
-/** First response (until staff first answered in public), next response (a customer's message waiting), resolution. */
-export function ticketSla(cal: Calendar, targets: SlaTargets, t: TicketClock): Record<Target, Measure | null> {
+/** Each target's clock: when it ran, its minutes, whether it is met; next response only while a customer's message waits. */
+function clocks(targets: SlaTargets, t: TicketClock) {
   const running = runningSegments(t.history, t.now);
   return {
-    first_response: measure(cal, clip(running, null, t.firstResponseAt), targets.firstResponseMinutes, targets.warnPercent, t.now, t.firstResponseAt !== null),
+    first_response: { segments: clip(running, null, t.firstResponseAt), minutes: targets.firstResponseMinutes, met: t.firstResponseAt !== null },
     next_response: targets.nextResponseMinutes !== null && t.awaitingReplySince
-      ? measure(cal, clip(running, t.awaitingReplySince, null), targets.nextResponseMinutes, targets.warnPercent, t.now, false)
+      ? { segments: clip(running, t.awaitingReplySince, null), minutes: targets.nextResponseMinutes, met: false }
       : null,
-    resolution: measure(cal, running, targets.resolutionMinutes, targets.warnPercent, t.now, t.resolvedAt !== null),
+    resolution: { segments: running, minutes: targets.resolutionMinutes, met: t.resolvedAt !== null },
   };
+}
+
+/** First response (until staff first answered in public), next response (a customer's message waiting), resolution. */
+export function ticketSla(cal: Calendar, targets: SlaTargets, t: TicketClock): Record<Target, Measure | null> {
+  const c = clocks(targets, t);
+  const of = (x: ReturnType<typeof clocks>[Target]) => x && measure(cal, x.segments, x.minutes, targets.warnPercent, t.now, x.met);
+  return { first_response: of(c.first_response), next_response: of(c.next_response), resolution: of(c.resolution) };
+}
+
+/**
+ * When a target not met next reaches its warning or its breach, after `now`: the next time the
+ * breach job needs to look at the ticket. Null when nothing can come without a change of the
+ * ticket: every target met or breached, or the clock paused.
+ */
+export function nextSlaCheck(cal: Calendar, targets: SlaTargets, t: TicketClock): Date | null {
+  let next: Date | null = null;
+  for (const x of Object.values(clocks(targets, t))) {
+    if (!x || x.met) continue;
+    for (const minutes of [(x.minutes * targets.warnPercent) / 100, x.minutes]) {
+      const at = minutes > 0 ? dueAt(cal, x.segments, minutes) : null;
+      if (at && at > t.now && (!next || at < next)) next = at;
+    }
+  }
+  return next;
 }
 
 /**

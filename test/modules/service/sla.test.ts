@@ -83,6 +83,35 @@ describe('SLA on tickets', () => {
     expect(announced.map((e) => e.policy)).toEqual([high, urgent, urgent]);
   });
 
+  it('the job measures a ticket when its next warning or breach is due, not every minute; a change of the ticket makes it due at once', async () => {
+    const always = (await t.http.post('/v1/business-calendars').send({ name: 'All hours', calendar: { kind: '24x7' } }).expect(201)).body;
+    await t.http.post('/v1/sla-policies').send({ name: 'Installation', serviceType: 'installation', calendarId: always.id, firstResponseMinutes: 30, resolutionMinutes: 600, warnPercent: 50 }).expect(201);
+    const { customerId } = await customerWithAccount(t);
+    const ticket = (await csr.post('/v1/tickets').send({ customerId, serviceType: 'installation', channel: 'phone', subject: 'Technician visit', description: 'Router to install' }).expect(201)).body;
+    const checkAt = async () => (await t.database.sql`select (extract(epoch from sla_check_at) * 1000)::float8 as ms from service.tickets where id = ${ticket.id}`)[0]!.ms as number;
+    // In milliseconds, as the job reads it.
+    const opened = Math.floor((await t.database.sql`select (extract(epoch from min(at)) * 1000)::float8 as ms from service.ticket_history where ticket_id = ${ticket.id}`)[0]!.ms as number);
+    expect(await checkAt()).toBeLessThanOrEqual(Date.now()); // new: due at once
+    await detect();
+    expect(await checkAt()).toBe(opened + 15 * 60_000); // the first response's warning
+
+    // Its clock moved 20 minutes on behind the job's back: nothing looks before the check is due.
+    await t.database.sql`update service.ticket_history set at = at - interval '20 minutes' where ticket_id = ${ticket.id}`;
+    await detect();
+    expect(await breaches(ticket.id)).toEqual([]);
+    await t.database.sql`update service.tickets set sla_check_at = date_trunc('milliseconds', now()) where id = ${ticket.id}`; // the check comes due
+    await detect();
+    expect(await breaches(ticket.id)).toEqual(['ticket.sla_warning:first_response']);
+    expect(await checkAt()).toBe(opened - 20 * 60_000 + 30 * 60_000); // then its breach
+
+    // A first response: due at once, and then the resolution's warning is next.
+    await csr.post(`/v1/tickets/${ticket.id}/messages`).send({ body: 'The technician comes Thursday' }).expect(201);
+    expect(await checkAt()).toBeLessThanOrEqual(Date.now());
+    await detect();
+    expect(await checkAt()).toBe(opened - 20 * 60_000 + 300 * 60_000);
+    expect(await breaches(ticket.id)).toEqual(['ticket.sla_warning:first_response']);
+  });
+
   it('pending pauses the resolution clock; a new priority means another policy, its targets counted from the start', async () => {
     const { customerId } = await customerWithAccount(t);
     const { id } = (await csr.post('/v1/tickets').send({ customerId, serviceType: 'mobile', priority: 'high', channel: 'app', subject: 'Roaming', description: 'No data in Spain' }).expect(201)).body;
