@@ -27,8 +27,9 @@ export interface SegmentFilter {
   accountType?: 'prepaid' | 'postpaid';
 }
 
+// An address mail bounced from for good is passed over: the next one, or none (the message is skipped, no_contact).
 const point = (kind: 'phone' | 'email') => sql`(select p.value from ${contactPoints} p where p.customer_id = c.id and p.kind = ${kind}
-  order by p.is_primary desc, p.created_at, p.id limit 1)`;
+  and p.undeliverable_since is null order by p.is_primary desc, p.created_at, p.id limit 1)`;
 // The name as `displayName` gives it: an individual with a company name on file is still addressed by their own.
 const profile = sql`c.id, case when c.type = 'business' then coalesce(c.company_name, '')
     else concat_ws(' ', nullif(c.given_name, ''), nullif(c.family_name, '')) end as name, c.status,

@@ -102,6 +102,21 @@ export async function withdrawConsent(tx: Tx, ctx: Ctx, customerId: string, chan
   return true;
 }
 
+/**
+ * An email address the mail provider says is gone for good (a hard bounce): every customer's
+ * contact point with it is marked, evented and audited, once. Returns the customers it was marked for.
+ */
+export async function markUndeliverable(tx: Tx, ctx: Ctx, address: string, reason: string) {
+  const marked = await tx.update(contactPoints).set({ undeliverableSince: sql`now()`, undeliverableReason: reason.slice(0, 500) })
+    .where(and(eq(contactPoints.kind, 'email'), eq(contactPoints.value, address.toLowerCase()), sql`${contactPoints.undeliverableSince} is null`))
+    .returning({ id: contactPoints.id, customerId: contactPoints.customerId });
+  for (const m of marked) {
+    await emit(tx, 'customer.contact_point.undeliverable', { customerId: m.customerId, id: m.id, reason }, { aggregateId: m.customerId, requestId: ctx.requestId });
+    await audit(tx, ctx, { action: 'customer.contact_point.undeliverable', entityType: 'customer', entityId: m.customerId, details: { partId: m.id, reason } });
+  }
+  return [...new Set(marked.map((m) => m.customerId))];
+}
+
 /** The customers (not erased) with this phone number (E.164) or email address among their contact points. */
 export async function customersByContact(tx: Tx, kind: 'phone' | 'email', value: string) {
   const rows = await tx.selectDistinct({ id: contactPoints.customerId }).from(contactPoints).innerJoin(customers, eq(customers.id, contactPoints.customerId))

@@ -108,7 +108,11 @@ export const searchCustomersQuery = z.object({
 });
 
 const stamp = z.date();
-export const contactPoint = z.object({ id: z.uuid(), kind: z.enum(['phone', 'email']), value: z.string(), isPrimary: z.boolean(), createdAt: stamp });
+export const contactPoint = z.object({
+  id: z.uuid(), kind: z.enum(['phone', 'email']), value: z.string(), isPrimary: z.boolean(), createdAt: stamp,
+  undeliverableSince: stamp.nullable().describe('Mail to it bounced for good: messages pass it over until it is replaced (removed and added again, or another one)'),
+  undeliverableReason: z.string().nullable(),
+});
 export const address = z.object(addressInput.shape).extend({ id: z.uuid(), line2: z.string().nullable(), postcode: z.string().nullable(), region: z.string().nullable(), createdAt: stamp });
 export const identityDocument = z.object({
   id: z.uuid(), kind: z.string(), numberMasked: z.string().describe('Only the last four characters are shown'),

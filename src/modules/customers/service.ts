@@ -100,7 +100,7 @@ export async function createCustomer(deps: CustomerDeps, ctx: Ctx, input: Create
   return {
     ...summaryOf(created as CustomerRow), givenName: created.givenName, familyName: created.familyName, companyName: created.companyName,
     timeZone: created.timeZone, dateOfBirth: input.dateOfBirth ?? null, updatedAt: at, erasedAt: null,
-    contactPoints: parts.contactPoints.map((c) => ({ ...c, createdAt: at })),
+    contactPoints: parts.contactPoints.map((c) => ({ ...c, createdAt: at, undeliverableSince: null, undeliverableReason: null })),
     addresses: parts.addresses.map((a) => ({ line2: null, postcode: null, region: null, ...a, createdAt: at })),
     identityDocuments: parts.identityDocuments.map((d) => ({
       id: d.id, kind: d.kind, numberMasked: `****${d.numberLast4}`, issuingCountry: d.issuingCountry, expiresOn: d.expiresOn ?? null, createdAt: at,
@@ -121,7 +121,8 @@ function viewQuery(id: string, scope: CustomerScope): SQL {
   const scopeSql = 'partnerId' in scope ? sql`and c.partner_id = ${scope.partnerId}` : 'customerId' in scope ? sql`and c.id = ${scope.customerId}` : sql``;
   return sql`
     select c.*,
-      coalesce((select json_agg(json_build_object('id', p.id, 'kind', p.kind, 'value', p.value, 'isPrimary', p.is_primary, 'createdAt', p.created_at) order by p.id)
+      coalesce((select json_agg(json_build_object('id', p.id, 'kind', p.kind, 'value', p.value, 'isPrimary', p.is_primary, 'createdAt', p.created_at,
+          'undeliverableSince', p.undeliverable_since, 'undeliverableReason', p.undeliverable_reason) order by p.id)
         from customers.contact_points p where p.customer_id = c.id), '[]') as contact_points,
       coalesce((select json_agg(json_build_object('id', a.id, 'kind', a.kind, 'line1', a.line1, 'line2', a.line2, 'city', a.city, 'postcode', a.postcode,
           'region', a.region, 'country', a.country, 'createdAt', a.created_at) order by a.id)
@@ -155,7 +156,7 @@ function toView(r: Record<string, unknown>, crypto: FieldCrypto): CustomerView {
     givenName: row.givenName, familyName: row.familyName, companyName: row.companyName, timeZone: row.timeZone,
     dateOfBirth: r.date_of_birth_enc ? crypto.decrypt(r.date_of_birth_enc as string) : null,
     updatedAt: row.updatedAt, erasedAt: row.erasedAt,
-    contactPoints: dates(r.contact_points as never[], 'createdAt'),
+    contactPoints: dates(r.contact_points as never[], 'createdAt', 'undeliverableSince'),
     addresses: dates(r.addresses as never[], 'createdAt'),
     identityDocuments: dates(r.identity_documents as never[], 'createdAt'),
     consents: dates(r.consents as never[], 'recordedAt'),

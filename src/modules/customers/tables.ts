@@ -39,6 +39,9 @@ export const contactPoints = customersSchema.table('contact_points', {
   value: text().notNull(),
   isPrimary: boolean().notNull().default(false),
   createdAt: ts(),
+  /** Mail to it bounced for good (the provider said so): messaging passes it over until it is replaced. */
+  undeliverableSince: timestamp({ withTimezone: true }),
+  undeliverableReason: text(),
 }, (t) => [
   check('contact_points_kind_check', sql`${t.kind} in ('phone', 'email')`),
   index('contact_points_value_idx').on(t.kind, t.value),

@@ -1,0 +1,2 @@
+ALTER TABLE "customers"."contact_points" ADD COLUMN "undeliverable_since" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "customers"."contact_points" ADD COLUMN "undeliverable_reason" text;
