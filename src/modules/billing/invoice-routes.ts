@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ctxOf } from '../../platform/auth/guard.js';
+import { actorSeenBy } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
 import { idempotencyHeaders } from '../../platform/http/idempotency.js';
@@ -24,7 +25,7 @@ const invoiceSummary = z.object({
 });
 const creditNoteView = z.object({
   id: z.uuid(), number: z.string(), invoiceId: z.uuid(), subtotal: z.number().int(), tax: z.number().int(), total: z.number().int(),
-  currency: z.string(), reason: z.string(), issuedBy: z.string(), issuedAt: z.date(),
+  currency: z.string(), reason: z.string(), issuedBy: z.string().describe('"staff:<id>"; customers and partners read only "staff"'), issuedAt: z.date(),
 });
 const invoiceView = invoiceSummary.extend({
   due: money('What is still to pay'),
@@ -65,7 +66,10 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
   app.get('/v1/invoices/:id', {
     config: { auth: 'billing:read' },
     schema: { operationId: 'getInvoice', tags, summary: 'An invoice with its lines and what is still due', params, response: { 200: invoiceView, ...problems(400, 404) } },
-  }, async (req) => visibleInvoice(db, ctxOf(req), req.params.id));
+  }, async (req) => {
+    const invoice = await visibleInvoice(db, ctxOf(req), req.params.id);
+    return { ...invoice, creditNotes: invoice.creditNotes.map((n) => ({ ...n, issuedBy: actorSeenBy(ctxOf(req), n.issuedBy) })) };
+  });
 
   app.get('/v1/invoices/:id/document', {
     config: { auth: 'billing:read' },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ctxOf } from '../../platform/auth/guard.js';
+import { actorSeenBy } from '../../platform/context.js';
 import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
 import { idempotencyHeaders } from '../../platform/http/idempotency.js';
@@ -104,7 +105,7 @@ export const billingRoutes: FastifyPluginAsyncZod<{ db: Db; settings: BillingSet
     const ctx = ctxOf(req);
     const entries = await listEntries(db, ctx, req.params.id, { limit: req.query.limit, before });
     // Customers and partners see what moved and why, not which member of staff moved it.
-    const shown = ctx.principal.kind === 'staff' ? entries : entries.map((e) => ({ ...e, actor: e.actor.split(':')[0]! }));
+    const shown = entries.map((e) => ({ ...e, actor: actorSeenBy(ctx, e.actor) }));
     return toPage(shown, req.query.limit, (e) => [e.seq]);
   });
 

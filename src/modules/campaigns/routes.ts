@@ -30,18 +30,24 @@ const triggerView = z.object({
 const messageView = z.object({
   id, customerId: id, dedupeKey: z.string(), triggerId: id.nullable(), eventId: id.nullable(), eventType: z.string().nullable(), channel: z.enum(messageChannels), kind: z.enum(messageKinds),
   language: z.string().nullable(), recipient: z.string().nullable().describe('Null for marketing staff, as subject and text are'), subject: z.string().nullable(), body: z.string().nullable(), html: z.string().nullable(),
-  state: z.enum(messageStates), reason: z.string().nullable().describe('Why it is held, skipped or failed'), attempts: z.number().int(), nextAttemptAt: z.date().nullable(),
+  state: z.enum(messageStates), reason: z.string().nullable().describe('Why it is held, skipped or failed (for marketing staff, only what kind: without the provider\'s answer)'), attempts: z.number().int(), nextAttemptAt: z.date().nullable(),
   providerMessageId: z.string().nullable(), createdAt: z.date(), updatedAt: z.date(), sentAt: z.date().nullable(), deliveredAt: z.date().nullable(), failedAt: z.date().nullable(),
 });
-const attemptView = z.object({ id, messageId: id, outcome: z.enum(['accepted', 'transient_error', 'permanent_error']), response: z.string().nullable(), at: z.date() });
+const attemptView = z.object({ id, messageId: id, outcome: z.enum(['accepted', 'transient_error', 'permanent_error']), response: z.string().nullable().describe('The provider\'s answer (null for marketing staff)'), at: z.date() });
 
 /**
  * Marketing counts and follows its messages but does not read whom they went to or what a bill or
- * survey said to a customer: recipient and text are for supervisors and admins (who re-drive).
+ * survey said to a customer: recipient and text are for supervisors and admins (who re-drive). Nor
+ * the provider's answers, which often name the address or number ("550 <ada@example.org>: Recipient
+ * address rejected"): marketing reads what kind of failure it was, the reason up to its first ": ".
  */
-function forReader<M extends { recipient: string | null; subject: string | null; body: string | null; html: string | null }>(ctx: Ctx, m: M): M {
+function forReader<M extends { recipient: string | null; subject: string | null; body: string | null; html: string | null; reason: string | null; deliveryAttempts?: { response: string | null }[] }>(ctx: Ctx, m: M): M {
   const p = ctx.principal;
-  return p.kind === 'staff' && p.role === 'marketing' ? { ...m, recipient: null, subject: null, body: null, html: null } : m;
+  if (p.kind !== 'staff' || p.role !== 'marketing') return m;
+  return {
+    ...m, recipient: null, subject: null, body: null, html: null, reason: m.reason && m.reason.split(': ')[0]!,
+    ...(m.deliveryAttempts ? { deliveryAttempts: m.deliveryAttempts.map((a) => ({ ...a, response: null })) } : {}),
+  };
 }
 
 /** Templates, triggers on domain events, and the messages they made (with the dead-letter view). */

@@ -6,7 +6,7 @@ import { problems } from '../../platform/http/errors.js';
 import { customerSegments } from '../customers/index.js';
 import { idempotencyHeaders } from '../../platform/http/idempotency.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
-import type { Ctx } from '../../platform/context.js';
+import { actorSeenBy, type Ctx } from '../../platform/context.js';
 import { channelOf } from '../orders/index.js';
 import type { Channel } from './discount-rules.js';
 import { applyDiscounts, createDiscount, getApplication, getDiscount, listDiscounts, quote, retireDiscount } from './discounts.js';
@@ -51,7 +51,7 @@ const quoteView = z.object({
 });
 const applicationView = z.object({
   id: z.uuid(), customerId: z.uuid(), orderRef: z.string(), channel: z.string(), codes: z.array(z.string()), items: z.array(pricedItem),
-  total: z.number().int(), discount: z.number().int(), discountIds: z.array(z.uuid()), createdBy: z.string(), createdAt: z.date(),
+  total: z.number().int(), discount: z.number().int(), discountIds: z.array(z.uuid()), createdBy: z.string().describe('Who priced it, "staff:<id>"; customers and partners read only the kind ("staff")'), createdAt: z.date(),
 });
 
 /** Staff say which channel an order came through; anyone else's channel is who they are (a customer cannot claim the shop's price). */
@@ -132,5 +132,8 @@ export const discountRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
       operationId: 'getDiscountApplication', tags, summary: 'A priced order as it was priced: why the price was what it was',
       params: z.object({ id: z.uuid() }), response: { 200: applicationView, ...problems(400, 404) },
     },
-  }, async (req) => getApplication(db, ctxOf(req), req.params.id));
+  }, async (req) => {
+    const application = await getApplication(db, ctxOf(req), req.params.id);
+    return { ...application, createdBy: actorSeenBy(ctxOf(req), application.createdBy) };
+  });
 };

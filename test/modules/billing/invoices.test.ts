@@ -107,14 +107,17 @@ describe('bill run and invoices', () => {
   });
 
   it('corrects an issued invoice by credit notes: less due, then account credit that pays the next invoice', async () => {
-    const { accountId } = await billedLastMonth();
+    const { accountId, customerId } = await billedLastMonth();
     await t.http.post('/v1/billing/bill-runs').expect(200);
     const [invoice] = await invoicesOf(accountId);
     const note = (await t.http.post(`/v1/invoices/${invoice.id}/credit-notes`).set('idempotency-key', `cn-${invoice.id}`).send({ amount: 100, reason: 'Outage on the 3rd' }).expect(201)).body;
     expect(note).toMatchObject({ number: expect.stringMatching(/^CN-\d{4}-\d{6}$/), subtotal: 100, tax: 19, total: 119, accountCredit: 0 });
     const after = (await t.http.get(`/v1/invoices/${invoice.id}`).expect(200)).body;
     expect(after).toMatchObject({ total: invoice.total, credited: 119, due: invoice.total - 119 });
-    expect(after.creditNotes).toHaveLength(1);
+    expect(after.creditNotes).toMatchObject([{ issuedBy: expect.stringMatching(/^staff:.+/) }]);
+    // The customer reads that staff issued it, not which member of staff.
+    const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId }));
+    expect((await customer.get(`/v1/invoices/${invoice.id}`).expect(200)).body.creditNotes).toMatchObject([{ number: note.number, issuedBy: 'staff' }]);
     await pay(invoice.id, invoice.total - 119, `psp-cn-${accountId}`).expect(201);
     // Already paid: a further credit note becomes the account's credit.
     const second = (await t.http.post(`/v1/invoices/${invoice.id}/credit-notes`).set('idempotency-key', `cn2-${invoice.id}`).send({ amount: 200, reason: 'Goodwill' }).expect(201)).body;

@@ -69,6 +69,19 @@ describe('triggered messages', () => {
     expect(await messagesOf(unreachable.id)).toMatchObject([{ state: 'skipped', reason: 'no_contact', channel: 'sms' }]);
   });
 
+  it('marketing reads what kind of failure it was, not the provider\'s answer, which may name the address', async () => {
+    smtp.refuse(550, 1, '<ada@example.org>: Recipient address rejected');
+    const { customerId } = await lowBalance({ language: 'en' });
+    await run();
+    const [message] = await messagesOf(customerId);
+    expect(message).toMatchObject({ state: 'failed', reason: expect.stringContaining('Recipient address rejected') });
+    const seen = (await marketing.get(`/v1/messages/${message.id}`).expect(200)).body;
+    expect(seen).toMatchObject({ state: 'failed', reason: 'Refused', recipient: null });
+    expect(seen.deliveryAttempts.map((a: { response: string | null }) => a.response)).toEqual([null]);
+    expect((await marketing.get(`/v1/messages?customerId=${customerId}`).expect(200)).body.items[0].reason).toBe('Refused');
+    expect(JSON.stringify((await marketing.get(`/v1/messages/${message.id}`)).body)).not.toContain('ada@example.org');
+  });
+
   it('a refusing server is tried again with backoff; at the end the message is dead-lettered, and a re-drive delivers it', async () => {
     smtp.refuse(421, 10);
     const { customerId, email } = await lowBalance({ language: 'en' });

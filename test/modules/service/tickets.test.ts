@@ -102,6 +102,10 @@ describe('tickets', () => {
     expect(Object.keys(seen).filter((k) => hidden.includes(k))).toEqual([]);
     expect(seen).toMatchObject({ status: 'open', subject: 'No signal at home' });
     for (const listed of (await me.get('/v1/tickets').expect(200)).body.items) expect(Object.keys(listed).filter((k) => hidden.includes(k))).toEqual([]);
+    // Nor can it find them out by filtering on them: the filters are not its to use.
+    for (const probe of ['queue=internet', 'queue=billing', 'assigneeId=agent-9', 'assigneeId=agent-1']) {
+      expect((await me.get(`/v1/tickets?${probe}`).expect(200)).body.items.map((x: { id: string }) => x.id)).toContain(id);
+    }
     expect((await csr.get(`/v1/tickets/${id}`).expect(200)).body).toMatchObject({ assigneeId: 'agent-9', queue: 'internet', tier: 'agent' });
     const history = (await me.get(`/v1/tickets/${id}/history`).expect(200)).body.items;
     expect(history.map((h: object) => Object.keys(h).sort())).toEqual([['at', 'id', 'status'], ['at', 'id', 'status']]);

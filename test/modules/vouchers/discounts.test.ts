@@ -77,7 +77,9 @@ describe('discounts and promotions', () => {
     expect(forOld.items[0].decisions.find((d: { name: string }) => d.name === 'New here').reason).toBe('Not applicable: it is for new customers');
 
     const customer = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: fresh.customerId }));
-    expect((await customer.get(`/v1/discount-applications/${forNew.id}`).expect(200)).body).toMatchObject({ id: forNew.id, total: 450 });
+    // Priced by a CSR: the customer reads that staff did, not which member of staff.
+    expect(forNew.createdBy).toMatch(/^staff:.+/);
+    expect((await customer.get(`/v1/discount-applications/${forNew.id}`).expect(200)).body).toMatchObject({ id: forNew.id, total: 450, createdBy: 'staff' });
     expect((await customer.get(`/v1/discount-applications/${forOld.id}`).expect(404)).body.code).toBe('application_not_found');
     await customer.post('/v1/price-quotes').send({ customerId: fresh.customerId, channel: 'app', items }).expect(200);
     expect((await customer.post('/v1/price-quotes').send({ customerId: old.customerId, channel: 'app', items }).expect(404)).body.code).toBe('customer_not_found');
