@@ -70,7 +70,7 @@ export async function control(db: Db, ctx: Ctx, id: string, action: keyof typeof
     if (action === 'resume') {
       const runAt = row.scheduledAt && row.scheduledAt > new Date() ? row.scheduledAt : undefined;
       await enqueueFanOut(tx, id, runAt);
-      await enqueueSender(tx, id);
+      await enqueueSender(tx, id, row.channels);
     }
     if (action === 'cancel') {
       await tx.update(messages).set({ state: 'skipped', reason: 'campaign_cancelled', updatedAt: sql`now()` })

@@ -28,13 +28,27 @@ export type Providers = Partial<Record<MessageChannel, Provider>>;
 export interface FrequencyCaps { perDay: number; perWeek: number }
 export interface DeliverySettings { maxAttempts: number; quietHours: QuietHours | null; caps: FrequencyCaps; rates: SendRates }
 
-/** The job that sends one message (again), now or at a time; its key keeps one per message. */
-export const enqueueSend = (tx: Tx, messageId: string, runAt?: Date) =>
-  enqueue(tx, 'campaigns.send', { messageId }, { jobKey: `message:${messageId}`, runAt, maxAttempts: 5 });
+/**
+ * A channel's jobs have tasks of their own, which only a process with that channel's provider
+ * takes: an SMSC may allow few binds per system id, so that SMPP_URL is set on some processes only,
+ * and the others leave SMS alone rather than pick it up and put it back.
+ */
+export const sendTask = (channel: MessageChannel) => `campaigns.send.${channel}`;
+export const senderTask = (channel: MessageChannel) => `campaigns.send_campaign.${channel}`;
 
-/** One sender per campaign at a time (its own job queue): asked again while it runs, it runs once more after, not beside. */
-export const enqueueSender = (tx: Tx, campaignId: string) =>
-  enqueue(tx, 'campaigns.send_campaign', { campaignId }, { jobKey: `campaign-send:${campaignId}`, queueName: `campaign:${campaignId}`, maxAttempts: 25 });
+/** The job that sends one message (again), now or at a time; its key keeps one per message. */
+export const enqueueSend = (tx: Tx, m: { id: string; channel: MessageChannel }, runAt?: Date) =>
+  enqueue(tx, sendTask(m.channel), { messageId: m.id }, { jobKey: `message:${m.id}`, runAt, maxAttempts: 5 });
+
+/**
+ * One sender per campaign and channel at a time (its own job queue): asked again while it runs, it
+ * runs once more after, not beside.
+ */
+export async function enqueueSender(tx: Tx, campaignId: string, channels: readonly MessageChannel[]) {
+  for (const channel of channels) {
+    await enqueue(tx, senderTask(channel), { campaignId }, { jobKey: `campaign-send:${campaignId}:${channel}`, queueName: `campaign:${campaignId}:${channel}`, maxAttempts: 25 });
+  }
+}
 
 /** Seconds before try n + 1: 30 s, 2 min, 8 min, ... capped at 2 hours. */
 export const backoffSeconds = (attempt: number) => Math.min(30 * 4 ** (attempt - 1), 7200);
@@ -68,7 +82,7 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
     await db.transaction(async (tx) => {
       const [held] = await tx.update(messages).set({ state: 'held', reason: `quiet_hours until ${until.toISOString()}`, nextAttemptAt: until, updatedAt: sql`now()` })
         .where(waiting).returning({ id: messages.id });
-      if (held) await enqueueSend(tx, id, until);
+      if (held) await enqueueSend(tx, { id, channel: due.channel }, until);
     });
     return true;
   }
@@ -117,7 +131,7 @@ async function refused(db: Db, s: DeliverySettings, m: typeof messages.$inferSel
     if (retry) {
       const runAt = new Date(Date.now() + backoffSeconds(m.attempts) * 1000);
       await tx.update(messages).set({ ...taken, state: 'queued', nextAttemptAt: runAt, updatedAt: sql`now()` }).where(sending);
-      await enqueueSend(tx, m.id, runAt);
+      await enqueueSend(tx, m, runAt);
     } else {
       const reason = r.transient ? `Gave up after ${m.attempts} attempts: ${r.response}` : `Refused: ${r.response}`;
       await tx.update(messages).set({ ...taken, state: 'failed', reason: reason.slice(0, 1000), failedAt: sql`now()`, updatedAt: sql`now()` }).where(sending);
@@ -171,11 +185,25 @@ export async function failStranded(db: Db) {
  * sender takes: the campaign (between runs too) gets its sender again (one at a time per campaign:
  * a sender still at work is followed by this one, which finds little left).
  */
+/** A job of the task every channel once shared: given again under its message's channel's task. */
+export async function requeueSend(db: Db, messageId: string) {
+  const [m] = await db.select({ id: messages.id, channel: messages.channel }).from(messages).where(eq(messages.id, messageId));
+  if (m) await enqueueSend(db, m);
+}
+
+/** Likewise a campaign's sender: one per channel of the campaign. */
+export async function requeueSender(db: Db, campaignId: string) {
+  const [c] = await db.select({ channels: campaigns.channels }).from(campaigns).where(eq(campaigns.id, campaignId));
+  if (c) await enqueueSender(db, campaignId, c.channels);
+}
+
 export async function requeueWaiting(db: Db) {
-  await db.execute(sql`select graphile_worker.add_job('campaigns.send', json_build_object('messageId', id), job_key => 'message:' || id, max_attempts => 5)
-    from (select id from ${messages} where state in ('queued', 'held') and (campaign_id is null or state = 'held')
+  await db.execute(sql`select graphile_worker.add_job('campaigns.send.' || channel, json_build_object('messageId', id), job_key => 'message:' || id, max_attempts => 5)
+    from (select id, channel from ${messages} where state in ('queued', 'held') and (campaign_id is null or state = 'held')
       and coalesce(next_attempt_at, updated_at) < now() - interval '5 minutes' order by id limit 1000) as due`);
-  const stalled = await db.execute<{ id: string }>(sql`select c.id from ${campaigns} c where c.status in ('scheduled', 'running', 'completed')
-    and exists (select 1 from ${messages} m where m.campaign_id = c.id and m.state = 'queued' and coalesce(m.next_attempt_at, m.updated_at) < now() - interval '5 minutes')`);
-  for (const c of stalled) await enqueueSender(db, c.id);
+  const stalled = await db.execute<{ id: string; channel: MessageChannel }>(sql`select c.id, m.channel from ${campaigns} c
+    join lateral (select distinct m.channel from ${messages} m where m.campaign_id = c.id and m.state = 'queued'
+      and coalesce(m.next_attempt_at, m.updated_at) < now() - interval '5 minutes') m on true
+    where c.status in ('scheduled', 'running', 'completed')`);
+  for (const c of stalled) await enqueueSender(db, c.id, [c.channel]);
 }

@@ -62,8 +62,8 @@ async function dispatchBound(tx: Tx, s: DispatchSettings, event: DomainEvent, bo
       const { id: _, dedupeKey: __, ...replacement } = values;
       const [row] = await tx.insert(messages).values(values)
         .onConflictDoUpdate({ target: messages.dedupeKey, set: { ...emptyMessage, ...replacement, updatedAt: sql`now()` }, setWhere: sql`${messages.state} = 'skipped' and ${m.state} = 'queued'` })
-        .returning({ id: messages.id });
-      if (row && m.state === 'queued') await enqueueSend(tx, row.id);
+        .returning({ id: messages.id, channel: messages.channel });
+      if (row && m.state === 'queued') await enqueueSend(tx, row);
     }
   }
 }

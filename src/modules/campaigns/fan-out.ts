@@ -56,7 +56,7 @@ export async function fanOut(db: Db, s: DispatchSettings, campaignId: string) {
         on conflict (dedupe_key) do nothing`);
       cursor = page.at(-1)!.id;
       await tx.update(campaigns).set({ cursor, targeted: sql`${campaigns.targeted} + ${page.length}`, updatedAt: sql`now()` }).where(eq(campaigns.id, c.id));
-      await enqueueSender(tx, c.id);
+      await enqueueSender(tx, c.id, c.channels);
       return true;
     });
     if (!goOn) {
@@ -82,14 +82,13 @@ async function finishRun(tx: Db, c: typeof campaigns.$inferSelect) {
  * under the send-rate limits); stops while the campaign is paused or cancelled (resume fans out,
  * which sends on).
  */
-export async function sendCampaign(db: Db, providers: Providers, s: DeliverySettings & { concurrency: number }, campaignId: string) {
+export async function sendCampaign(db: Db, providers: Providers, s: DeliverySettings & { concurrency: number }, campaignId: string, channel: MessageChannel) {
+  if (!providers[channel]) return; // nothing to send with: the messages wait queued
   for (;;) {
     const [c] = await db.select({ status: campaigns.status }).from(campaigns).where(eq(campaigns.id, campaignId));
     if (!c || c.status === 'paused' || c.status === 'cancelled') return;
-    const channels = Object.keys(providers) as MessageChannel[];
-    if (!channels.length) return; // nothing to send with: the messages wait queued
     const slice = await db.select({ id: messages.id }).from(messages)
-      .where(and(eq(messages.campaignId, campaignId), eq(messages.state, 'queued'), inArray(messages.channel, channels),
+      .where(and(eq(messages.campaignId, campaignId), eq(messages.state, 'queued'), eq(messages.channel, channel),
         sql`(${messages.nextAttemptAt} is null or ${messages.nextAttemptAt} <= now())`)).orderBy(asc(messages.id)).limit(200);
     if (!slice.length) return;
     let next = 0;

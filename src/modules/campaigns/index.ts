@@ -3,11 +3,12 @@ import type { Db } from '../../platform/db/client.js';
 import type { Subscriber } from '../../platform/events/events.js';
 import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { recordConversions } from './conversions.js';
-import { type DeliverySettings, failStranded, type Providers, requeueWaiting, sendMessage } from './delivery.js';
+import { type DeliverySettings, failStranded, type Providers, requeueSend, requeueSender, requeueWaiting, sendMessage, senderTask, sendTask } from './delivery.js';
 import { dispatch, type DispatchSettings } from './dispatch.js';
 import { fanOut, sendCampaign } from './fan-out.js';
 import { type InboundSettings, receiveSms } from './inbound.js';
 import { purposes } from './purposes.js';
+import type { MessageChannel } from './tables.js';
 import { applyReceipt } from './receipts.js';
 import { eraseCustomerMessages } from './messages.js';
 import { inboundRoutes } from './inbound-routes.js';
@@ -53,10 +54,16 @@ export const campaignsSubscribers = (deps: CampaignDeps): Subscriber[] => [{
 
 export const campaignsJobs = (deps: CampaignDeps): Partial<JobsSetup> => ({
   tasks: {
-    'campaigns.send': async (payload) => { await sendMessage(deps.db, deps.providers, deps.settings, (payload as { messageId: string }).messageId); },
+    // A channel's sends are taken only where its provider is configured (see sendTask).
+    ...Object.fromEntries((Object.keys(deps.providers) as MessageChannel[]).flatMap((channel) => [
+      [sendTask(channel), async (payload: unknown) => { await sendMessage(deps.db, deps.providers, deps.settings, (payload as { messageId: string }).messageId); }],
+      [senderTask(channel), async (payload: unknown) => { await sendCampaign(deps.db, deps.providers, deps.settings, (payload as { campaignId: string }).campaignId, channel); }],
+    ])),
+    // Jobs queued before sends had a task per channel: the message goes its channel's way now.
+    'campaigns.send': async (payload) => { await requeueSend(deps.db, (payload as { messageId: string }).messageId); },
+    'campaigns.send_campaign': async (payload) => { await requeueSender(deps.db, (payload as { campaignId: string }).campaignId); },
     'campaigns.sweep': async () => { await failStranded(deps.db); await requeueWaiting(deps.db); },
     'campaigns.fan_out': async (payload) => { await fanOut(deps.db, deps.settings, (payload as { campaignId: string }).campaignId); },
-    'campaigns.send_campaign': async (payload) => { await sendCampaign(deps.db, deps.providers, deps.settings, (payload as { campaignId: string }).campaignId); },
   },
   // Every five minutes: messages stranded in `sending` fail as unknown, waiting ones without a job get one.
   cron: [{ pattern: '*/5 * * * *', task: 'campaigns.sweep' }],

@@ -30,7 +30,7 @@ export async function redrive(db: Db, ctx: Ctx, id: string) {
     }
     // The SMSC's ids of the last try go: the whole text goes again under a new reference, the new parts get their ids, and a late receipt for an old part finds nothing.
     await tx.delete(messageParts).where(eq(messageParts.messageId, id));
-    await enqueueSend(tx, id);
+    await enqueueSend(tx, m);
     await audit(tx, ctx, { action: 'message.redriven', entityType: 'message', entityId: id });
     return m;
   });

@@ -38,6 +38,10 @@ describe('the sweep', () => {
     const states = () => bare.database.sql<{ state: string; campaign: boolean }[]>`select state, campaign_id is not null as campaign from campaigns.messages order by campaign_id nulls first`;
     expect(await states()).toEqual([{ state: 'queued', campaign: false }, { state: 'queued', campaign: true }]);
     expect((await marketing.get(`/v1/campaigns/${c.id}`).expect(200)).body).toMatchObject({ status: 'scheduled', run: 2 });
+    // Their jobs wait, untried, for a worker with a mail server; here they are lost.
+    const jobs = await bare.database.sql<{ task_identifier: string; attempts: number }[]>`select task_identifier, attempts from graphile_worker.jobs where task_identifier like 'campaigns.send%' order by 1`;
+    expect(jobs).toEqual([{ task_identifier: 'campaigns.send.email', attempts: 0 }, { task_identifier: 'campaigns.send_campaign.email', attempts: 0 }]);
+    await bare.database.sql`select graphile_worker.remove_job(key) from graphile_worker.jobs where task_identifier like 'campaigns.send%'`;
 
     await sweep(); // not five minutes yet: nothing to do
     expect(smtp.received).toHaveLength(0);
@@ -45,6 +49,35 @@ describe('the sweep', () => {
     await sweep();
     expect(await states()).toEqual([{ state: 'sent', campaign: false }, { state: 'sent', campaign: true }]);
     expect(smtp.received.map((m) => m.raw.match(/^Subject: (.*)$/m)?.[1]).sort()).toEqual(['An offer', 'Low balance']);
+  });
+
+  it('a worker without a channel\'s provider leaves its sends to one with it, which sends at once', async () => {
+    const marketing = asCaller(bare, await keyFor(bare, { principalKind: 'staff', role: 'marketing' }));
+    await marketing.put('/v1/message-templates/campaign.soon/email/en').send({ subject: 'Soon', body: 'Dear {{customer.name}}, an offer.' }).expect(200);
+    const id = (await bare.http.post('/v1/customers').send({
+      type: 'individual', givenName: 'Sini', familyName: 'Soon', preferredLanguage: 'fi', contactPoints: [{ kind: 'email', value: `sweep-soon-${process.pid}@example.org`, isPrimary: true }],
+      consents: [{ channel: 'email', granted: true, source: 'web' }],
+    }).expect(201)).body.id as string;
+    const c = (await marketing.post('/v1/campaigns').send({ code: 'soon', name: 'Soon', channels: ['email'], segment: { languages: ['fi'] } }).expect(201)).body;
+    await marketing.post(`/v1/campaigns/${c.id}/start`).expect(200);
+    for (let i = 0; i < 3; i++) await bare.runJobs();
+    const state = async () => (await bare.database.sql<{ state: string }[]>`select state from campaigns.messages where customer_id = ${id}`)[0]!.state;
+    expect(await state()).toBe('queued');
+    await mail.runWorker();
+    expect(await state()).toBe('sent');
+  });
+
+  it('a send job from before sends had a task per channel goes its channel\'s way', async () => {
+    const id = await customer(`sweep-legacy-${process.pid}@example.org`);
+    const [m] = await bare.database.sql<{ id: string }[]>`insert into campaigns.messages (id, customer_id, dedupe_key, channel, kind, state, recipient, subject, body)
+      values (gen_random_uuid(), ${id}, ${`legacy:${id}`}, 'email', 'transactional', 'queued', ${`sweep-legacy-${process.pid}@example.org`}, 'Legacy', 'Hello') returning id`;
+    await bare.database.sql`select graphile_worker.add_job('campaigns.send', json_build_object('messageId', ${m!.id}::text), job_key => ${`message:${m!.id}`})`;
+    await bare.runJobs(); // no mail server here: it is handed on, not sent
+    const [{ state }] = await bare.database.sql<{ state: string }[]>`select state from campaigns.messages where id = ${m!.id}`;
+    expect(state).toBe('queued');
+    await mail.runWorker();
+    const [after] = await bare.database.sql<{ state: string }[]>`select state from campaigns.messages where id = ${m!.id}`;
+    expect(after!.state).toBe('sent');
   });
 
   it('sends a held campaign message whose job was lost once its time has passed', async () => {
