@@ -7,6 +7,7 @@ import { decodeCursor, page, toPage } from '../../platform/http/pagination.js';
 import { listSpendCaps, removeSpendCap, setSpendCap } from './spend-caps.js';
 import { listRejected, rateBatch, rerateRejected } from './usage.js';
 import { currencyCode } from '../../platform/http/money.js';
+import { isoInstantDate } from '../../platform/http/instant.js';
 
 const tags = ['billing'];
 const MAX_BATCH = 10_000;
@@ -17,7 +18,7 @@ const usageRecord = z.object({
   usageType: z.enum(['data', 'voice', 'sms']),
   zone: z.string().regex(/^(home|roaming-[a-z0-9-]{1,32})$/).default('home'),
   quantity: z.number().int().min(1).max(10 ** 13).describe('Bytes, seconds or messages'),
-  startedAt: z.iso.datetime({ offset: true }).transform((v) => new Date(v)),
+  startedAt: isoInstantDate,
 }).strict();
 
 export const usageRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {

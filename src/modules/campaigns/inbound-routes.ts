@@ -4,6 +4,7 @@ import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
 import { applyEmailEvents } from './email-events.js';
 import { type InboundSettings, receiveEmail } from './inbound.js';
+import { isoInstantDate } from '../../platform/http/instant.js';
 
 /** Mail customers send us, and what became of the mail we sent, handed over by the mail provider's webhooks. */
 export const inboundRoutes: FastifyPluginAsyncZod<{ db: Db; inbound: InboundSettings }> = async (app, { db, inbound }) => {
@@ -34,7 +35,7 @@ export const inboundRoutes: FastifyPluginAsyncZod<{ db: Db; inbound: InboundSett
           recipient: z.email().max(254),
           permanent: z.boolean().optional().describe('A bounce: true when the address is gone for good (5.x.x), false when the provider tries again'),
           reason: z.string().trim().max(1000).optional().describe('The remote server\'s answer, e.g. "550 5.1.1 user unknown"'),
-          occurredAt: z.iso.datetime({ offset: true }).transform((v) => new Date(v)),
+          occurredAt: isoInstantDate,
         }).strict().refine((e) => e.type !== 'bounced' || e.permanent !== undefined, { message: 'a bounce says whether it is permanent', path: ['permanent'] })).min(1).max(100),
       }).strict(),
       response: {

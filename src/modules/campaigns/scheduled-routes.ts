@@ -6,6 +6,7 @@ import { problems } from '../../platform/http/errors.js';
 import { customerSegments } from '../customers/index.js';
 import { audience, campaignStats, control, createCampaign, getCampaign, listCampaigns } from './campaigns.js';
 import { campaignStatuses, messageChannels, messageKinds } from './tables.js';
+import { isoInstant } from '../../platform/http/instant.js';
 
 const tags = ['campaigns'];
 const id = z.uuid();
@@ -58,7 +59,7 @@ export const scheduledRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { 
     config: { auth: 'campaigns:manage' },
     schema: {
       operationId: 'startCampaign', tags, summary: 'Run a draft campaign now, or at a time', params,
-      body: z.object({ at: z.iso.datetime({ offset: true }).optional() }).strict().nullish().describe('None, or no `at`: now'), response: { 200: campaignView, ...problems(400, 404, 409) },
+      body: z.object({ at: isoInstant.optional() }).strict().nullish().describe('None, or no `at`: now'), response: { 200: campaignView, ...problems(400, 404, 409) },
     },
   }, async (req) => control(db, ctxOf(req), req.params.id, 'start', req.body?.at ? new Date(req.body.at) : undefined));
 

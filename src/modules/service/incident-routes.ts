@@ -6,6 +6,7 @@ import { problems } from '../../platform/http/errors.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
 import { applyAlert, fromAlertmanager, getIncident, listIncidents, outagesAt, reportIncident, resolveIncident, updateIncident } from './incidents.js';
 import { incidentStatuses, serviceTypes } from './tables.js';
+import { instant } from '../../platform/http/instant.js';
 
 const tags = ['service'];
 const id = z.uuid();
@@ -30,7 +31,7 @@ export const incidentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
     config: { auth: 'incidents:manage' },
     schema: {
       operationId: 'reportIncident', tags, summary: 'An outage now, or planned maintenance (startsAt in the future: announced ahead, opened when it starts)',
-      body: z.object({ ...incidentBody, startsAt: z.coerce.date().optional(), estimatedEndAt: z.coerce.date().nullable().optional() }).strict(),
+      body: z.object({ ...incidentBody, startsAt: instant.optional(), estimatedEndAt: instant.nullable().optional() }).strict(),
       response: { 201: incidentView, ...problems(400) },
     },
   }, async (req, reply) => reply.status(201).send(await reportIncident(db, ctxOf(req), req.body)));
@@ -53,7 +54,7 @@ export const incidentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
     schema: {
       operationId: 'updateIncident', tags, summary: 'New status text, estimate, severity or areas of an incident not yet resolved (announced as outage.updated)', params,
       body: z.object({
-        title: incidentBody.title, severity, services: incidentBody.services, estimatedEndAt: z.coerce.date().nullable(),
+        title: incidentBody.title, severity, services: incidentBody.services, estimatedEndAt: instant.nullable(),
         areas: z.object(areaLists).partial().strict().describe('Only the lists given are replaced'),
         statusText: statusText.describe('Merged by language: the languages given are replaced, the others kept'),
       }).partial().strict(),

@@ -8,6 +8,7 @@ import { uuidv7 } from '../../platform/ids.js';
 import { serviceErrors } from './errors.js';
 import { announceResolved, refreshAffected, tellAffected } from './incident-customers.js';
 import { type AlertSays, incidents, type ServiceType, serviceTypes } from './tables.js';
+import { inRange } from '../../platform/http/instant.js';
 
 type Incident = typeof incidents.$inferSelect;
 export type Areas = Incident['areas'];
@@ -140,12 +141,13 @@ export function fromAlertmanager(alert: { status: 'firing' | 'resolved'; labels:
   const started = new Date(alert.startsAt);
   const ended = alert.endsAt ? new Date(alert.endsAt) : undefined;
   return {
-    fingerprint: `alertmanager:${alert.fingerprint}`, status: alert.status, endedAt: ended && ended.getUTCFullYear() > 1 ? ended : undefined,
+    // Alertmanager says "not ended" with year 1; any time outside the years we keep is taken as not said.
+    fingerprint: `alertmanager:${alert.fingerprint}`, status: alert.status, endedAt: ended && inRange(ended) ? ended : undefined,
     incident: {
       // What customers read must be written for them: `public_description` only (a `description` often names hosts and runbooks).
       title: (alert.annotations.public_summary ?? alert.annotations.summary ?? alert.labels.alertname ?? 'Network alert').slice(0, 200), severity: severityOf(alert.labels.severity),
       services: services.length ? services : ['internet'], areas: { cells: list(alert.labels.cell), postcodes: list(alert.labels.postcode), regions: list(alert.labels.region) },
-      statusText: alert.annotations.public_description ? { en: alert.annotations.public_description.slice(0, 2000) } : {}, startsAt: Number.isNaN(started.getTime()) ? undefined : started,
+      statusText: alert.annotations.public_description ? { en: alert.annotations.public_description.slice(0, 2000) } : {}, startsAt: inRange(started) ? started : undefined,
     },
   };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../../platform/db/client.js';
 import { problems } from '../../platform/http/errors.js';
 import { kpiGroups, repeatContactDays, serviceKpis } from './kpis.js';
+import { isoInstant } from '../../platform/http/instant.js';
 
 const tags = ['service'];
 /** A longer period is a report for the warehouse, not a query on the live tables. */
@@ -29,8 +30,8 @@ export const kpiRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) 
       operationId: 'getServiceKpis', tags,
       summary: 'Customer-service KPIs for a period [from, to), per agent, queue, category (service type) or channel: handling time, first-contact resolution, CSAT, SLA compliance, reopen rate, backlog',
       querystring: z.object({
-        from: z.iso.datetime({ offset: true }).describe('Included'),
-        to: z.iso.datetime({ offset: true }).describe(`Excluded; after from, at most ${maxSpanDays} days after it`),
+        from: isoInstant.describe('Included'),
+        to: isoInstant.describe(`Excluded; after from, at most ${maxSpanDays} days after it`),
         groupBy: z.enum(kpiGroups).default('none').describe('agent: the interaction\'s agent, the survey\'s agent, the ticket\'s assignee'),
       }).strict()
         .refine((p) => Date.parse(p.to) > Date.parse(p.from), { message: 'to must be after from', path: ['to'] })

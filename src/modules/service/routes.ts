@@ -14,6 +14,7 @@ import type { Calendar } from './sla-rules.js';
 import { channels, priorities, serviceTypes, ticketStatuses, tiers } from './tables.js';
 import { createRule, escalate, escalationsOf, linksOf, listRules } from './escalations.js';
 import { addMessage, changeStatus, getTicket, historyOf, listMessages, listTickets, openTicket, type ServiceSettings, updateTicket, visibleTicket } from './tickets.js';
+import { instant } from '../../platform/http/instant.js';
 
 const tags = ['service'];
 const id = z.uuid();
@@ -272,7 +273,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
     schema: {
       operationId: 'logInteraction', tags, summary: 'Log a contact with a customer (call, chat, email, visit...), ticket or not: what handling time and first-contact resolution are computed from',
       body: z.object({
-        customerId: id, channel: z.enum(channels), direction: z.enum(['inbound', 'outbound']), startedAt: z.coerce.date(), durationSeconds: z.number().int().min(0).max(86_400),
+        customerId: id, channel: z.enum(channels), direction: z.enum(['inbound', 'outbound']), startedAt: instant, durationSeconds: z.number().int().min(0).max(86_400),
         outcome: z.enum(['resolved', 'ticket_opened', 'ticket_updated', 'callback_scheduled', 'transferred', 'no_answer', 'abandoned']), ticketId: id.optional(), notes: z.string().trim().max(2000).optional(),
       }).strict(),
       response: { 201: interactionView, ...problems(400, 404) },

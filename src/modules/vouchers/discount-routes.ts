@@ -12,6 +12,7 @@ import type { Channel } from './discount-rules.js';
 import { applyDiscounts, createDiscount, getApplication, getDiscount, listDiscounts, quote, retireDiscount } from './discounts.js';
 import { voucherErrors } from './errors.js';
 import { currencyCode } from '../../platform/http/money.js';
+import { instant } from '../../platform/http/instant.js';
 
 const tags = ['discounts'];
 const codes = z.array(z.string().trim().min(1).max(40)).max(10);
@@ -68,7 +69,7 @@ export const discountRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
         code: z.string().trim().min(3).max(40).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -').nullable().default(null).describe('A promotion code customers enter; null: applied automatically'),
         kind: z.enum(['percentage', 'fixed']), value: z.number().int().min(1).max(100_000_000).describe('Basis points (1000 = 10 %) or minor units'),
         currency: currencyCode.nullable().default(null), target, eligibility: eligibility.default({}),
-        validFrom: z.coerce.date().nullable().default(null), validUntil: z.coerce.date().nullable().default(null),
+        validFrom: instant.nullable().default(null), validUntil: instant.nullable().default(null),
         cycles: z.number().int().min(1).max(120).nullable().default(null)
           .describe('A recurring fee or usage discount lasts this many cycles from the order, its first included; null: as long as the line keeps the plan or pack. validFrom/validUntil bound when it can be taken'),
         stacking: z.enum(['exclusive', 'stackable']).default('stackable').describe('exclusive: applies alone'), groupName: z.string().min(1).max(50).nullable().default(null).describe('At most one discount of a group applies'),

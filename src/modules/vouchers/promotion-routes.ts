@@ -6,6 +6,7 @@ import { problems } from '../../platform/http/errors.js';
 import { decodeCursor, page, pageQuery, toPage } from '../../platform/http/pagination.js';
 import { createPromotion, listPromotions, retirePromotion } from './promotions.js';
 import { currencyCode } from '../../platform/http/money.js';
+import { instant } from '../../platform/http/instant.js';
 
 const tags = ['discounts'];
 const promotionView = z.object({
@@ -23,7 +24,7 @@ export const promotionRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { 
       body: z.object({
         name: z.string().trim().min(1).max(200), minAmount: z.number().int().min(1).max(100_000_000), currency: currencyCode,
         firstOnly: z.boolean().default(false), rewardAddOnId: z.uuid().nullable().default(null), rewardCredit: z.number().int().min(1).max(100_000_000).nullable().default(null),
-        validFrom: z.coerce.date().nullable().default(null), validUntil: z.coerce.date().nullable().default(null), maxRewards: z.number().int().min(1).max(2_000_000_000).nullable().default(null),
+        validFrom: instant.nullable().default(null), validUntil: instant.nullable().default(null), maxRewards: z.number().int().min(1).max(2_000_000_000).nullable().default(null),
       }).strict()
         .refine((b) => (b.rewardAddOnId === null) !== (b.rewardCredit === null), { message: 'name exactly one reward: rewardAddOnId or rewardCredit', path: ['rewardAddOnId'] })
         .refine((b) => !b.validFrom || !b.validUntil || b.validUntil > b.validFrom, { message: 'validUntil must be after validFrom', path: ['validUntil'] }),

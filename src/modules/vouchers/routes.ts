@@ -16,6 +16,7 @@ import { RedemptionGroups } from './redemption-groups.js';
 import { activate, block, distribute, getVoucher, listVouchers, unblock } from './stock.js';
 import { voucherStates } from './tables.js';
 import { currencyCode } from '../../platform/http/money.js';
+import { instant } from '../../platform/http/instant.js';
 
 const tags = ['vouchers'];
 const serial = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
@@ -56,7 +57,7 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
         bundle: z.object({ addOnId: z.uuid().describe('An add-on pack on sale, given to the line the voucher is redeemed on') }).strict().optional(),
         quantity: z.number().int().min(1).max(1_000_000),
         pinLength: z.number().int().min(10).max(20).default(14).describe('Decimal digits, each uniformly random'),
-        validFrom: z.coerce.date().optional(), validUntil: z.coerce.date(),
+        validFrom: instant.optional(), validUntil: instant,
       }).strict().refine((b) => b.validUntil > (b.validFrom ?? new Date()), { message: 'validUntil must be after validFrom (and in the future)', path: ['validUntil'] })
         .refine((b) => (b.faceValue === undefined) !== (b.bundle === undefined), { message: 'name exactly one of faceValue and bundle', path: ['faceValue'] }),
       response: { 201: batchView, ...problems(400, 404, 409) },

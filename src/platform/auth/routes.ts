@@ -7,6 +7,7 @@ import type { Credentials } from './credentials.js';
 import { ctxOf } from './guard.js';
 import { permissions, staffRoles } from './permissions.js';
 import * as auth from './service.js';
+import { isoInstant } from '../http/instant.js';
 
 const tags = ['identity'];
 const idParams = z.object({ id: z.uuid() });
@@ -78,7 +79,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{ db: Db; credentials: Creden
         partnerId: z.uuid().optional(),
         customerId: z.uuid().optional(),
         capabilities: z.array(z.enum(permissions)).max(50).optional(),
-        expiresAt: z.iso.datetime({ offset: true }).optional(),
+        expiresAt: isoInstant.optional(),
       }).strict(),
       response: { 201: apiKey.extend({ secret: z.string() }), ...problems(400, 404, 422) },
     },

@@ -17,7 +17,7 @@ declare module 'fastify' {
 
 // Values a client sent that Postgres refused: bad text, bad dates, too long. (Other class-22 errors,
 // such as a division by zero, are our bugs and stay 500.)
-const clientValueErrors = new Set(['22P02', '22P05', '22001', '22003', '22007', '22008', '22021']);
+const clientValueErrors = new Set(['22P02', '22P05', '22001', '22003', '22007', '22008', '22009', '22021']);
 
 const frameworkErrors: Record<string, (detail: string) => AppError> = {
   FST_ERR_CTP_INVALID_JSON_BODY: httpErrors.malformed_body,

@@ -91,3 +91,23 @@ describe('incidents from monitoring', () => {
     expect(await events(planned.id)).toEqual(['outage.scheduled', 'outage.opened', 'outage.updated', 'outage.updated', 'outage.resolved']);
   });
 });
+
+describe('times a client sends', () => {
+  it('outside the years 1900 to 9999 are refused with 400, not kept (nor a 500): lists stay readable', async () => {
+    const body = { title: 'Odd times', severity: 'minor', services: ['internet'], areas: { regions: ['north'] }, statusText: { en: 'Odd' } };
+    for (const startsAt of ['0030-06-01T00:00:00Z', '+010000-01-01T00:00:00Z', 253402300800000, -8.64e15]) {
+      const res = await t.http.post('/v1/incidents').send({ ...body, startsAt }).expect(400);
+      expect(res.body).toMatchObject({ code: 'validation_failed', errors: [{ path: 'body.startsAt', message: expect.stringContaining('1900 and 9999') }] });
+    }
+    await t.http.post('/v1/incidents').send({ ...body, estimatedEndAt: '9999-12-31T23:00:00-02:00' }).expect(400);
+    await t.http.get('/v1/incidents').expect(200);
+    await t.http.get('/v1/service/kpis?from=2026-01-01T00:00:00Z&to=9999-12-31T23:00:00-02:00').expect(400);
+    await t.http.post('/v1/api-keys').send({ name: 'far', principalKind: 'integration', capabilities: ['incidents:report'], expiresAt: '9999-12-31T23:00:00-02:00' }).expect(400);
+    await t.http.post('/v1/voucher-batches').send({ name: 'Far', faceValue: { amount: 500, currency: 'EUR' }, quantity: 1, validUntil: 253402300800000 }).expect(400);
+    // Monitoring's times out of those years are taken as not said: the alert still opens its incident.
+    const fingerprint = fp();
+    const alert = webhook('firing', [{ fingerprint, endsAt: '+275760-09-13T00:00:00.000Z' }]);
+    alert.alerts[0]!.startsAt = '-271821-04-20T00:00:00Z';
+    expect((await monitoring.post('/v1/monitoring/alertmanager').send(alert).expect(200)).body.items).toMatchObject([{ outcome: 'opened' }]);
+  });
+});
