@@ -52,13 +52,11 @@ export interface RedeemInput { pin: string; lineId?: string; billingAccountId?: 
  * is looked up before, and a staff caller's account after when no balance took the credit: a third.
  */
 export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput, key?: RequestKey) {
-  // A line is found before the transaction (its account names the turn to take), and so is an
-  // account named by a caller who sees only some: nobody takes the turn of an account they cannot
-  // see. Staff see every account: theirs is looked up in the transaction, if at all.
-  const known = input.lineId ? await lineTarget(db, ctx, input.lineId)
-    : ctx.principal.kind === 'staff' ? undefined : await accountTarget(db, ctx, input.billingAccountId!);
-  // As Postgres spells it: an id in capitals must name the same counters and turn.
-  const billingAccountId = known?.billingAccountId ?? input.billingAccountId!.toLowerCase();
+  // The line or account is found before the transaction (its account names the turn to take):
+  // nobody takes the turn of an account they cannot see, and a closed account takes no credit.
+  const known = input.lineId ? await lineTarget(db, ctx, input.lineId) : await accountTarget(db, ctx, input.billingAccountId!);
+  // As Postgres spells it: an id in capitals names the same counters and turn.
+  const { billingAccountId } = known;
   const keys = failureKeys(ctx, address, billingAccountId);
   const attempt: Attempt = {
     pinHash: hash(normalisePin(input.pin)), billingAccountId, lineId: input.lineId ?? null, by: actorOf(ctx), requestId: ctx.requestId ?? null,
@@ -67,9 +65,7 @@ export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: 
     attempt, turns: { principal: key?.held.principal ?? null, key: key?.held.key ?? null, failureKeys: keys },
     answer: key && ((redeemed) => key.answerRow(redeemed)),
     // Tried under the account's turn in the group's transaction, and counted there, as on its own.
-    // A staff caller's account must exist first (target_not_found: it redeems on its own, and is refused there).
     refusal: async (tx) => {
-      if (!known) await accountTarget(tx, ctx, billingAccountId);
       const tried = await triedRefusal(tx, ctx, keys, attempt.pinHash, input);
       return tried.failure ? { error: tried.error, failure: tried.failure } : undefined;
     },
@@ -88,9 +84,6 @@ export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: 
       throw postgresCode(err) === '55P03' ? voucherErrors.redemption_busy() : creditRefusal(err, VOUCHER_CREDIT) ?? err;
     });
     // Refusals before the PIN counts: the transaction (and the voucher's update with it) rolls back.
-    // A staff caller's account is looked up only now, and only when no balance took the credit (a
-    // balance that did is the account's): a refusal, or a credit the usual way.
-    const target = known ?? (won?.entry_id ? null : await accountTarget(tx, ctx, billingAccountId));
     if (turn!.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(turn!.locked_until).toISOString() });
     if (!won) {
       const tried = await triedRefusal(tx, ctx, keys, attempt.pinHash, input);
@@ -99,7 +92,7 @@ export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: 
       key?.refuse(tx, tried.error);
       return { refused: tried.error };
     }
-    const redeemed: Redeemed = won.entry_id ? creditedAlready(won, billingAccountId, attempt.lineId) : await credited(tx, ctx, settings, won, target!, input);
+    const redeemed: Redeemed = won.entry_id ? creditedAlready(won, billingAccountId, attempt.lineId) : await credited(tx, ctx, settings, won, known, input);
     key?.answer(tx, redeemed);
     return { redeemed };
   });
@@ -197,6 +190,7 @@ async function givePack(tx: Tx, ctx: Ctx, serial: number, addOnId: string, input
 async function accountTarget(db: Tx, ctx: Ctx, id: string) {
   const account = await findBillingAccount(db, ctx, id);
   if (!account) throw voucherErrors.target_not_found('No such billing account');
+  if (account.status !== 'active') throw voucherErrors.account_closed();
   return { billingAccountId: account.id, customerId: account.customerId, currency: account.currency };
 }
 

@@ -299,6 +299,22 @@ describe('redemption', () => {
     for (const id of accounts) expect(await balance(id)).toBe(400);
   });
 
+  it('a closed account takes no voucher, from staff or its customer: 409, the voucher stays as it was', async () => {
+    const { pins, s } = await soldBatch(2, 1500);
+    const customer = (await t.http.post('/v1/customers').send({ type: 'individual', givenName: 'Cleo', familyName: 'Closed' }).expect(201)).body;
+    const account = (await t.http.post(`/v1/customers/${customer.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }).expect(201)).body;
+    await balance(account.id); // opened while it was active
+    await t.http.patch(`/v1/customers/${customer.id}/billing-accounts/${account.id}`).send({ status: 'closed' }).expect(200);
+    const me = asCaller(t, await keyFor(t, { principalKind: 'customer', customerId: customer.id }));
+    for (const [by, i] of [[t.http, 0], [me, 1]] as const) {
+      const res = await by.post('/v1/voucher-redemptions').set('idempotency-key', idem()).send({ pin: pins.get(s + i)!, billingAccountId: account.id }).expect(409);
+      expect(res.body.code).toBe('account_closed');
+      expect((await t.http.get(`/v1/vouchers/${s + i}`).expect(200)).body.state).toBe('active');
+    }
+    const [row] = await t.database.sql`select amount::int from billing.balances where billing_account_id = ${account.id}`;
+    expect(row!.amount).toBe(0);
+  });
+
   it('a retried redemption with its Idempotency-Key replays the first answer; without one it is refused', async () => {
     const { batch, pins } = await printedBatch(1);
     await t.http.post('/v1/vouchers/activations').send({ serialFrom: batch.serialFrom, serialTo: batch.serialFrom }).expect(200);
