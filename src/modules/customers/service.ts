@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, lt, ne, sql, type SQL } from 'drizzle-orm';
 import { audit, auditInsert, withReadAudit } from '../../platform/audit/audit.js';
 import { customerScope, type CustomerScope } from '../../platform/auth/permissions.js';
 import type { Ctx } from '../../platform/context.js';
@@ -192,9 +192,10 @@ export async function updateCustomer(deps: CustomerDeps, ctx: Ctx, id: string, p
   });
 }
 
-/** For other modules and the platform: does this customer exist (erased ones included)? */
+/** For other modules and the platform: does this customer exist (erased ones are not)? */
 export async function customerExists(db: Tx, id: string): Promise<boolean> {
-  const [row] = await db.select({ id: customers.id }).from(customers).where(eq(customers.id, id));
+  // An erased customer is a tombstone: nothing new (a key, say) is made for it.
+  const [row] = await db.select({ id: customers.id }).from(customers).where(and(eq(customers.id, id), ne(customers.status, 'erased')));
   return !!row;
 }
 

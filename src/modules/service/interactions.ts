@@ -13,7 +13,9 @@ export type NewInteraction = Pick<Interaction, 'customerId' | 'channel' | 'direc
 /** A contact with the customer, logged by the agent who handled it (whether or not it became a ticket). */
 export async function logInteraction(db: Db, ctx: Ctx, input: NewInteraction) {
   return db.transaction(async (tx) => {
-    if (!(await customerVisible(tx, ctx, input.customerId))) throw serviceErrors.customer_not_found();
+    const customer = await customerVisible(tx, ctx, input.customerId);
+    if (!customer) throw serviceErrors.customer_not_found();
+    if (customer.status === 'erased') throw serviceErrors.customer_erased();
     if (input.ticketId) {
       const [t] = await tx.select({ customerId: tickets.customerId }).from(tickets).where(eq(tickets.id, input.ticketId));
       if (!t || t.customerId !== input.customerId) throw serviceErrors.ticket_not_found('No such ticket of this customer');

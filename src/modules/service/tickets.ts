@@ -83,6 +83,7 @@ export async function openTicket(db: Db, ctx: Ctx, s: ServiceSettings, input: Op
 export async function openTicketIn(tx: Tx, ctx: Ctx, s: ServiceSettings, input: OpenTicket) {
   const customer = await customerVisible(tx, ctx, input.customerId);
   if (!customer) throw serviceErrors.customer_not_found();
+  if (customer.status === 'erased') throw serviceErrors.customer_erased();
   // A customer does not choose its own priority (it would choose the strictest SLA): staff raise it.
   if (ctx.principal.kind === 'customer') input = { ...input, priority: 'normal' };
   await checkConcerns(tx, ctx, input);

@@ -62,6 +62,7 @@ async function candidates(tx: Tx, codes: string[], lock: boolean) {
 async function contextOf(tx: Tx, ctx: Ctx, r: PriceRequest, rows: DiscountRow[]): Promise<Context> {
   const customer = await customerVisible(tx, ctx, r.customerId);
   if (!customer) throw voucherErrors.customer_not_found();
+  if (customer.status === 'erased') throw voucherErrors.customer_erased();
   const uses = rows.length ? await tx.select().from(discountUses)
     .where(and(eq(discountUses.customerId, r.customerId), inArray(discountUses.discountId, rows.map((d) => d.id)))) : [];
   // New: no line yet, and no order priced before (lines appear only at fulfilment; two first orders must not both be "first").

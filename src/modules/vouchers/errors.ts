@@ -24,6 +24,7 @@ export const voucherErrors = defineErrors({
   discount_not_found: { status: 404, title: 'No such discount' },
   discount_code_taken: { status: 409, title: 'Another promotion already uses this code' },
   customer_not_found: { status: 404, title: 'No such customer' },
+  customer_erased: { status: 409, title: 'The customer was erased: nothing new is priced for them' },
   order_already_priced: { status: 409, title: 'This order reference was priced already' },
   unknown_promotion_code: { status: 422, title: 'The promotion code is not a current promotion' },
   promotion_code_not_applicable: { status: 422, title: 'The promotion code lowers nothing in this order' },

@@ -108,6 +108,10 @@ describe('POST /v1/customers/:id/erase', () => {
       t.http.put(`/v1/customers/${c.id}/consents/sms`).send({ granted: true, source: 'x' }),
       t.http.post(`/v1/customers/${c.id}/billing-accounts`).send({ type: 'prepaid', currency: 'EUR' }),
       t.http.patch(`/v1/customers/${c.id}/billing-accounts/${accountId}`).send({ status: 'closed' }),
+      // Nor do other modules keep anything new about them.
+      t.http.post('/v1/tickets').send({ customerId: c.id, serviceType: 'billing', channel: 'phone', subject: 'New', description: 'Personal details' }),
+      t.http.post('/v1/interactions').send({ customerId: c.id, channel: 'phone', direction: 'inbound', startedAt: new Date().toISOString(), durationSeconds: 60, outcome: 'resolved', notes: 'Said their address' }),
+      t.http.post('/v1/discount-applications').set('idempotency-key', `erased-${c.id}`).send({ customerId: c.id, channel: 'csr', orderRef: `o-${c.id}`, items: [{ ref: 'i1', charge: 'one_off', amount: 100, currency: 'EUR' }] }),
     ];
     for (const res of await Promise.all(attempts)) {
       expect(res.status, said(res)).toBe(409);
@@ -115,6 +119,10 @@ describe('POST /v1/customers/:id/erase', () => {
     }
     const view = (await t.http.get(`/v1/customers/${c.id}`).expect(200)).body;
     expect(view).toMatchObject({ status: 'erased', givenName: null, contactPoints: [], consents: [expect.objectContaining({ channel: 'email' })] });
+    // Erasure revoked its keys; none is issued again.
+    const key = await t.http.post('/v1/api-keys').send({ name: 'after', principalKind: 'customer', customerId: c.id });
+    expect(key.status, said(key)).toBeGreaterThanOrEqual(400);
+    expect(key.status).toBeLessThan(500);
   });
 
   it('audits the erasure', async () => {
