@@ -39,7 +39,17 @@ const item = z.object({
   charge: z.enum(['recurring_fee', 'one_off', 'usage']), amount: z.number().int().min(0).max(100_000_000), currency: currencyCode,
   planCode: z.string().max(50).optional(), addOnCode: z.string().max(50).optional(), usageType: z.enum(['data', 'voice', 'sms']).optional(),
 }).strict();
-const priceRequest = { customerId: z.uuid(), channel: channel.describe('Staff only: anyone else\'s channel follows from who they are'), promotionCodes: codes.default([]), items: z.array(item).min(1).max(50) };
+// An order is priced in one currency, and each item is named once (its decisions are kept by name).
+const items = z.array(item).min(1).max(50).superRefine((list, ctx) => {
+  const other = list.findIndex((i) => i.currency !== list[0]!.currency);
+  if (other > 0) ctx.addIssue({ code: 'custom', message: `all items in one currency (the first is in ${list[0]!.currency})`, path: [other, 'currency'] });
+  const seen = new Set<string>();
+  list.forEach((i, n) => {
+    if (seen.has(i.ref)) ctx.addIssue({ code: 'custom', message: `"${i.ref}" is named twice`, path: [n, 'ref'] });
+    seen.add(i.ref);
+  });
+});
+const priceRequest = { customerId: z.uuid(), channel: channel.describe('Staff only: anyone else\'s channel follows from who they are'), promotionCodes: codes.default([]), items };
 const decision = z.object({ discountId: z.uuid(), name: z.string(), applied: z.boolean(), amount: z.number().int(), reason: z.string() });
 // An order's pricing also holds its plan's usage rates, priced as 10,000 to find the share still charged.
 const pricedItem = z.object({

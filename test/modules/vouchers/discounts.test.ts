@@ -27,6 +27,10 @@ describe('discounts and promotions', () => {
     const spring = await discount({ name: 'Spring 25 %', code, value: 2500, stacking: 'exclusive', priority: 5, target: { charge: 'recurring_fee', planCodes: [plan] } });
     const { customerId } = await customerWithAccount(t);
 
+    // One currency an order, and each item named once.
+    const mixed = await csr.post('/v1/price-quotes').send({ customerId, channel: 'csr', items: [planFee(plan), { ...planFee(plan), ref: 'yen', currency: 'JPY' }] }).expect(400);
+    expect(mixed.body.errors).toMatchObject([{ path: 'body.items.1.currency', message: 'all items in one currency (the first is in EUR)' }]);
+    expect((await csr.post('/v1/price-quotes').send({ customerId, channel: 'csr', items: [planFee(plan), planFee(plan)] }).expect(400)).body.errors[0].path).toBe('body.items.1.ref');
     const plain = (await csr.post('/v1/price-quotes').send({ customerId, channel: 'csr', items: [planFee(plan)] }).expect(200)).body;
     expect(plain).toMatchObject({ total: 1800, discount: 200, used: [auto.id], unknownCodes: [] });
 
