@@ -15,6 +15,7 @@ export const billingErrors = defineErrors({
   duplicate_payment: { status: 409, title: 'This processor transaction has already been recorded' },
   record_beyond_dedupe: { status: 409, title: 'The record is older than the usage record ids are remembered' },
   rejected_record_not_found: { status: 404, title: 'No such rejected usage record' },
+  charge_out_of_range: { status: 422, title: 'A record would cost more than an amount can hold: its quantity or the plan\'s rates are wrong' },
   credit_exceeds_invoice: { status: 422, title: 'A credit note cannot take off more than the invoice still holds' },
   same_account: { status: 422, title: 'A transfer goes to another account' },
   credit_note_not_found: { status: 404, title: 'No such credit note on this invoice' },

@@ -37,7 +37,7 @@ export const usageRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
           charges: z.array(z.object({ billingAccountId: z.uuid(), amount: z.number().int(), unpaid: z.number().int(), currency: z.string() }))
             .describe('Prepaid debits of this batch (postpaid usage is billed by the bill run)'),
         }),
-        ...problems(400, 413),
+        ...problems(400, 413, 422),
       },
     },
   }, async (req) => rateBatch(db, ctxOf(req), req.body.records));

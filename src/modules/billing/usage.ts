@@ -160,6 +160,8 @@ async function rateAll(tx: Tx, ratable: { r: UsageInput; line: RatableLine }[]):
     const counter = counters.get(key) ?? { chargeable: 0, amount: 0 };
     const tiers = line.rates[r.usageType];
     const price = tiers ? discountedCharge(priceTiers(tiers, counter.chargeable, uncovered), line.usageShares?.[r.usageType]?.share) : 0;
+    // Money is exact integers: a price past what a number holds exactly is a wrong record or plan, refused with its part.
+    if (!Number.isSafeInteger(counter.amount + price)) throw billingErrors.charge_out_of_range(`Record ${r.recordId} would cost ${price} minor units`);
     const capped = applyCaps({ usageType: r.usageType, chargeable: uncovered, amount: price }, { behaviour: line.usageCap.behaviour, spent: spent.get(line.lineId) ?? 0, spendCap: caps.get(line.lineId) ?? null });
     for (const hit of capped.hits) {
       if (hit === 'allowance') hits.allowance.set(line.lineId, line);
