@@ -259,7 +259,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ db: Db; settings: ServiceSet
         firstResponseMinutes: z.number().int().min(1).max(525_600), nextResponseMinutes: z.number().int().min(1).max(525_600).nullable().default(null),
         resolutionMinutes: z.number().int().min(1).max(525_600), warnPercent: z.number().int().min(0).max(100).default(80), position: z.number().int().min(0).max(100_000).default(0),
       }).strict(),
-      response: { 201: policyView, ...problems(400, 404) },
+      response: { 201: policyView, ...problems(400, 404, 422) },
     },
   }, async (req, reply) => reply.status(201).send(await createPolicy(db, ctxOf(req), req.body)));
 

@@ -29,10 +29,19 @@ export async function createCalendar(db: Db, ctx: Ctx, input: { name: string; ca
 
 export const listCalendars = (db: Db) => db.select().from(businessCalendars).orderBy(asc(businessCalendars.name), asc(businessCalendars.id));
 
+/** No target may take longer than this to reach on its calendar: due times are computed day by day. */
+const TARGET_HORIZON_MS = 2 * 366 * 86_400_000;
+
 export async function createPolicy(db: Db, ctx: Ctx, input: NewPolicy) {
   return db.transaction(async (tx) => {
-    const [calendar] = await tx.select({ id: businessCalendars.id }).from(businessCalendars).where(eq(businessCalendars.id, input.calendarId));
+    const [calendar] = await tx.select({ id: businessCalendars.id, calendar: businessCalendars.calendar }).from(businessCalendars).where(eq(businessCalendars.id, input.calendarId));
     if (!calendar) throw serviceErrors.calendar_not_found();
+    // A year of targets on a calendar of a minute a week would be reached in the year 12,000, and every measure walk there.
+    const now = new Date();
+    const longest = Math.max(input.firstResponseMinutes, input.nextResponseMinutes ?? 0, input.resolutionMinutes) * 60_000;
+    if (workingMs(calendar.calendar, now, new Date(now.getTime() + TARGET_HORIZON_MS)) < longest) {
+      throw serviceErrors.sla_target_unreachable(`Its calendar has less than ${Math.round(longest / 60_000)} working minutes in the next two years`);
+    }
     const [row] = await tx.insert(slaPolicies).values({ ...input, id: uuidv7(), createdBy: actorOf(ctx) }).returning();
     await audit(tx, ctx, { action: 'sla_policy.created', entityType: 'sla_policy', entityId: row!.id, details: { name: input.name } });
     return row!;

@@ -133,5 +133,10 @@ describe('SLA on tickets', () => {
     await t.http.post('/v1/business-calendars').send({ name: 'x', calendar: { kind: 'business', timeZone: 'Europe/Berlin', hours: { 1: [{ from: '8am', to: '18:00' }] } } }).expect(400);
     await csr.post('/v1/sla-policies').send({ name: 'x', calendarId: policies.generic, firstResponseMinutes: 1, resolutionMinutes: 1 }).expect(403);
     expect((await t.http.post('/v1/sla-policies').send({ name: 'x', calendarId: policies.generic, firstResponseMinutes: 1, resolutionMinutes: 1 }).expect(404)).body.code).toBe('calendar_not_found');
+    // A minute a week cannot hold a year of working minutes within two years: refused, not measured for ever.
+    const sparse = (await t.http.post('/v1/business-calendars').send({ name: 'Sparse', calendar: { kind: 'business', timeZone: 'UTC', hours: { 1: [{ from: '00:00', to: '00:01' }] } } }).expect(201)).body;
+    const far = await t.http.post('/v1/sla-policies').send({ name: 'Far', calendarId: sparse.id, firstResponseMinutes: 1, resolutionMinutes: 525_600 }).expect(422);
+    expect(far.body.code).toBe('sla_target_unreachable');
+    await t.http.post('/v1/sla-policies').send({ name: 'Near', serviceType: 'billing', priority: 'low', calendarId: sparse.id, firstResponseMinutes: 1, resolutionMinutes: 60 }).expect(201);
   });
 });
