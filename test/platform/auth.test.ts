@@ -86,7 +86,9 @@ describe('API keys', () => {
   });
 
   it('refuses an expired key', async () => {
-    const res = await t.http.post('/v1/api-keys').send({ name: 'old', principalKind: 'staff', role: 'admin', expiresAt: new Date(Date.now() - 1000).toISOString() }).expect(201);
+    const res = await t.http.post('/v1/api-keys').send({ name: 'old', principalKind: 'staff', role: 'admin', expiresAt: new Date(Date.now() + 60_000).toISOString() }).expect(201);
+    await anon(t).get('/v1/customers').set('authorization', `Bearer ${res.body.secret}`).expect(200);
+    await t.database.sql`update platform.api_keys set expires_at = now() - interval '1 second' where id = ${res.body.id}`; // its minute has passed
     await anon(t).get('/v1/customers').set('authorization', `Bearer ${res.body.secret}`).expect(401);
   });
 

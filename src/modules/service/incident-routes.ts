@@ -31,7 +31,8 @@ export const incidentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
     config: { auth: 'incidents:manage' },
     schema: {
       operationId: 'reportIncident', tags, summary: 'An outage now, or planned maintenance (startsAt in the future: announced ahead, opened when it starts)',
-      body: z.object({ ...incidentBody, startsAt: instant.optional(), estimatedEndAt: instant.nullable().optional() }).strict(),
+      body: z.object({ ...incidentBody, startsAt: instant.optional(), estimatedEndAt: instant.nullable().optional() }).strict()
+        .refine((b) => !b.estimatedEndAt || b.estimatedEndAt > (b.startsAt ?? new Date()), { message: 'after startsAt (or now)', path: ['estimatedEndAt'] }),
       response: { 201: incidentView, ...problems(400) },
     },
   }, async (req, reply) => reply.status(201).send(await reportIncident(db, ctxOf(req), req.body)));

@@ -58,7 +58,7 @@ export const voucherRoutes: FastifyPluginAsyncZod<VoucherDeps> = async (app, { d
         quantity: z.number().int().min(1).max(1_000_000),
         pinLength: z.number().int().min(10).max(20).default(14).describe('Decimal digits, each uniformly random'),
         validFrom: instant.optional(), validUntil: instant,
-      }).strict().refine((b) => b.validUntil > (b.validFrom ?? new Date()), { message: 'validUntil must be after validFrom (and in the future)', path: ['validUntil'] })
+      }).strict().refine((b) => b.validUntil > (b.validFrom ?? new Date()) && b.validUntil > new Date(), { message: 'validUntil must be after validFrom (and in the future)', path: ['validUntil'] })
         .refine((b) => (b.faceValue === undefined) !== (b.bundle === undefined), { message: 'name exactly one of faceValue and bundle', path: ['faceValue'] }),
       response: { 201: batchView, ...problems(400, 404, 409) },
     },

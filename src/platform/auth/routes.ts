@@ -79,7 +79,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{ db: Db; credentials: Creden
         partnerId: z.uuid().optional(),
         customerId: z.uuid().optional(),
         capabilities: z.array(z.enum(permissions)).max(50).optional(),
-        expiresAt: isoInstant.optional(),
+        expiresAt: isoInstant.refine((v) => new Date(v) > new Date(), 'in the future: a key that has expired already could never be used').optional(),
       }).strict(),
       response: { 201: apiKey.extend({ secret: z.string() }), ...problems(400, 404, 422) },
     },

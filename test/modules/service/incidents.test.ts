@@ -104,6 +104,11 @@ describe('times a client sends', () => {
     await t.http.get('/v1/service/kpis?from=2026-01-01T00:00:00Z&to=9999-12-31T23:00:00-02:00').expect(400);
     await t.http.post('/v1/api-keys').send({ name: 'far', principalKind: 'integration', capabilities: ['incidents:report'], expiresAt: '9999-12-31T23:00:00-02:00' }).expect(400);
     await t.http.post('/v1/voucher-batches').send({ name: 'Far', faceValue: { amount: 500, currency: 'EUR' }, quantity: 1, validUntil: 253402300800000 }).expect(400);
+    // Times that cannot be meant: a batch valid only in the past, a key expired already, an outage ending before it starts.
+    await t.http.post('/v1/voucher-batches').send({ name: 'Past', faceValue: { amount: 500, currency: 'EUR' }, quantity: 1, validFrom: '2000-01-01T00:00:00Z', validUntil: '2001-01-01T00:00:00Z' }).expect(400);
+    await t.http.post('/v1/api-keys').send({ name: 'old', principalKind: 'integration', capabilities: ['incidents:report'], expiresAt: '2020-01-01T00:00:00Z' }).expect(400);
+    const ends = await t.http.post('/v1/incidents').send({ ...body, startsAt: new Date(Date.now() + 7_200_000).toISOString(), estimatedEndAt: new Date(Date.now() + 3_600_000).toISOString() }).expect(400);
+    expect(ends.body.errors).toMatchObject([{ path: 'body.estimatedEndAt' }]);
     // Monitoring's times out of those years are taken as not said: the alert still opens its incident.
     const fingerprint = fp();
     const alert = webhook('firing', [{ fingerprint, endsAt: '+275760-09-13T00:00:00.000Z' }]);
