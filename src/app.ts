@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from './platform/config.js';
-import type { Database } from './platform/db/client.js';
+import type { Database, Tx } from './platform/db/client.js';
 import type { Secrets } from './platform/secrets.js';
 import { fieldCrypto } from './platform/crypto/fields.js';
 import { credentials as makeCredentials } from './platform/auth/credentials.js';
@@ -24,7 +24,7 @@ import { partitionJobs } from './platform/db/partitions.js';
 import { createMetrics } from './platform/metrics.js';
 import { uuidv7 } from './platform/ids.js';
 import { logOptions } from './platform/log.js';
-import { billingJobs, billingModule, billingSubscribers, billingViewPart } from './modules/billing/index.js';
+import { billingJobs, billingModule, billingSubscribers, billingViewPart, setBalanceClosed } from './modules/billing/index.js';
 import { customerExists, customersModule, customerViewRoot } from './modules/customers/index.js';
 import { accountHasLines, ordersJobs, ordersModule, ordersSubscribers, ordersViewPart } from './modules/orders/index.js';
 import { orderPricer, pinHasher, vouchersJobs, vouchersModule, vouchersSubscribers, vouchersViewPart } from './modules/vouchers/index.js';
@@ -115,7 +115,7 @@ export async function buildApp(p: Platform) {
   await app.register(auditRoutes, { db });
   await app.register(eventRoutes, { db });
   // Orders builds on customers: it is handed in how to tell an account still has lines, never imported.
-  const customers = { db, readAuditDb: database.relaxed, crypto, accountInUse: accountHasLines };
+  const customers = { db, readAuditDb: database.relaxed, crypto, accountInUse: accountHasLines, accountStatusChanged: (tx: Tx, id: string, status: 'active' | 'closed') => setBalanceClosed(tx, id, status === 'closed') };
   await app.register(customersModule, customers);
   // Discounts live with vouchers, which builds on orders: orders is handed the pricer, never imports it.
   await app.register(ordersModule, { db, crypto, pricer: orderPricer });

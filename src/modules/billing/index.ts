@@ -72,7 +72,7 @@ export const billingSubscribers = (deps: BillingDeps): Subscriber[] => [{
   },
 }];
 
-export { credit, creditsFrom, creditRefusal, debit, type Entry, type EntryType, type Movement } from './ledger.js';
+export { credit, creditsFrom, creditRefusal, debit, type Entry, type EntryType, type Movement, setBalanceClosed } from './ledger.js';
 export type { BillingSettings } from './recharges.js';
 export { visibleInvoice } from './payments.js';
 export { billingViewPart } from './customer-view.js';

@@ -75,6 +75,7 @@ async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promi
       continue;
     }
     if (!b) throw billingErrors.billing_account_not_found();
+    if (delta > 0 && b.closedAt) throw billingErrors.account_closed();
     if (b.currency !== m.currency) throw billingErrors.currency_mismatch(`The balance is in ${b.currency}`);
     if (delta < 0 && b.validUntil && b.validUntil <= new Date()) throw billingErrors.balance_expired();
     throw billingErrors.insufficient_balance(undefined, { balance: { amount: b.amount, currency: b.currency }, creditLimit: b.creditLimit });
@@ -129,6 +130,7 @@ function movementCtes(m: MovementInStatement, p: { delta: SQL; currency: SQL; re
         where bal.billing_account_id = ${m.billingAccountId} and bal.currency = ${currency}
           and bal.amount + ${delta} >= case when ${m.ownMoneyOnly ?? false} then 0 else -bal.credit_limit end
           and (${delta} > 0 or ${p.expiring} or bal.valid_until is null or bal.valid_until > now())
+          and (${delta} <= 0 or bal.closed_at is null)
           and (${!m.extendValidityDays} or bal.valid_until is null or bal.valid_until > now() or bal.amount <= 0)
         returning bal.amount, bal.entries, bal.low_balance_threshold, bal.customer_id, ${delta} as delta, ${currency} as currency, ${p.refId} as ref_id,
           bal.billing_account_id, ${ids.entry}::uuid as entry_id, ${ids.event}::uuid as event_id, ${m.actor}::text as actor)${p.credited ? sql`,
@@ -179,6 +181,15 @@ async function afterMove(tx: Tx, m: Movement, e: Entry & { balance: number; thre
   if (e.threshold !== null && e.balance < e.threshold && e.balance - e.amount >= e.threshold) {
     await emit(tx, 'balance.low', { ...base, threshold: { amount: e.threshold, currency: m.currency } }, { aggregateId: m.billingAccountId });
   }
+}
+
+/**
+ * Its account closed (or open again): a closed account's balance takes no credit, whichever way it
+ * comes (a voucher's statement, a recharge, a transfer). Called by the customer core in the
+ * transaction that changes the account's status.
+ */
+export async function setBalanceClosed(tx: Tx, billingAccountId: string, closed: boolean) {
+  await tx.update(balances).set({ closedAt: closed ? sql`now()` : null, updatedAt: sql`now()` }).where(eq(balances.billingAccountId, billingAccountId));
 }
 
 /** A prepaid account's balance row, made on first use. */

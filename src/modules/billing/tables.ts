@@ -24,6 +24,8 @@ export const balances = billingSchema.table('balances', {
   validUntil: timestamp({ withTimezone: true }),
   /** How many entries the ledger holds: the next entry's sequence number is this plus one. */
   entries: bigint({ mode: 'number' }).notNull().default(0),
+  /** Its account was closed: it takes no credit (what it holds may still be paid out). */
+  closedAt: timestamp({ withTimezone: true }),
   createdAt: ts(),
   updatedAt: ts(),
 }, (t) => [

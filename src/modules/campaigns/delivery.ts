@@ -179,12 +179,6 @@ export async function failStranded(db: Db) {
   return stranded.length;
 }
 
-/**
- * Queued or held messages whose time has come but that no job is bringing (a job that failed, a
- * provider configured since): each gets its job again, but a campaign's queued ones, which its
- * sender takes: the campaign (between runs too) gets its sender again (one at a time per campaign:
- * a sender still at work is followed by this one, which finds little left).
- */
 /** A job of the task every channel once shared: given again under its message's channel's task. */
 export async function requeueSend(db: Db, messageId: string) {
   const [m] = await db.select({ id: messages.id, channel: messages.channel }).from(messages).where(eq(messages.id, messageId));
@@ -197,6 +191,12 @@ export async function requeueSender(db: Db, campaignId: string) {
   if (c) await enqueueSender(db, campaignId, c.channels);
 }
 
+/**
+ * Queued or held messages whose time has come but that no job is bringing (a job that failed, a
+ * provider configured since): each gets its job again, but a campaign's queued ones, which its
+ * sender takes: the campaign (between runs too) gets its sender again (one at a time per campaign:
+ * a sender still at work is followed by this one, which finds little left).
+ */
 export async function requeueWaiting(db: Db) {
   await db.execute(sql`select graphile_worker.add_job('campaigns.send.' || channel, json_build_object('messageId', id), job_key => 'message:' || id, max_attempts => 5)
     from (select id, channel from ${messages} where state in ('queued', 'held') and (campaign_id is null or state = 'held')

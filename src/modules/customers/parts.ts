@@ -145,6 +145,7 @@ export const updateBillingAccount = (deps: CustomerDeps, ctx: Ctx, customerId: s
     // Billing and orders react: a closed postpaid account gets its final invoice, its lines follow a new bill-cycle day.
     const meta = { aggregateId: id, requestId: ctx.requestId };
     if (current.status === 'active' && row!.status === 'closed') await emit(tx, 'billing_account.closed', { billingAccountId: id, customerId, type: row!.type }, meta);
+    if (current.status !== row!.status) await deps.accountStatusChanged?.(tx, id, row!.status);
     if (row!.billCycleDay !== current.billCycleDay) {
       await emit(tx, 'billing_account.bill_cycle_changed', { billingAccountId: id, customerId, from: current.billCycleDay, to: row!.billCycleDay }, meta);
     }

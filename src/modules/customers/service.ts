@@ -21,6 +21,8 @@ export interface CustomerDeps {
    * what its lines ran up after the final invoice would never be billed.
    */
   accountInUse?: (tx: Tx, billingAccountId: string) => Promise<boolean>;
+  /** Told in the transaction that closes an account, or opens it again: billing closes its balance to credits. */
+  accountStatusChanged?: (tx: Tx, billingAccountId: string, status: 'active' | 'closed') => Promise<void>;
 }
 
 type CustomerRow = typeof customers.$inferSelect;

@@ -52,11 +52,13 @@ export interface RedeemInput { pin: string; lineId?: string; billingAccountId?: 
  * is looked up before, and a staff caller's account after when no balance took the credit: a third.
  */
 export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: Ctx, hash: PinHasher, settings: RedemptionSettings, address: string, input: RedeemInput, key?: RequestKey) {
-  // The line or account is found before the transaction (its account names the turn to take):
-  // nobody takes the turn of an account they cannot see, and a closed account takes no credit.
-  const known = input.lineId ? await lineTarget(db, ctx, input.lineId) : await accountTarget(db, ctx, input.billingAccountId!);
-  // As Postgres spells it: an id in capitals names the same counters and turn.
-  const { billingAccountId } = known;
+  // A line is found before the transaction (its account names the turn to take), and so is an
+  // account named by a caller who sees only some: nobody takes the turn of an account they cannot
+  // see. Staff see every account: theirs is looked up in the transaction, if at all.
+  const known = input.lineId ? await lineTarget(db, ctx, input.lineId)
+    : ctx.principal.kind === 'staff' ? undefined : await accountTarget(db, ctx, input.billingAccountId!);
+  // As Postgres spells it: an id in capitals must name the same counters and turn.
+  const billingAccountId = known?.billingAccountId ?? input.billingAccountId!.toLowerCase();
   const keys = failureKeys(ctx, address, billingAccountId);
   const attempt: Attempt = {
     pinHash: hash(normalisePin(input.pin)), billingAccountId, lineId: input.lineId ?? null, by: actorOf(ctx), requestId: ctx.requestId ?? null,
@@ -65,7 +67,9 @@ export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: 
     attempt, turns: { principal: key?.held.principal ?? null, key: key?.held.key ?? null, failureKeys: keys },
     answer: key && ((redeemed) => key.answerRow(redeemed)),
     // Tried under the account's turn in the group's transaction, and counted there, as on its own.
+    // A staff caller's account must exist first (target_not_found: it redeems on its own, and is refused there).
     refusal: async (tx) => {
+      if (!known) await accountTarget(tx, ctx, billingAccountId);
       const tried = await triedRefusal(tx, ctx, keys, attempt.pinHash, input);
       return tried.failure ? { error: tried.error, failure: tried.failure } : undefined;
     },
@@ -84,6 +88,10 @@ export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: 
       throw postgresCode(err) === '55P03' ? voucherErrors.redemption_busy() : creditRefusal(err, VOUCHER_CREDIT) ?? err;
     });
     // Refusals before the PIN counts: the transaction (and the voucher's update with it) rolls back.
+    // A staff caller's account is looked up only now, and only when no balance took the credit (a
+    // balance that did is the account's, and open: billing closes a closed account's balance to
+    // credits): a refusal (a closed account among them), or a credit the usual way.
+    const target = known ?? (won?.entry_id ? null : await accountTarget(tx, ctx, billingAccountId));
     if (turn!.locked_until) throw voucherErrors.redemption_locked_out(undefined, { lockedUntil: new Date(turn!.locked_until).toISOString() });
     if (!won) {
       const tried = await triedRefusal(tx, ctx, keys, attempt.pinHash, input);
@@ -92,7 +100,7 @@ export async function redeem(db: Db, groups: RedemptionGroups | undefined, ctx: 
       key?.refuse(tx, tried.error);
       return { refused: tried.error };
     }
-    const redeemed: Redeemed = won.entry_id ? creditedAlready(won, billingAccountId, attempt.lineId) : await credited(tx, ctx, settings, won, known, input);
+    const redeemed: Redeemed = won.entry_id ? creditedAlready(won, billingAccountId, attempt.lineId) : await credited(tx, ctx, settings, won, target!, input);
     key?.answer(tx, redeemed);
     return { redeemed };
   });
