@@ -114,7 +114,8 @@ export async function buildApp(p: Platform) {
   await app.register(identityRoutes, { db, credentials, partyExists });
   await app.register(auditRoutes, { db });
   await app.register(eventRoutes, { db });
-  // Orders builds on customers: it is handed in how to tell an account still has lines, never imported.
+  // Orders and billing build on customers, which never imports them: it is handed in how to tell an
+  // account still has lines, and whom to tell when one closes (its balance takes no more credit).
   const customers = { db, readAuditDb: database.relaxed, crypto, accountInUse: accountHasLines, accountStatusChanged: (tx: Tx, id: string, status: 'active' | 'closed') => setBalanceClosed(tx, id, status === 'closed') };
   await app.register(customersModule, customers);
   // Discounts live with vouchers, which builds on orders: orders is handed the pricer, never imports it.
