@@ -10,6 +10,7 @@ export const billingErrors = defineErrors({
   duplicate_entry: { status: 409, title: 'This cause has already moved the balance' },
   credit_limit_below_debt: { status: 409, title: 'The balance is further below zero than that credit limit allows' },
   line_not_found: { status: 404, title: 'No such line' },
+  line_terminated: { status: 409, title: 'The line is terminated: it takes no spend cap' },
   forbidden_cap: { status: 403, title: 'Not this cap' },
   invoice_not_found: { status: 404, title: 'No such invoice' },
   duplicate_payment: { status: 409, title: 'This processor transaction has already been recorded' },

@@ -36,6 +36,8 @@ async function liftIfBelow(tx: Tx, l: NonNullable<Awaited<ReturnType<typeof visi
 export async function setSpendCap(db: Db, ctx: Ctx, lineId: string, setBy: SetBy, amount: { amount: number; currency: string }) {
   mayset(ctx, setBy);
   const l = await line(db, ctx, lineId);
+  // A terminated line runs up nothing more: a cap on it would only mislead whoever reads it.
+  if (l.status === 'terminated') throw billingErrors.line_terminated();
   if (amount.currency !== l.currency) throw billingErrors.currency_mismatch(`The line is billed in ${l.currency}`);
   return db.transaction(async (tx) => {
     const [cap] = await tx.insert(spendCaps).values({ lineId, setBy, amount: amount.amount, currency: amount.currency })

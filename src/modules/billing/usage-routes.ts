@@ -90,7 +90,7 @@ export const usageRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
     schema: {
       operationId: 'setSpendCap', tags, summary: 'Cap what the line may spend on usage per cycle; reaching it bars the line until the next cycle',
       params: capParams, body: z.object({ amount: z.number().int().min(0).max(100_000_000), currency: currencyCode }).strict(),
-      response: { 200: capView, ...problems(400, 403, 404, 422) },
+      response: { 200: capView, ...problems(400, 403, 404, 409, 422) },
     },
   }, async (req) => setSpendCap(db, ctxOf(req), req.params.id, req.params.setBy, req.body));
 

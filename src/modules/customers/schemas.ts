@@ -71,6 +71,16 @@ export const createCustomerBody = z.object({
       ctx.addIssue({ code: 'custom', path: ['contactPoints'], message: `at most one primary ${kind}` });
     }
   }
+  // The same number, address or document twice is one typed twice: each is kept once.
+  const twice = <T>(items: T[], key: (t: T) => string, path: string, what: string) => {
+    const seen = new Set<string>();
+    items.forEach((item, n) => {
+      if (seen.has(key(item))) ctx.addIssue({ code: 'custom', path: [path, n], message: `the same ${what} twice` });
+      seen.add(key(item));
+    });
+  };
+  twice(c.contactPoints, (p) => `${p.kind}:${p.value}`, 'contactPoints', 'contact point');
+  twice(c.identityDocuments, (d) => `${d.kind}:${d.issuingCountry}:${d.number}`, 'identityDocuments', 'document');
 });
 export type CreateCustomer = z.infer<typeof createCustomerBody>;
 

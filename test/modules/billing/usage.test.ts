@@ -241,6 +241,11 @@ describe('usage limits', () => {
     await t.database.sql`select graphile_worker.add_job('orders.renew_cycles', '{}'::json)`;
     await t.runJobs();
     expect(await lineOf(lineId)).toMatchObject({ status: 'active', restriction: null });
+
+    // A terminated line runs up nothing more: no cap is set on it.
+    await fulfilled(t, { type: 'terminate', lineId, reason: 'Moving abroad' });
+    const ended = await t.http.put(`/v1/lines/${lineId}/spend-caps/operator`).send({ amount: 900, currency: 'EUR' }).expect(409);
+    expect(ended.body.code).toBe('line_terminated');
   });
 
   it('raising or removing the cap above what the cycle cost lets the line run again', async () => {

@@ -103,6 +103,14 @@ describe('POST /v1/customers', () => {
   it('refuses an invalid e-mail contact point', async () => {
     await t.http.post('/v1/customers').send(individual({ contactPoints: [{ kind: 'email', value: 'not-an-email' }] })).expect(400);
   });
+
+  it('refuses the same contact point or document twice (an address differing only in case is the same)', async () => {
+    const twice = await t.http.post('/v1/customers').send(individual({ contactPoints: [{ kind: 'email', value: 'ada@example.org' }, { kind: 'email', value: 'Ada@Example.org' }] })).expect(400);
+    expect(twice.body.errors).toMatchObject([{ path: 'body.contactPoints.1', message: 'the same contact point twice' }]);
+    const doc = { kind: 'passport', number: 'X1234567', issuingCountry: 'GB' };
+    const docs = await t.http.post('/v1/customers').send(individual({ identityDocuments: [doc, { ...doc, number: 'x 1234 567' }] })).expect(400);
+    expect(docs.body.errors).toMatchObject([{ path: 'body.identityDocuments.1' }]);
+  });
 });
 
 // BUGS found in src/modules/customers (these tests fail until fixed; see the report).
