@@ -118,11 +118,11 @@ export async function getTicket(db: Db, ctx: Ctx, id: string) {
 
 export async function listTickets(db: Db, ctx: Ctx, q: { customerId?: string; status?: TicketStatus; queue?: string; assigneeId?: string; limit: number; before?: string }) {
   // A customer lists its own tickets whatever it asks for, and cannot filter by what it is not shown (queue, agent).
-  const customer = ctx.principal.kind === 'customer';
+  const byCustomer = ctx.principal.kind === 'customer';
   const customerId = ctx.principal.kind === 'customer' ? ctx.principal.customerId : q.customerId;
   return db.select().from(tickets).where(and(
     customerId ? eq(tickets.customerId, customerId) : undefined, q.status ? eq(tickets.status, q.status) : undefined,
-    q.queue && !customer ? eq(tickets.queue, q.queue) : undefined, q.assigneeId && !customer ? eq(tickets.assigneeId, q.assigneeId) : undefined,
+    q.queue && !byCustomer ? eq(tickets.queue, q.queue) : undefined, q.assigneeId && !byCustomer ? eq(tickets.assigneeId, q.assigneeId) : undefined,
     q.before ? lt(tickets.id, q.before) : undefined,
   )).orderBy(desc(tickets.id)).limit(q.limit + 1);
 }

@@ -38,9 +38,6 @@ class Uncredited extends Error {
  * answered. A key answered meanwhile by a refusal from before its transaction, or a voucher's
  * credit already on the ledger, is a unique violation of those two.
  */
-/** How long a group waits for a row lock before it gives up. */
-const GROUP_LOCK_TIMEOUT_MS = 500;
-
 const expected = (err: unknown) => err instanceof Uncredited || connectionLost(err) || ['40P01', '40001', '55P03'].includes(postgresCode(err) ?? '')
   || (postgresCode(err) === '23505' && postgresConstraint(err) === 'idempotency_keys_principal_key_pk') || creditRefusal(err, VOUCHER_CREDIT) !== undefined;
 
@@ -155,7 +152,7 @@ export class RedemptionGroups {
     // A voucher or balance row held long elsewhere holds up its own redemption, not the others
     // around it: past the timeout the group is undone, and its members redeem on their own (and wait there).
     // Sent, not awaited: it goes out ahead of the statement, whose transaction its failure fails.
-    tx.execute(sql`set local lock_timeout = ${sql.raw(`'${GROUP_LOCK_TIMEOUT_MS}ms'`)}`).then(undefined, () => {});
+    tx.execute(sql`set local lock_timeout = '500ms'`).then(undefined, () => {});
     const rows = await tx.execute<Won>(redemptionStatement(this.settings, members.map((w) => w.member.attempt), members.map((w) => w.member.turns)));
     const uncredited = new Set(rows.filter((r) => r.serial !== null && r.entry_id === null).map((r) => members[Number(r.n) - 1]!));
     if (uncredited.size) throw new Uncredited(uncredited);
