@@ -75,7 +75,7 @@ async function move(tx: Tx, m: Movement, delta: number, expiring = false): Promi
       continue;
     }
     if (!b) throw billingErrors.billing_account_not_found();
-    if (delta > 0 && b.closedAt) throw billingErrors.account_closed();
+    if (delta > 0 && b.closedAt && m.type !== 'refund') throw billingErrors.account_closed();
     if (b.currency !== m.currency) throw billingErrors.currency_mismatch(`The balance is in ${b.currency}`);
     if (delta < 0 && b.validUntil && b.validUntil <= new Date()) throw billingErrors.balance_expired();
     throw billingErrors.insufficient_balance(undefined, { balance: { amount: b.amount, currency: b.currency }, creditLimit: b.creditLimit });
@@ -130,7 +130,7 @@ function movementCtes(m: MovementInStatement, p: { delta: SQL; currency: SQL; re
         where bal.billing_account_id = ${m.billingAccountId} and bal.currency = ${currency}
           and bal.amount + ${delta} >= case when ${m.ownMoneyOnly ?? false} then 0 else -bal.credit_limit end
           and (${delta} > 0 or ${p.expiring} or bal.valid_until is null or bal.valid_until > now())
-          and (${delta} <= 0 or bal.closed_at is null)
+          and (${delta} <= 0 or bal.closed_at is null or ${m.type}::text = 'refund')
           and (${!m.extendValidityDays} or bal.valid_until is null or bal.valid_until > now() or bal.amount <= 0)
         returning bal.amount, bal.entries, bal.low_balance_threshold, bal.customer_id, ${delta} as delta, ${currency} as currency, ${p.refId} as ref_id,
           bal.billing_account_id, ${ids.entry}::uuid as entry_id, ${ids.event}::uuid as event_id, ${m.actor}::text as actor)${p.credited ? sql`,
@@ -184,8 +184,9 @@ async function afterMove(tx: Tx, m: Movement, e: Entry & { balance: number; thre
 }
 
 /**
- * Its account closed (or open again): a closed account's balance takes no credit, whichever way it
- * comes (a voucher's statement, a recharge, a transfer). Called by the customer core in the
+ * Its account closed (or open again): a closed account's balance takes no new money, whichever way
+ * it comes (a voucher's statement, a recharge, a transfer); what the operator owes back (a refund,
+ * say of a line's unused fee) is still recorded, to be paid out. Called by the customer core in the
  * transaction that changes the account's status.
  */
 export async function setBalanceClosed(tx: Tx, billingAccountId: string, closed: boolean) {
@@ -194,7 +195,8 @@ export async function setBalanceClosed(tx: Tx, billingAccountId: string, closed:
 
 /** A prepaid account's balance row, made on first use. */
 async function openBalance(tx: Tx, billingAccountId: string) {
-  const account = await findBillingAccount(tx, SYSTEM, billingAccountId);
+  // Shared: an account closing meanwhile waits for this balance, and then closes it too (and one closed first is seen so).
+  const account = await findBillingAccount(tx, SYSTEM, billingAccountId, { share: true });
   if (!account) throw billingErrors.billing_account_not_found();
   if (account.type !== 'prepaid') throw billingErrors.not_prepaid();
   if (account.status !== 'active') throw billingErrors.account_closed();

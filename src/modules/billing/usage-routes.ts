@@ -29,7 +29,7 @@ export const usageRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
       operationId: 'rateUsageBatch', tags,
       summary: 'Rate a batch of usage records (up to 10,000): allowance buckets first (packs by earliest expiry, then the plan), '
         + 'then the plan\'s tiers; prepaid balances debited once per batch, postpaid usage kept for the bill run. '
-        + 'Duplicates are skipped; unknown lines, late and future records are kept in the rejected queue.',
+        + 'Duplicates are skipped; unknown lines, late and future records, and records no amount can price exactly are kept in the rejected queue.',
       body: z.object({ records: z.array(usageRecord).min(1).max(MAX_BATCH) }).strict(),
       response: {
         200: z.object({

@@ -50,12 +50,12 @@ export const rejectedUsage = billingSchema.table('rejected_usage', {
   id: uuid().primaryKey(),
   recordId: text().notNull(),
   batchId: uuid().notNull(),
-  reason: text({ enum: ['unknown_line', 'late_record', 'future_record'] }).notNull(),
+  reason: text({ enum: ['unknown_line', 'late_record', 'future_record', 'charge_out_of_range'] }).notNull(),
   record: jsonb().$type<Record<string, unknown>>().notNull(),
   receivedAt: ts(),
 }, (t) => [
   index('rejected_usage_received_idx').on(t.id),
-  check('rejected_usage_reason_check', sql`${t.reason} in ('unknown_line', 'late_record', 'future_record')`),
+  check('rejected_usage_reason_check', sql`${t.reason} in ('unknown_line', 'late_record', 'future_record', 'charge_out_of_range')`),
 ]);
 
 /** A line's chargeable usage so far in a cycle, per type: where the next record falls in the tiers. */

@@ -25,7 +25,11 @@ const FUTURE_SLACK_MS = 5 * 60_000;
 const LATE_GRACE_MS = 6 * 3_600_000;
 const json = (rows: unknown[]) => sql`${JSON.stringify(rows)}::json`;
 
-type Rejection = { record: UsageInput; reason: 'unknown_line' | 'late_record' | 'future_record' };
+type Rejection = { record: UsageInput; reason: 'unknown_line' | 'late_record' | 'future_record' | 'charge_out_of_range' };
+
+/** Whether the record, priced whole at the line's dearest tier, is still an amount a number holds exactly. */
+const priceable = (r: UsageInput, line: RatableLine) =>
+  (line.rates[r.usageType] ?? []).every((t) => Number.isSafeInteger(Math.ceil(r.quantity / t.unitSize) * t.pricePerUnit));
 
 /** Records per rating transaction, roughly: a batch is cut into at most MAX_PARTS parts by number. */
 const PART_SIZE = 500;
@@ -95,6 +99,8 @@ async function rateCandidates(tx: Tx, ctx: Ctx, batchId: string, chargeRef: stri
     if (!line || r.startedAt < line.activatedAt) rejected.push({ record: r, reason: 'unknown_line' });
     else if (r.startedAt.getTime() > now + FUTURE_SLACK_MS) rejected.push({ record: r, reason: 'future_record' });
     else if (r.startedAt.getTime() < line.cycleStart.getTime() - LATE_GRACE_MS && !allowLate) rejected.push({ record: r, reason: 'late_record' });
+    // A quantity or a plan rate that is wrong: kept for an operator, not allowed to hold up the rest of its batch.
+    else if (!priceable(r, line)) rejected.push({ record: r, reason: 'charge_out_of_range' });
     else ratable.push({ r, line });
   }
 
@@ -160,7 +166,7 @@ async function rateAll(tx: Tx, ratable: { r: UsageInput; line: RatableLine }[]):
     const counter = counters.get(key) ?? { chargeable: 0, amount: 0 };
     const tiers = line.rates[r.usageType];
     const price = tiers ? discountedCharge(priceTiers(tiers, counter.chargeable, uncovered), line.usageShares?.[r.usageType]?.share) : 0;
-    // Money is exact integers: a price past what a number holds exactly is a wrong record or plan, refused with its part.
+    // Money is exact integers: a cycle's sum past what a number holds exactly (each record was checked) is refused with its part.
     if (!Number.isSafeInteger(counter.amount + price)) throw billingErrors.charge_out_of_range(`Record ${r.recordId} would cost ${price} minor units`);
     const capped = applyCaps({ usageType: r.usageType, chargeable: uncovered, amount: price }, { behaviour: line.usageCap.behaviour, spent: spent.get(line.lineId) ?? 0, spendCap: caps.get(line.lineId) ?? null });
     for (const hit of capped.hits) {

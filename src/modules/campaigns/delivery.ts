@@ -2,7 +2,7 @@ import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
-import { messagingProfiles } from '../customers/index.js';
+import { emailUndeliverable, messagingProfiles } from '../customers/index.js';
 import { recordParts } from './receipts.js';
 import { awaitTurn, type SendRates, turnsOf } from './send-rate.js';
 import { type QuietHours, quietUntil } from './send-rules.js';
@@ -98,6 +98,10 @@ export async function sendMessage(db: Db, providers: Providers, s: DeliverySetti
     const [profile] = await messagingProfiles(db, [m.customerId]);
     if (profile?.consents[m.channel] !== true) return (await putBack(db, id, { state: 'skipped', reason: profile ? 'no_consent' : 'customer_gone' }), true);
     if (await skippedOverCap(db, m, s.caps)) return true;
+  }
+  // Made before its address bounced for good (a campaign fanned out, a retry): it does not go there.
+  if (m.channel === 'email' && m.recipient && await emailUndeliverable(db, m.customerId, m.recipient)) {
+    return (await putBack(db, id, { state: 'skipped', reason: 'undeliverable' }), true);
   }
   // An SMS the SMSC took in part: the rest goes, unless a part taken has failed already (the text can no longer arrive whole).
   const taken = m.smsReference === null ? [] : await db.select({ id: messageParts.providerMessageId, state: messageParts.state, receipt: messageParts.receipt })

@@ -20,7 +20,8 @@ export type EmailEventOutcome = 'delivered' | 'bounced' | 'noted' | 'consent_wit
 
 /**
  * Applies each event in its own transaction; each can come again (providers retry), and then
- * changes nothing more. Delivered: the message is `delivered`. A permanent bounce fails the message
+ * changes nothing more: nor does an old one undo what the customer did since (an address added
+ * again, a consent given again). Delivered: the message is `delivered`. A permanent bounce fails the message
  * (reason `bounced: …`) and marks the address undeliverable on every customer who has it, so that
  * messaging passes it over, even when the message is not known (yet). A transient one is noted
  * only: the provider tries again. A complaint (the recipient called it spam) withdraws the email
@@ -46,12 +47,12 @@ export async function applyEmailEvents(db: Db, events: EmailEvent[]) {
           await tx.update(messages).set({ state: 'failed', reason, failedAt: e.occurredAt, updatedAt: sql`now()` })
             .where(and(eq(messages.id, m.id), inArray(messages.state, ['sent', 'delivered'])));
         }
-        await markUndeliverable(tx, ctx, e.recipient, reason);
+        await markUndeliverable(tx, ctx, e.recipient, e.occurredAt, reason);
         return m ? 'bounced' : 'unknown';
       }
       const who = m ? [m.customerId] : await customersByContact(tx, 'email', e.recipient);
       let withdrawn = false;
-      for (const customerId of who) withdrawn = (await withdrawConsent(tx, ctx, customerId, 'email', 'email_complaint')) || withdrawn;
+      for (const customerId of who) withdrawn = (await withdrawConsent(tx, ctx, customerId, 'email', 'email_complaint', { givenBefore: e.occurredAt })) || withdrawn;
       return withdrawn ? 'consent_withdrawn' : m ? 'noted' : 'unknown';
     });
     outcomes.push({ providerMessageId: e.providerMessageId, outcome });

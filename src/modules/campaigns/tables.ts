@@ -133,6 +133,8 @@ export const messages = campaignsSchema.table('messages', {
   index('messages_campaign_idx').on(t.campaignId, t.state, t.id).where(sql`campaign_id is not null`),
   // Frequency caps count a customer's recent marketing.
   index('messages_marketing_sent_idx').on(t.customerId, t.sentAt).where(sql`kind = 'marketing' and sent_at is not null`),
+  // The mail provider's delivery events name the message by the id it went out with.
+  index('messages_provider_id_idx').on(t.providerMessageId).where(sql`provider_message_id is not null`),
   check('messages_state_check', sql`${t.state} in ('queued', 'sending', 'sent', 'delivered', 'failed', 'expired', 'held', 'skipped')
     and (${t.state} not in ('held', 'skipped', 'failed') or ${t.reason} is not null)`),
   check('messages_channel_check', sql`${t.channel} in ('sms', 'email') and ${t.kind} in ('transactional', 'marketing')`),

@@ -94,27 +94,40 @@ export async function recordConsent(tx: Tx, ctx: Ctx, customerId: string, channe
  * concurrent withdrawals the first records it, the others find it withdrawn. False when there was
  * nothing to withdraw (no further history row, event or audit entry).
  */
-export async function withdrawConsent(tx: Tx, ctx: Ctx, customerId: string, channel: 'sms' | 'email' | 'push', source: string) {
+export async function withdrawConsent(tx: Tx, ctx: Ctx, customerId: string, channel: 'sms' | 'email' | 'push', source: string, opts: { givenBefore?: Date } = {}) {
+  // `givenBefore`: what the customer said about a message (a complaint) does not undo a consent given after it.
+  const before = opts.givenBefore ? sql` and k.recorded_at <= ${opts.givenBefore.toISOString()}` : sql``;
   const held = await tx.execute(sql`select 1 from ${consents} k join ${customers} c on c.id = k.customer_id
-    where k.customer_id = ${customerId} and k.channel = ${channel} and k.granted and c.status <> 'erased' for update of k`);
+    where k.customer_id = ${customerId} and k.channel = ${channel} and k.granted and c.status <> 'erased'${before} for update of k`);
   if (!held.length) return false;
   await recordConsent(tx, ctx, customerId, channel, { granted: false, source });
   return true;
 }
 
 /**
- * An email address the mail provider says is gone for good (a hard bounce): every customer's
- * contact point with it is marked, evented and audited, once. Returns the customers it was marked for.
+ * An email address the mail provider says was gone for good at `at` (a hard bounce): every
+ * customer's contact point with it, added before then, is marked, evented and audited, once. One
+ * added since (the customer says it works again) is not marked by the old bounce sent again. The
+ * reason stays on the contact point (erased with it): the event and the audit, which outlive
+ * erasure, do not carry it, as a server's answer often names the address.
  */
-export async function markUndeliverable(tx: Tx, ctx: Ctx, address: string, reason: string) {
+export async function markUndeliverable(tx: Tx, ctx: Ctx, address: string, at: Date, reason: string) {
   const marked = await tx.update(contactPoints).set({ undeliverableSince: sql`now()`, undeliverableReason: reason.slice(0, 500) })
-    .where(and(eq(contactPoints.kind, 'email'), eq(contactPoints.value, address.toLowerCase()), sql`${contactPoints.undeliverableSince} is null`))
+    .where(and(eq(contactPoints.kind, 'email'), eq(contactPoints.value, address.toLowerCase()), sql`${contactPoints.undeliverableSince} is null`,
+      sql`${contactPoints.createdAt} <= ${at.toISOString()}`))
     .returning({ id: contactPoints.id, customerId: contactPoints.customerId });
   for (const m of marked) {
-    await emit(tx, 'customer.contact_point.undeliverable', { customerId: m.customerId, id: m.id, reason }, { aggregateId: m.customerId, requestId: ctx.requestId });
-    await audit(tx, ctx, { action: 'customer.contact_point.undeliverable', entityType: 'customer', entityId: m.customerId, details: { partId: m.id, reason } });
+    await emit(tx, 'customer.contact_point.undeliverable', { customerId: m.customerId, id: m.id }, { aggregateId: m.customerId, requestId: ctx.requestId });
+    await audit(tx, ctx, { action: 'customer.contact_point.undeliverable', entityType: 'customer', entityId: m.customerId, details: { partId: m.id } });
   }
   return [...new Set(marked.map((m) => m.customerId))];
+}
+
+/** Whether mail to this address of the customer's bounced for good since it was given (messaging skips it). */
+export async function emailUndeliverable(tx: Tx, customerId: string, address: string) {
+  const [row] = await tx.execute(sql`select 1 from ${contactPoints} where customer_id = ${customerId} and kind = 'email'
+    and value = ${address.toLowerCase()} and undeliverable_since is not null limit 1`);
+  return Boolean(row);
 }
 
 /** The customers (not erased) with this phone number (E.164) or email address among their contact points. */

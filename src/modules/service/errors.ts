@@ -16,6 +16,7 @@ export const serviceErrors = defineErrors({
   pending_needs_reason: { status: 400, title: 'A pending ticket says whom it waits on (pendingOn)' },
   invalid_calendar: { status: 422, title: 'The business calendar is not valid' },
   calendar_not_found: { status: 404, title: 'No such business calendar' },
+  incident_end_before_start: { status: 422, title: 'An incident is expected to end after it starts' },
   sla_target_unreachable: { status: 422, title: 'A target of the policy takes its calendar more than two years to reach' },
   incident_not_found: { status: 404, title: 'No such incident' },
   incident_resolved: { status: 409, title: 'The incident is resolved already' },

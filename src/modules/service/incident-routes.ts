@@ -59,7 +59,7 @@ export const incidentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
         areas: z.object(areaLists).partial().strict().describe('Only the lists given are replaced'),
         statusText: statusText.describe('Merged by language: the languages given are replaced, the others kept'),
       }).partial().strict(),
-      response: { 200: incidentView, ...problems(400, 404, 409) },
+      response: { 200: incidentView, ...problems(400, 404, 409, 422) },
     },
   }, async (req) => updateIncident(db, ctxOf(req), req.params.id, req.body));
 

@@ -61,6 +61,10 @@ export async function updateIncident(db: Db, ctx: Ctx, id: string, patch: Partia
   return db.transaction(async (tx) => {
     // A merge patch: the languages and area lists given replace theirs, the rest is kept.
     const { areas, statusText, ...rest } = patch;
+    if (patch.estimatedEndAt) {
+      const [known] = await tx.select({ startsAt: incidents.startsAt }).from(incidents).where(eq(incidents.id, id)).for('update');
+      if (known && patch.estimatedEndAt <= known.startsAt) throw serviceErrors.incident_end_before_start();
+    }
     const [row] = await tx.update(incidents).set({
       ...rest, updatedAt: sql`now()`,
       ...(areas ? { areas: sql`${incidents.areas} || ${JSON.stringify(areas)}::jsonb` } : {}),

@@ -76,7 +76,7 @@ describe('usage rating', () => {
     expect((await t.http.get(`/v1/lines/${lineId}`).expect(200)).body.status).toBe('active');
   });
 
-  it('a record that would cost more than an amount holds exactly is refused 422, and nothing of its part is kept', async () => {
+  it('a record that would cost more than an amount holds exactly is kept in the rejected queue; the rest of its batch is rated', async () => {
     const terms = { allowances: { dataBytes: 0, voiceSeconds: 0, smsCount: 0 }, rates: { data: [{ upTo: null, unitSize: 1, pricePerUnit: 1000 }] }, usageCap: { behaviour: 'charge_on' } };
     const plan = (await t.http.post('/v1/price-plans').send({ code: `DEAR${process.pid}`, name: 'Dear bytes', kind: 'postpaid', recurringFee: { amount: 0, currency: 'EUR' }, terms }).expect(201)).body;
     await t.http.post(`/v1/price-plans/${plan.id}/publish`).expect(200);
@@ -84,12 +84,12 @@ describe('usage rating', () => {
     const { accountId } = await customerWithAccount(t, 'postpaid', 1);
     const order = await fulfilled(t, { type: 'new_line', billingAccountId: accountId, planId: plan.id });
     const { msisdn } = (await t.http.get(`/v1/lines/${order.lineId}`).expect(200)).body;
-    const res = await ingest([record(msisdn, { quantity: 1e13 })]).expect(422);
-    expect(res.body).toMatchObject({ code: 'charge_out_of_range', detail: expect.stringContaining('would cost') });
+    const wrong = record(msisdn, { quantity: 1e13 });
+    expect((await ingest([wrong, record(msisdn, { quantity: 1000 })]).expect(200)).body).toMatchObject({ rated: 1, rejected: 1 });
     const [{ n }] = await t.database.sql`select count(*)::int as n from billing.usage_records where line_id = ${order.lineId}`;
-    expect(n).toBe(0);
-    // An ordinary record on the same line is rated.
-    expect((await ingest([record(msisdn, { quantity: 1000 })]).expect(200)).body).toMatchObject({ rated: 1 });
+    expect(n).toBe(1);
+    const rejected = (await mediation.get('/v1/usage/rejected?limit=5').expect(200)).body.items;
+    expect(rejected.find((r: { recordId: string }) => r.recordId === wrong.recordId)).toMatchObject({ reason: 'charge_out_of_range' });
   });
 
   it('keeps records it cannot rate, with the reason: unknown line, late, future', async () => {

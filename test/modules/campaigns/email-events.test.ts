@@ -49,18 +49,23 @@ describe('what the mail provider reports about mail we sent', () => {
     expect((await report([delivered, delivered]).expect(200)).body.results.map((r: { outcome: string }) => r.outcome)).toEqual(['delivered', 'delivered']);
     expect((await messagesOf(customerId))[0]).toMatchObject({ state: 'delivered', deliveredAt: expect.any(String) });
 
-    const complaint = { type: 'complained', providerMessageId: message.providerMessageId, recipient: email };
+    const complaint = { type: 'complained', providerMessageId: message.providerMessageId, recipient: email, occurredAt: new Date().toISOString() };
     expect((await report([complaint]).expect(200)).body.results).toEqual([{ providerMessageId: message.providerMessageId, outcome: 'consent_withdrawn' }]);
     expect((await report([complaint]).expect(200)).body.results[0].outcome).toBe('noted');
     const customer = (await t.http.get(`/v1/customers/${customerId}`).expect(200)).body;
     expect(customer.consents).toMatchObject([{ channel: 'email', granted: false, source: 'email_complaint' }]);
     const [{ n }] = await t.database.sql`select count(*)::int as n from customers.consent_history where customer_id = ${customerId} and source = 'email_complaint'`;
     expect(n).toBe(1);
+    // The customer consents again; the old complaint sent once more does not undo it.
+    await new Promise((r) => setTimeout(r, 5));
+    await t.http.put(`/v1/customers/${customerId}/consents/email`).send({ granted: true, source: 'web' }).expect(200);
+    expect((await report([complaint]).expect(200)).body.results[0].outcome).toBe('noted');
+    expect((await t.http.get(`/v1/customers/${customerId}`).expect(200)).body.consents).toMatchObject([{ channel: 'email', granted: true }]);
   });
 
   it('a permanent bounce fails the message and marks the address: later mail passes it over; a transient one is only noted', async () => {
     const { customerId, accountId, email, message } = await mailed();
-    const bounce = { type: 'bounced', providerMessageId: message.providerMessageId, recipient: email.toUpperCase() };
+    const bounce = { type: 'bounced', providerMessageId: message.providerMessageId, recipient: email.toUpperCase(), occurredAt: new Date().toISOString() };
     expect((await report([{ ...bounce, permanent: false, reason: '451 4.2.2 mailbox full' }]).expect(200)).body.results[0].outcome).toBe('noted');
     expect((await messagesOf(customerId))[0].state).toBe('sent');
 
@@ -69,11 +74,26 @@ describe('what the mail provider reports about mail we sent', () => {
     const point = (await t.http.get(`/v1/customers/${customerId}`).expect(200)).body.contactPoints[0];
     expect(point).toMatchObject({ value: email, undeliverableSince: expect.any(String), undeliverableReason: 'bounced: 550 5.1.1 user unknown' });
 
+    // A mail made before the bounce (a campaign's, say) and sent after it does not go there (its id sorts it last).
+    const [queued] = await t.database.sql<{ id: string }[]>`insert into campaigns.messages (id, customer_id, dedupe_key, channel, kind, state, recipient, subject, body)
+      values ('00000000-0000-7000-8000-000000000001', ${customerId}, ${`made-before:${customerId}`}, 'email', 'transactional', 'queued', ${email}, 'Earlier', 'Hello') returning id`;
+    await t.database.sql`select graphile_worker.add_job('campaigns.send.email', json_build_object('messageId', ${queued!.id}::text), job_key => ${`message:${queued!.id}`})`;
+    await run();
+    expect((await t.http.get(`/v1/messages/${queued!.id}`).expect(200)).body).toMatchObject({ state: 'skipped', reason: 'undeliverable' });
+
     // The next low balance: no address to send it to.
     await crossLowBalance(t, accountId);
     await run();
     expect((await messagesOf(customerId))[0]).toMatchObject({ state: 'skipped', reason: 'no_contact' });
     expect(smtp.to(email)).toHaveLength(1);
+
+    // The customer says the address works again (removed, added back): the old bounce sent once more does not mark it.
+    const removed = (await t.http.get(`/v1/customers/${customerId}`).expect(200)).body.contactPoints[0];
+    await t.http.delete(`/v1/customers/${customerId}/contact-points/${removed.id}`).expect(200);
+    await t.http.post(`/v1/customers/${customerId}/contact-points`).send({ kind: 'email', value: email, isPrimary: true }).expect(201);
+    await report([{ ...bounce, permanent: true, reason: '550 5.1.1 user unknown' }]).expect(200);
+    expect((await t.http.get(`/v1/customers/${customerId}`).expect(200)).body.contactPoints).toMatchObject([{ value: email, undeliverableSince: null }]);
+    await t.http.delete(`/v1/customers/${customerId}/contact-points/${(await t.http.get(`/v1/customers/${customerId}`).expect(200)).body.contactPoints[0].id}`).expect(200);
 
     // A new address is used at once.
     const fresh = `fresh${process.pid}-${seq}@example.org`;

@@ -109,6 +109,9 @@ describe('times a client sends', () => {
     await t.http.post('/v1/api-keys').send({ name: 'old', principalKind: 'integration', capabilities: ['incidents:report'], expiresAt: '2020-01-01T00:00:00Z' }).expect(400);
     const ends = await t.http.post('/v1/incidents').send({ ...body, startsAt: new Date(Date.now() + 7_200_000).toISOString(), estimatedEndAt: new Date(Date.now() + 3_600_000).toISOString() }).expect(400);
     expect(ends.body.errors).toMatchObject([{ path: 'body.estimatedEndAt' }]);
+    const planned = (await t.http.post('/v1/incidents').send({ ...body, startsAt: new Date(Date.now() + 7_200_000).toISOString() }).expect(201)).body;
+    const patched = await t.http.patch(`/v1/incidents/${planned.id}`).send({ estimatedEndAt: new Date(Date.now() + 3_600_000).toISOString() }).expect(422);
+    expect(patched.body.code).toBe('incident_end_before_start');
     // Monitoring's times out of those years are taken as not said: the alert still opens its incident.
     const fingerprint = fp();
     const alert = webhook('firing', [{ fingerprint, endsAt: '+275760-09-13T00:00:00.000Z' }]);

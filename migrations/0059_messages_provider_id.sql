@@ -1,0 +1,1 @@
+CREATE INDEX "messages_provider_id_idx" ON "campaigns"."messages" USING btree ("provider_message_id") WHERE provider_message_id is not null;

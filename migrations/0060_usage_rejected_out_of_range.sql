@@ -1,0 +1,2 @@
+ALTER TABLE "billing"."rejected_usage" DROP CONSTRAINT "rejected_usage_reason_check";--> statement-breakpoint
+ALTER TABLE "billing"."rejected_usage" ADD CONSTRAINT "rejected_usage_reason_check" CHECK ("billing"."rejected_usage"."reason" in ('unknown_line', 'late_record', 'future_record', 'charge_out_of_range'));
