@@ -201,9 +201,14 @@ export async function customerExists(db: Tx, id: string): Promise<boolean> {
   return !!row;
 }
 
-/** The customer's status and segment if the caller may see it, else undefined (no read audit: no personal data). */
-export async function customerVisible(db: Tx, ctx: Ctx, id: string): Promise<Pick<CustomerRow, 'status' | 'segment' | 'preferredLanguage'> | undefined> {
-  const [row] = await db.select({ status: customers.status, segment: customers.segment, preferredLanguage: customers.preferredLanguage }).from(customers).where(and(eq(customers.id, id), scopeWhere(customerScope(ctx.principal))));
+/**
+ * The customer's status and segment if the caller may see it, else undefined (no read audit: no
+ * personal data). `share`: held until the caller's transaction ends, so that an erasure waits for
+ * what is being written about the customer, or is seen by it.
+ */
+export async function customerVisible(db: Tx, ctx: Ctx, id: string, opts: { share?: boolean } = {}): Promise<Pick<CustomerRow, 'status' | 'segment' | 'preferredLanguage'> | undefined> {
+  const q = db.select({ status: customers.status, segment: customers.segment, preferredLanguage: customers.preferredLanguage }).from(customers).where(and(eq(customers.id, id), scopeWhere(customerScope(ctx.principal))));
+  const [row] = opts.share ? await q.for('share') : await q;
   return row;
 }
 

@@ -13,7 +13,7 @@ export type NewInteraction = Pick<Interaction, 'customerId' | 'channel' | 'direc
 /** A contact with the customer, logged by the agent who handled it (whether or not it became a ticket). */
 export async function logInteraction(db: Db, ctx: Ctx, input: NewInteraction) {
   return db.transaction(async (tx) => {
-    const customer = await customerVisible(tx, ctx, input.customerId);
+    const customer = await customerVisible(tx, ctx, input.customerId, { share: true });
     if (!customer) throw serviceErrors.customer_not_found();
     if (customer.status === 'erased') throw serviceErrors.customer_erased();
     if (input.ticketId) {

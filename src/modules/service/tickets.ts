@@ -81,7 +81,7 @@ export async function openTicket(db: Db, ctx: Ctx, s: ServiceSettings, input: Op
 }
 
 export async function openTicketIn(tx: Tx, ctx: Ctx, s: ServiceSettings, input: OpenTicket) {
-  const customer = await customerVisible(tx, ctx, input.customerId);
+  const customer = await customerVisible(tx, ctx, input.customerId, { share: true });
   if (!customer) throw serviceErrors.customer_not_found();
   if (customer.status === 'erased') throw serviceErrors.customer_erased();
   // A customer does not choose its own priority (it would choose the strictest SLA): staff raise it.
