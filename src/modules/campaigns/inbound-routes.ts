@@ -42,7 +42,8 @@ export const inboundRoutes: FastifyPluginAsyncZod<{ db: Db; inbound: InboundSett
         200: z.object({
           results: z.array(z.object({
             providerMessageId: z.string(),
-            outcome: z.enum(['delivered', 'bounced', 'noted', 'consent_withdrawn', 'unknown']).describe('unknown: no mail of ours has that id (a permanent bounce still marks the address)'),
+            outcome: z.enum(['delivered', 'bounced', 'noted', 'consent_withdrawn', 'unknown'])
+              .describe('unknown: no mail of ours has that id yet (a permanent bounce still marks the address; a delivery or bounce is kept a week, and applied if the send is recorded meanwhile)'),
           })),
         }),
         ...problems(400),

@@ -5,6 +5,7 @@ import type { JobsSetup } from '../../platform/jobs/jobs.js';
 import { recordConversions } from './conversions.js';
 import { type DeliverySettings, failStranded, type Providers, requeueSend, requeueSender, requeueWaiting, sendMessage, senderTask, sendTask } from './delivery.js';
 import { dispatch, type DispatchSettings } from './dispatch.js';
+import { applyEarlyEmailEvents } from './email-events.js';
 import { fanOut, sendCampaign } from './fan-out.js';
 import { type InboundSettings, receiveSms } from './inbound.js';
 import { purposes } from './purposes.js';
@@ -62,7 +63,7 @@ export const campaignsJobs = (deps: CampaignDeps): Partial<JobsSetup> => ({
     // Jobs queued before sends had a task per channel: the message goes its channel's way now.
     'campaigns.send': async (payload) => { await requeueSend(deps.db, (payload as { messageId: string }).messageId); },
     'campaigns.send_campaign': async (payload) => { await requeueSender(deps.db, (payload as { campaignId: string }).campaignId); },
-    'campaigns.sweep': async () => { await failStranded(deps.db); await requeueWaiting(deps.db); },
+    'campaigns.sweep': async () => { await failStranded(deps.db); await requeueWaiting(deps.db); await applyEarlyEmailEvents(deps.db); },
     'campaigns.fan_out': async (payload) => { await fanOut(deps.db, deps.settings, (payload as { campaignId: string }).campaignId); },
   },
   // Every five minutes: messages stranded in `sending` fail as unknown, waiting ones without a job get one.

@@ -182,6 +182,18 @@ export const earlyReceipts = campaignsSchema.table('early_receipts', {
   receivedAt: ts(),
 });
 
+/**
+ * A mail provider's delivery event for mail not known (yet) by the id it names: the provider can
+ * answer before the send is recorded. The sweep applies it once the message is there.
+ */
+export const earlyEmailEvents = campaignsSchema.table('early_email_events', {
+  providerMessageId: text().notNull(),
+  type: text({ enum: ['delivered', 'bounced'] }).notNull(),
+  reason: text(),
+  occurredAt: timestamp({ withTimezone: true }).notNull(),
+  receivedAt: ts(),
+}, (t) => [primaryKey({ columns: [t.providerMessageId, t.type] }), check('early_email_events_type_check', sql`${t.type} in ('delivered', 'bounced')`)]);
+
 /** Every message customers sent us (an SMS to the short code, ...), kept with whom it was matched to and what it did. */
 export const inboundMessages = campaignsSchema.table('inbound_messages', {
   id: uuid().primaryKey(),

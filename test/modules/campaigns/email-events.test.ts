@@ -113,6 +113,20 @@ describe('what the mail provider reports about mail we sent', () => {
     expect(customer.consents).toMatchObject([{ channel: 'email', granted: false }]);
   });
 
+  it('an event that comes before its send is recorded is kept, and the sweep applies it once the message is there', async () => {
+    const { message } = await mailed();
+    // As if the provider answered between taking the mail and our recording it: the id is not known yet.
+    await t.database.sql`update campaigns.messages set provider_message_id = null where id = ${message.id}`;
+    const event = { type: 'delivered', providerMessageId: message.providerMessageId, recipient: message.recipient };
+    expect((await report([event]).expect(200)).body.results[0].outcome).toBe('unknown');
+    await t.database.sql`update campaigns.messages set provider_message_id = ${message.providerMessageId} where id = ${message.id}`;
+    await t.database.sql`select graphile_worker.add_job('campaigns.sweep', '{}'::json)`;
+    await run();
+    expect((await t.http.get(`/v1/messages/${message.id}`).expect(200)).body).toMatchObject({ state: 'delivered', deliveredAt: expect.any(String) });
+    const [{ n }] = await t.database.sql`select count(*)::int as n from campaigns.early_email_events where provider_message_id = ${message.providerMessageId}`;
+    expect(n).toBe(0);
+  });
+
   it('only the mail provider\'s key may report; a bounce must say whether it is permanent', async () => {
     const event = { type: 'delivered', providerMessageId: '<x@example.net>', recipient: 'x@example.org', occurredAt: new Date().toISOString() };
     await anon(t).post('/v1/inbound/email-events').send({ events: [event] }).expect(401);
