@@ -64,8 +64,8 @@ const putBack = (db: Db, id: string, set: Partial<typeof messages.$inferInsert>)
  * failStranded) rather than sending it again. A transient refusal is tried again later with
  * backoff; a permanent one, or the last try, fails it (the dead-letter view). Marketing is checked
  * again at the last moment: the customer's consent now (a STOP since it was queued), quiet hours,
- * frequency caps, and its campaign not paused or cancelled. No provider configured for the channel:
- * it waits queued (returns false) for the sweeper. It waits for its turn under the send-rate
+ * frequency caps, and its campaign not paused or cancelled. Only a process with the channel's
+ * provider takes its job (`sendTask`). It waits for its turn under the send-rate
  * limits before it is claimed, so that a worker stopping while it waits leaves it queued; quiet
  * hours are looked at before, so that what is held takes no turn.
  */

@@ -9,7 +9,6 @@ export const voucherErrors = defineErrors({
   serial_range_too_large: { status: 422, title: 'A serial range may hold at most 1,000,000 vouchers' },
   vouchers_not_in_state: { status: 409, title: 'Not every voucher in the range is in a state this change applies to; nothing was changed' },
   target_not_found: { status: 404, title: 'No such line or billing account' },
-  account_closed: { status: 409, title: 'The billing account is closed: it takes no credit' },
   invalid_pin: { status: 422, title: 'The PIN is not valid' },
   voucher_not_active: { status: 409, title: 'The voucher has not been sold yet' },
   voucher_not_yet_valid: { status: 409, title: 'The voucher\'s validity has not started' },

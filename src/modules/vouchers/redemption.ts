@@ -198,7 +198,6 @@ async function givePack(tx: Tx, ctx: Ctx, serial: number, addOnId: string, input
 async function accountTarget(db: Tx, ctx: Ctx, id: string) {
   const account = await findBillingAccount(db, ctx, id);
   if (!account) throw voucherErrors.target_not_found('No such billing account');
-  if (account.status !== 'active') throw voucherErrors.account_closed();
   return { billingAccountId: account.id, customerId: account.customerId, currency: account.currency };
 }
 
