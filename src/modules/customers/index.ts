@@ -10,7 +10,7 @@ export const customersModule: FastifyPluginAsync<CustomerDeps> = async (app, dep
 };
 
 export type { CustomerDeps } from './service.js';
-export { customerExists, customerVisible, getCustomer } from './service.js';
+export { customerExists, customerForWrite, customerVisible, getCustomer } from './service.js';
 export { customersByContact, customersInAreas, emailUndeliverable, findBillingAccount, markUndeliverable, postpaidAccount, postpaidAccounts, recordConsent, withdrawConsent } from './parts.js';
 export { type CustomerView, segments as customerSegments } from './schemas.js';
 export { type CustomerCondition, type MessagingProfile, messagingProfiles, type SegmentFilter, segmentPage, segmentSize } from './messaging.js';

@@ -44,9 +44,13 @@ export const summaryOf = (c: CustomerRow) => ({
   preferredLanguage: c.preferredLanguage, partnerId: c.partnerId, createdAt: c.createdAt,
 });
 
-/** Locks and returns a customer the caller may see, or answers 404: the guard for every sub-resource. */
-export async function lockVisibleCustomer(tx: Tx, ctx: Ctx, id: string, opts: { writable?: boolean } = {}) {
-  const [row] = await tx.select().from(customers).where(and(eq(customers.id, id), scopeWhere(customerScope(ctx.principal)))).for('update');
+/**
+ * Locks and returns a customer the caller may see, or answers 404: the guard for every
+ * sub-resource. `share`: for another module's write about the customer (a ticket, say), which
+ * need not wait for others like it, but an erasure waits for, or is seen by.
+ */
+export async function lockVisibleCustomer(tx: Tx, ctx: Ctx, id: string, opts: { writable?: boolean; share?: boolean } = {}) {
+  const [row] = await tx.select().from(customers).where(and(eq(customers.id, id), scopeWhere(customerScope(ctx.principal)))).for(opts.share ? 'share' : 'update');
   if (!row) throw customerErrors.customer_not_found();
   if (opts.writable && row.status === 'erased') throw customerErrors.customer_erased();
   return row;
@@ -201,16 +205,18 @@ export async function customerExists(db: Tx, id: string): Promise<boolean> {
   return !!row;
 }
 
-/**
- * The customer's status and segment if the caller may see it, else undefined (no read audit: no
- * personal data). `share`: held until the caller's transaction ends, so that an erasure waits for
- * what is being written about the customer, or is seen by it.
- */
-export async function customerVisible(db: Tx, ctx: Ctx, id: string, opts: { share?: boolean } = {}): Promise<Pick<CustomerRow, 'status' | 'segment' | 'preferredLanguage'> | undefined> {
-  const q = db.select({ status: customers.status, segment: customers.segment, preferredLanguage: customers.preferredLanguage }).from(customers).where(and(eq(customers.id, id), scopeWhere(customerScope(ctx.principal))));
-  const [row] = opts.share ? await q.for('share') : await q;
+/** The customer's status and segment if the caller may see it, else undefined (no read audit: no personal data). */
+export async function customerVisible(db: Tx, ctx: Ctx, id: string): Promise<Pick<CustomerRow, 'status' | 'segment' | 'preferredLanguage'> | undefined> {
+  const [row] = await db.select({ status: customers.status, segment: customers.segment, preferredLanguage: customers.preferredLanguage }).from(customers).where(and(eq(customers.id, id), scopeWhere(customerScope(ctx.principal))));
   return row;
 }
+
+/**
+ * For another module writing about a customer (a ticket, a contact, a priced order): the customer
+ * if the caller may see it (else 404 customer_not_found), not erased (else 409 customer_erased),
+ * read FOR SHARE until the caller's transaction ends, so that an erasure waits for the write or is seen by it.
+ */
+export const customerForWrite = (tx: Tx, ctx: Ctx, id: string) => lockVisibleCustomer(tx, ctx, id, { writable: true, share: true });
 
 export interface ListCustomers {
   limit: number;

@@ -3,7 +3,6 @@ import { defineErrors } from '../../platform/http/errors.js';
 export const serviceErrors = defineErrors({
   ticket_not_found: { status: 404, title: 'No such ticket' },
   customer_not_found: { status: 404, title: 'No such customer' },
-  customer_erased: { status: 409, title: 'The customer was erased: nothing new is kept about them' },
   line_not_found: { status: 404, title: 'No such line of this customer' },
   order_not_found: { status: 404, title: 'No such order of this customer' },
   invoice_not_found: { status: 404, title: 'No such invoice of this customer' },

@@ -3,7 +3,7 @@ import { type Ctx } from '../../platform/context.js';
 import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { customerVisible } from '../customers/index.js';
+import { customerForWrite, customerVisible } from '../customers/index.js';
 import { serviceErrors } from './errors.js';
 import { interactions, ticketMessages, tickets } from './tables.js';
 
@@ -13,9 +13,7 @@ export type NewInteraction = Pick<Interaction, 'customerId' | 'channel' | 'direc
 /** A contact with the customer, logged by the agent who handled it (whether or not it became a ticket). */
 export async function logInteraction(db: Db, ctx: Ctx, input: NewInteraction) {
   return db.transaction(async (tx) => {
-    const customer = await customerVisible(tx, ctx, input.customerId, { share: true });
-    if (!customer) throw serviceErrors.customer_not_found();
-    if (customer.status === 'erased') throw serviceErrors.customer_erased();
+    await customerForWrite(tx, ctx, input.customerId);
     if (input.ticketId) {
       const [t] = await tx.select({ customerId: tickets.customerId }).from(tickets).where(eq(tickets.id, input.ticketId));
       if (!t || t.customerId !== input.customerId) throw serviceErrors.ticket_not_found('No such ticket of this customer');

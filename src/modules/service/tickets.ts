@@ -5,7 +5,7 @@ import type { Db, Tx } from '../../platform/db/client.js';
 import { emit } from '../../platform/events/events.js';
 import { AppError } from '../../platform/http/errors.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { customerVisible } from '../customers/index.js';
+import { customerForWrite, customerVisible } from '../customers/index.js';
 import { visibleInvoice } from '../billing/index.js';
 import { getOrder, visibleLine } from '../orders/index.js';
 import { requireSubcategory } from './catalog.js';
@@ -81,9 +81,7 @@ export async function openTicket(db: Db, ctx: Ctx, s: ServiceSettings, input: Op
 }
 
 export async function openTicketIn(tx: Tx, ctx: Ctx, s: ServiceSettings, input: OpenTicket) {
-  const customer = await customerVisible(tx, ctx, input.customerId, { share: true });
-  if (!customer) throw serviceErrors.customer_not_found();
-  if (customer.status === 'erased') throw serviceErrors.customer_erased();
+  const customer = await customerForWrite(tx, ctx, input.customerId);
   // A customer does not choose its own priority (it would choose the strictest SLA): staff raise it.
   if (ctx.principal.kind === 'customer') input = { ...input, priority: 'normal' };
   await checkConcerns(tx, ctx, input);
